@@ -1,0 +1,41 @@
+# Two commands do all setup on a fresh machine:
+#   make run    - install, then serve the chat over corpus/ at http://127.0.0.1:7860
+#   make test   - install (with test tools and Chromium), then run the tests offline
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: setup run test browser clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# The CPU build first: otherwise a dependency may pull a multi-GB CUDA torch.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+run: setup
+	$(PY) app.py
+
+# Debian's Chromium for the browser test (Playwright never downloads a browser here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "warning: could not install chromium; the browser test will be skipped"; \
+	  else echo "note: chromium not installed; the browser test will be skipped"; fi; }
+
+# Tests run with the network cut off where the kernel allows it: nothing may reach out.
+test: setup browser
+	@if unshare --net true 2>/dev/null; then \
+	  echo "running tests with no network (unshare --net)"; \
+	  unshare --net sh -c 'ip link set lo up 2>/dev/null; exec $(PY) -m pytest $(PYTEST_ARGS)'; \
+	else $(PY) -m pytest $(PYTEST_ARGS); fi
+
+clean:
+	rm -rf $(VENV) test-output .pytest_cache

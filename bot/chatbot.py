@@ -1,0 +1,248 @@
+"""The one core every interface uses: question (+ history) -> retrieval -> answer -> citations.
+
+`ChatBot.events` is the single pipeline; `ask`, `stream`, the CLI, the web chat and any HTTP
+API only consume its events:
+
+* `Retrieved(passages)` as soon as retrieval is done (the UI shows sources before the answer),
+* `Partial(text)` while the answer streams (text so far, markers renumbered),
+* `Done(answer)` with the final, verified `Answer`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence, Union
+
+from ingest.settings import Settings, get_settings
+
+from .citations import resolve, renumber_partial
+from .evidence import Sentence, content_terms, passage_sentences
+from .retrieval import Passage, Retriever
+
+History = Sequence[tuple[str, str]]
+
+NOT_IN_SOURCES = "NOT IN SOURCES"
+SYSTEM_PROMPT = f"""You answer questions about NATO and its partner countries and organisations \
+using only the numbered passages the user gives you.
+Rules:
+- State only facts that the passages state. Never add outside knowledge.
+- Answer in one to three short sentences.
+- End each sentence with the number of the passage it comes from, like [1] or [2].
+- When the question is about time, say the date of the facts you give.
+- If the passages do not state the answer, reply exactly: {NOT_IN_SOURCES}"""
+
+_REFUSAL = re.compile(
+    r"NOT IN SOURCES|\b(?:passages?|sources?|context|text)s? (?:do|does) not (?:state|mention|"
+    r"contain|provide|say|specify|include|give)|\bno information\b|\bI (?:do not|don't) know\b|"
+    r"\bcannot (?:be )?(?:determine|answer|find)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One numbered source of an answer: the exact quoted sentence and where it comes from.
+
+    `start`/`end` locate the quote in the article's stored text.
+    """
+
+    n: int
+    title: str
+    date: str | None
+    url: str | None
+    source: str
+    quote: str
+    start: int
+    end: int
+
+
+@dataclass
+class Answer:
+    text: str
+    citations: list[Citation]
+    abstained: bool
+    question: str
+    passages: list[Passage] = field(default_factory=list, repr=False)
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "citations": [asdict(c) for c in self.citations],
+                "abstained": self.abstained}
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    passages: list[Passage]
+
+
+@dataclass(frozen=True)
+class Partial:
+    text: str
+
+
+@dataclass(frozen=True)
+class Done:
+    answer: Answer
+
+
+Event = Union[Retrieved, Partial, Done]
+
+
+def format_passages(passages: list[Passage]) -> str:
+    blocks = []
+    for i, p in enumerate(passages, 1):
+        head = f"[{i}] {p.title}" + (f" ({p.date})" if p.date else "")
+        blocks.append(f"{head}\n{p.text}")
+    return "\n\n".join(blocks)
+
+
+def _citation(n: int, quote: Sentence, passages: list[Passage]) -> Citation:
+    p = passages[quote.passage]
+    return Citation(n=n, title=p.title, date=p.date, url=p.url, source=p.source,
+                    quote=quote.text, start=p.start + quote.start, end=p.start + quote.end)
+
+
+def abstention_text(passages: list[Passage]) -> str:
+    if not passages:
+        return "The corpus does not answer this: the store holds no documents yet."
+    nearby, seen = [], set()
+    for p in passages:
+        if p.title not in seen:
+            seen.add(p.title)
+            nearby.append(f"“{p.title}”" + (f" ({p.date})" if p.date else ""))
+        if len(nearby) == 2:
+            break
+    if len(nearby) == 1:
+        return ("The corpus does not answer this question. The closest article it holds is "
+                f"{nearby[0]}, which does not state the answer.")
+    return ("The corpus does not answer this question. The closest articles it holds are "
+            + " and ".join(nearby) + ", which do not state the answer.")
+
+
+class ChatBot:
+    """Answers questions from the Chroma store with cited, verified quotes.
+
+    `store` defaults to the configured store (`PARTNERBOT_STORE`); `llm` is any LangChain chat
+    model and defaults to the packaged local model (loaded on first use); `backend` is
+    `"local"` or `"extractive"` (no LLM) and defaults to the settings.
+    """
+
+    def __init__(self, store: str | Path | None = None, settings: Settings | None = None,
+                 llm=None, backend: str | None = None):
+        from ingest.embedder import get_embedder
+        from ingest.store import open_collection
+
+        self.settings = settings or get_settings()
+        self.backend = backend or self.settings.backend
+        if self.backend not in ("local", "extractive"):
+            raise ValueError(f"unknown backend {self.backend!r}: use 'local' or 'extractive'")
+        self.embedder = get_embedder()
+        self.retriever = Retriever(open_collection(store, self.settings), self.embedder)
+        self._llm = llm
+
+    # -- public API -------------------------------------------------------------------------
+    def ask(self, question: str, history: History | None = None) -> Answer:
+        for event in self.events(question, history):
+            if isinstance(event, Done):
+                return event.answer
+        raise RuntimeError("answer pipeline ended without an answer")  # pragma: no cover
+
+    def stream(self, question: str, history: History | None = None) -> Iterator[str]:
+        """Yields the answer text so far; the last value is the final `Answer.text`."""
+        for event in self.events(question, history):
+            if isinstance(event, Partial):
+                yield event.text
+            elif isinstance(event, Done):
+                yield event.answer.text
+
+    def events(self, question: str, history: History | None = None) -> Iterator[Event]:
+        question = " ".join((question or "").split())
+        if not question:
+            raise ValueError("question is empty")
+        history = list(history or [])
+        passages = self.retriever.search(self._queries(question, history), self.settings.top_k)
+        yield Retrieved(passages)
+        if not passages:
+            yield Done(Answer(abstention_text([]), [], True, question, passages))
+            return
+        if self.backend == "extractive":
+            yield Done(self._extractive(question, passages))
+            return
+        yield from self._generate(question, history, passages)
+
+    # -- pipeline steps ---------------------------------------------------------------------
+    @staticmethod
+    def _queries(question: str, history: list[tuple[str, str]]) -> list[str]:
+        """The question, plus the question joined with the previous one for follow-ups whose
+        subject is only in the earlier turn ("And since when?")."""
+        queries = [question]
+        if history:
+            queries.append(f"{history[-1][0]} {question}")
+        return queries
+
+    @property
+    def llm(self):
+        if self._llm is None:
+            from .llm import local_chat_model
+
+            self._llm = local_chat_model(self.settings)
+        return self._llm
+
+    def _chain(self):
+        from langchain_core.output_parsers import StrOutputParser
+        from langchain_core.prompts import ChatPromptTemplate
+
+        prompt = ChatPromptTemplate.from_messages([
+            ("system", SYSTEM_PROMPT),
+            ("human", "Passages:\n\n{passages}\n\n{conversation}Question: {question}"),
+        ])
+        return prompt | self.llm | StrOutputParser()
+
+    def _generate(self, question: str, history: list[tuple[str, str]],
+                  passages: list[Passage]) -> Iterator[Event]:
+        conversation = "".join(f"Earlier question: {q}\nEarlier answer: {a}\n\n"
+                               for q, a in history[-2:])
+        raw = ""
+        shown = ""
+        for piece in self._chain().stream({"passages": format_passages(passages),
+                                           "conversation": conversation,
+                                           "question": question}):
+            raw += piece
+            # Hold back what may still turn into the refusal phrase.
+            if NOT_IN_SOURCES.startswith(raw.strip()[: len(NOT_IN_SOURCES)]) and len(raw) < 24:
+                continue
+            text = renumber_partial(raw, len(passages)).strip()
+            if text and text != shown:
+                shown = text
+                yield Partial(text)
+        yield Done(self._finish(raw, question, passages))
+
+    def _finish(self, raw: str, question: str, passages: list[Passage]) -> Answer:
+        if _REFUSAL.search(raw):
+            return Answer(abstention_text(passages), [], True, question, passages)
+        resolved = resolve(raw, question, passages)
+        if not resolved.quotes:
+            return Answer(abstention_text(passages), [], True, question, passages)
+        citations = [_citation(i, q, passages) for i, q in enumerate(resolved.quotes, 1)]
+        return Answer(resolved.text, citations, False, question, passages)
+
+    def _extractive(self, question: str, passages: list[Passage]) -> Answer:
+        """The best evidence sentence, quoted and cited: no LLM involved."""
+        sentences = [s for s in passage_sentences(passages) if len(s.text.split()) >= 4]
+        if not sentences:
+            return Answer(abstention_text(passages), [], True, question, passages)
+        q_vec = self.embedder.embed_query(question)
+        s_vecs = self.embedder.embed_documents([s.text for s in sentences])
+        q_terms = content_terms(question)
+
+        def score(i: int) -> float:
+            cosine = sum(a * b for a, b in zip(q_vec, s_vecs[i]))
+            overlap = len(q_terms & sentences[i].terms) / max(1, len(q_terms))
+            return cosine + 0.5 * overlap
+
+        ranked = sorted(range(len(sentences)), key=score, reverse=True)
+        best = ranked[0]
+        if score(best) < self.settings.extractive_min_score:
+            return Answer(abstention_text(passages), [], True, question, passages)
+        quote = sentences[best]
+        citation = _citation(1, quote, passages)
+        return Answer(f"{quote.text} [1]", [citation], False, question, passages)

@@ -1,0 +1,96 @@
+"""The `partnerbot` command: `ingest`, `ask`, `serve`. A thin adapter over ingest and ChatBot.
+
+Exit codes: 0 success, 1 failure (some files failed, store unusable, model missing),
+2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ingest import cli as ingest_cli
+from ingest.errors import StoreMismatchError
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from .chatbot import ChatBot, Done, Partial
+    from .model_file import ModelUnavailableError
+
+    history = list(zip(args.history[0::2], args.history[1::2])) if args.history else None
+    try:
+        bot = ChatBot(store=args.store, backend=args.backend)
+        if args.json:
+            print(json.dumps(bot.ask(args.question, history=history).to_dict(), ensure_ascii=False))
+            return 0
+        shown = ""
+        answer = None
+        for event in bot.events(args.question, history=history):
+            if isinstance(event, Partial) and event.text.startswith(shown) and sys.stdout.isatty():
+                print(event.text[len(shown):], end="", flush=True)
+                shown = event.text
+            elif isinstance(event, Done):
+                answer = event.answer
+    except (StoreMismatchError, ModelUnavailableError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if shown != answer.text:
+        print(("\n\n" if shown else "") + answer.text, end="")
+    print()
+    for c in answer.citations:
+        where = ", ".join(x for x in (c.date, c.url or c.source) if x)
+        print(f"\n[{c.n}] {c.title} ({where})\n    “{c.quote}”")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .web import serve
+
+    serve(store=args.store, corpus=args.corpus, host=args.host, port=args.port)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="partnerbot",
+                                     description="Cited answers about NATO partnerships.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p_ingest = sub.add_parser("ingest", help="add files or folders to the store")
+    ingest_cli.add_store_argument(p_ingest)
+    ingest_cli.add_arguments(p_ingest)
+    p_ingest.set_defaults(func=ingest_cli.run)
+
+    p_ask = sub.add_parser("ask", help="ask one question")
+    ingest_cli.add_store_argument(p_ask)
+    p_ask.add_argument("question")
+    p_ask.add_argument("--json", action="store_true",
+                       help='print {"text", "citations", "abstained"} as JSON')
+    p_ask.add_argument("--backend", choices=["local", "extractive"], default=None,
+                       help="answer with the local LLM or extractively (default: PARTNERBOT_BACKEND)")
+    p_ask.add_argument("--history", nargs="*", metavar="TURN", default=None,
+                       help="earlier turns as alternating question and answer")
+    p_ask.set_defaults(func=_ask)
+
+    p_serve = sub.add_parser("serve", help="start the web chat")
+    ingest_cli.add_store_argument(p_serve)
+    p_serve.add_argument("--port", type=int, default=None,
+                         help="port (default: PARTNERBOT_PORT, GRADIO_SERVER_PORT or 7860)")
+    p_serve.add_argument("--host", default="127.0.0.1")
+    p_serve.add_argument("--corpus", type=Path, default=None,
+                         help="folder to ingest first when the store is empty")
+    p_serve.set_defaults(func=_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "history", None) and len(args.history) % 2:
+        print("error: --history takes pairs of question and answer", file=sys.stderr)
+        return 2
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""Turn one file into one `Article`: its clean text plus title, date, URL and source.
+
+Two header styles are understood:
+
+* a block of `Title:` / `Date:` / `Source:` lines, a blank line, then the text
+  (the project's corpus format);
+* YAML front matter between `---` lines (`title`, `date`, `source_url` / `url`), followed by
+  Markdown, whose links, emphasis and hard line wraps are flattened to plain prose.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .errors import IngestError
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown")
+MAX_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Article:
+    text: str
+    source: str
+    title: str
+    date: str | None = None  # ISO YYYY-MM-DD
+    url: str | None = None
+
+    @property
+    def content_hash(self) -> str:
+        """Identity of what would be stored: the text and the metadata shown with it."""
+        h = hashlib.sha256()
+        for part in (self.title, self.date or "", self.url or "", self.text):
+            h.update(part.encode("utf-8"))
+            h.update(b"\x00")
+        return h.hexdigest()
+
+
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_HEADER_LINE = re.compile(r"^(title|date|source|url|link)\s*:\s*(.*)$", re.IGNORECASE)
+
+
+def normalize_date(value: object) -> str | None:
+    """ISO `YYYY-MM-DD` from a date, datetime or a string that starts with one; else None."""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        m = _ISO_DATE.search(value)
+        if m:
+            try:
+                return dt.date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+            except ValueError:
+                return None
+    return None
+
+
+def _is_url(value: str | None) -> bool:
+    return bool(value) and value.lower().startswith(("http://", "https://"))
+
+
+def read_text(path: Path) -> str:
+    """Decode a text file: UTF-8 (BOM allowed), else Windows-1252; refuse binary and empty files."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise IngestError(str(path), f"file is {size / 1e6:.0f} MB; the limit is {MAX_BYTES / 1e6:.0f} MB")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise IngestError(str(path), f"cannot read file: {exc.strerror or exc}") from exc
+    if b"\x00" in raw[:8192]:
+        raise IngestError(str(path), "binary content (NUL bytes), not a text file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise IngestError(str(path), "file is empty")
+    return text
+
+
+def _split_front_matter(text: str, source: str) -> tuple[dict, str]:
+    if not text.startswith("---\n"):
+        return {}, text
+    end = text.find("\n---", 4)
+    if end < 0:
+        return {}, text
+    try:
+        meta = yaml.safe_load(text[4:end]) or {}
+    except yaml.YAMLError as exc:
+        raise IngestError(source, f"invalid YAML front matter: {exc.problem if hasattr(exc, 'problem') else exc}") from exc
+    if not isinstance(meta, dict):
+        raise IngestError(source, "YAML front matter is not a mapping")
+    body = text[end + 4:]
+    return meta, body.split("\n", 1)[1] if "\n" in body else ""
+
+
+def _split_header_lines(text: str) -> tuple[dict, str]:
+    """The `Title:`/`Date:`/`Source:` block: consecutive header lines ended by a blank line."""
+    meta: dict[str, str] = {}
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines) and lines[i].strip():
+        m = _HEADER_LINE.match(lines[i].strip())
+        if not m:
+            return {}, text
+        meta[m[1].lower()] = m[2].strip()
+        i += 1
+    if not meta or "title" not in meta:
+        return {}, text
+    return meta, "\n".join(lines[i + 1:])
+
+
+# Link text may hold one level of brackets; targets may hold parentheses and, in hard-wrapped
+# Markdown, line breaks.
+_MD_IMAGE = re.compile(r"!\[(?:[^\[\]]|\[[^\[\]]*\])*\]\((?:[^()]|\([^)]*\))*\)")
+_MD_LINK = re.compile(r"\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\((?:[^()\s]|\n|\([^)]*\))*\)")
+_MD_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1", re.DOTALL)
+_MD_INLINE_TAG = re.compile(r"</?(?:u|em|strong|b|i|sup|sub|span|br)\b[^>]*>", re.IGNORECASE)
+_MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>])")
+_MD_BLOCK_START = re.compile(r"^\s*(#{1,6}\s|[-*+]\s|\d+[.)]\s|>|\|)")
+
+
+def _inline_markdown(text: str) -> str:
+    text = _MD_IMAGE.sub("", text)
+    text = _MD_LINK.sub(r"\1", text)
+    text = _MD_EMPHASIS.sub(r"\2", text)
+    text = _MD_INLINE_TAG.sub("", text)
+    return _MD_ESCAPE.sub(r"\1", text)
+
+
+def markdown_to_text(md: str) -> str:
+    """Plain prose from Markdown: unwrap hard-wrapped paragraphs, then drop images, link
+    targets, emphasis marks and inline tags (after unwrapping: link targets span lines)."""
+    md = _MD_LINK.sub(r"\1", _MD_IMAGE.sub("", md))
+    paragraphs: list[str] = []
+    current: list[str] = []
+    for line in md.split("\n"):
+        stripped = line.strip()
+        if not stripped:
+            if current:
+                paragraphs.append(" ".join(current))
+                current = []
+            continue
+        if _MD_BLOCK_START.match(line) and current:
+            paragraphs.append(" ".join(current))
+            current = []
+        if re.match(r"#{1,6}\s", stripped):  # a heading is a paragraph of its own
+            paragraphs.append(stripped.lstrip("#").strip())
+            continue
+        current.append(stripped)
+    if current:
+        paragraphs.append(" ".join(current))
+    cleaned = (" ".join(_inline_markdown(p).split()) for p in paragraphs)
+    return "\n\n".join(p for p in cleaned if p)
+
+
+def _clean_plain(text: str) -> str:
+    """Plain text keeps its lines; Markdown images and link targets pasted into it are dropped."""
+    text = _MD_LINK.sub(r"\1", _MD_IMAGE.sub("", text))
+    lines = [ln.rstrip() for ln in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def load_file(path: Path, source: str | None = None) -> Article:
+    """Read one `.txt`/`.md` file into an Article, or raise IngestError naming the file.
+
+    `source` is what citations show (default: the file name).
+    """
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise IngestError(str(path), f"unsupported file type '{path.suffix or '(none)'}'; "
+                                  f"supported: {', '.join(SUPPORTED_SUFFIXES)}")
+    text = read_text(path)
+    meta, body = _split_front_matter(text, str(path))
+    is_markdown = path.suffix.lower() in (".md", ".markdown")
+    if meta:
+        body = markdown_to_text(body) if is_markdown else _clean_plain(body)
+        title = str(meta.get("title") or "").strip()
+        date = normalize_date(meta.get("date") or meta.get("published_time"))
+        url = next((str(meta[k]) for k in ("source_url", "url", "link", "source")
+                    if _is_url(str(meta.get(k) or ""))), None)
+    else:
+        meta, body = _split_header_lines(text)
+        body = markdown_to_text(body) if is_markdown else _clean_plain(body)
+        title = meta.get("title", "").strip()
+        date = normalize_date(meta.get("date"))
+        url = next((meta[k] for k in ("source", "url", "link") if _is_url(meta.get(k))), None)
+    if not body.strip():
+        raise IngestError(str(path), "no text after the header")
+    if not title:
+        title = path.stem.replace("-", " ").replace("_", " ").strip() or path.name
+    return Article(text=body, source=source or path.name, title=title, date=date, url=url)

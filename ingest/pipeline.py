@@ -1,0 +1,177 @@
+"""`ingest_paths`: files and folders in, chunks in Chroma out, each document stored once.
+
+A document's identity is its resolved path; its content hash decides what happens:
+unchanged -> skipped before any embedding; changed -> its old chunks are replaced;
+the same content already stored under another path -> reported as a duplicate.
+Chunk ids are derived from the content hash, so writing the same chunk twice is a no-op.
+A bad file is reported and skipped; the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from .chunking import chunk_article, embedding_text
+from .errors import IngestError
+from .loaders import SUPPORTED_SUFFIXES, Article, load_file
+from .settings import Settings, get_settings
+
+
+@dataclass
+class Failure:
+    source: str
+    reason: str
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicate: int = 0
+    chunks: int = 0
+    failed: list[Failure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def as_dict(self) -> dict:
+        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
+                "duplicate": self.duplicate, "chunks": self.chunks,
+                "failed": [{"source": f.source, "reason": f.reason} for f in self.failed]}
+
+
+def iter_files(paths: Iterable[str | Path], report: IngestReport) -> Iterator[Path]:
+    """Files named directly, and supported files under named folders (sorted, recursive)."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = []
+            for root, dirs, files in os.walk(path, followlinks=False):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                found.extend(Path(root) / f for f in files
+                             if not f.startswith(".") and f.lower().endswith(SUPPORTED_SUFFIXES))
+            if not found:
+                report.failed.append(Failure(str(path), "folder has no .txt or .md files"))
+            yield from sorted(found)
+        elif path.exists():
+            yield path
+        else:
+            report.failed.append(Failure(str(path), "no such file or folder"))
+
+
+def _chunk_id(content_hash: str, index: int) -> str:
+    return hashlib.sha256(f"{content_hash}:{index}".encode()).hexdigest()[:32]
+
+
+def _date_number(iso: str | None) -> int:
+    return int(iso.replace("-", "")) if iso else 0
+
+
+class _Writer:
+    """Buffers prepared documents and writes them in embedding-sized batches."""
+
+    def __init__(self, collection, embedder, settings: Settings, report: IngestReport):
+        self.collection = collection
+        self.embedder = embedder
+        self.settings = settings
+        self.report = report
+        self.pending: list[tuple[str, Article, bool, list]] = []
+        self.pending_chunks = 0
+
+    def add(self, doc_key: str, article: Article, replaces: bool) -> None:
+        chunks = chunk_article(article.text, article.title, self.settings.chunk_tokens,
+                               self.embedder.count_tokens)
+        self.pending.append((doc_key, article, replaces, chunks))
+        self.pending_chunks += len(chunks)
+        if self.pending_chunks >= 64:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        texts = [embedding_text(a.title, c.text) for _, a, _, cs in self.pending for c in cs]
+        vectors = self.embedder.embed_documents(texts)
+        offset = 0
+        for doc_key, article, replaces, chunks in self.pending:
+            h = article.content_hash
+            ids, docs, metas = [], [], []
+            for c in chunks:
+                ids.append(_chunk_id(h, c.index))
+                docs.append(c.text)
+                meta = {"doc_key": doc_key, "doc_hash": h, "source": article.source,
+                        "title": article.title, "date_num": _date_number(article.date),
+                        "chunk_index": c.index, "n_chunks": len(chunks),
+                        "start": c.start, "end": c.end}
+                if article.date:
+                    meta["date"] = article.date
+                if article.url:
+                    meta["url"] = article.url
+                metas.append(meta)
+            embs = vectors[offset:offset + len(chunks)]
+            offset += len(chunks)
+            # New chunks first, then drop the old version's: a crash in between leaves
+            # both versions rather than neither.
+            self.collection.upsert(ids=ids, embeddings=embs, documents=docs, metadatas=metas)
+            if replaces:
+                self.collection.delete(where={"$and": [{"doc_key": doc_key},
+                                                       {"doc_hash": {"$ne": h}}]})
+                self.report.updated += 1
+            else:
+                self.report.added += 1
+            self.report.chunks += len(chunks)
+        self.pending.clear()
+        self.pending_chunks = 0
+
+
+def ingest_paths(paths: Iterable[str | Path], store: str | Path | None = None,
+                 settings: Settings | None = None,
+                 progress: Callable[[str, str], None] | None = None) -> IngestReport:
+    """Ingest files and folders into the store; returns counts of what happened to each.
+
+    `progress(source, outcome)` is called once per document, if given.
+    """
+    from .embedder import get_embedder
+    from .store import open_collection
+
+    settings = settings or get_settings()
+    report = IngestReport()
+    collection = open_collection(store, settings)
+    embedder = get_embedder()
+    writer = _Writer(collection, embedder, settings, report)
+    seen_hashes: dict[str, str] = {}
+
+    for path in iter_files(paths, report):
+        doc_key = str(path.resolve())
+        outcome = "failed"
+        try:
+            article = load_file(path, source=path.name)
+            h = article.content_hash
+            existing = collection.get(where={"doc_key": doc_key}, include=["metadatas"], limit=1)
+            stored_hash = existing["metadatas"][0]["doc_hash"] if existing["ids"] else None
+            if stored_hash == h:
+                outcome = "unchanged"
+                report.unchanged += 1
+            elif h in seen_hashes or _stored_elsewhere(collection, h, doc_key):
+                outcome = "duplicate"
+                report.duplicate += 1
+            else:
+                outcome = "updated" if stored_hash else "added"
+                writer.add(doc_key, article, replaces=stored_hash is not None)
+            seen_hashes.setdefault(h, doc_key)
+        except IngestError as exc:
+            report.failed.append(Failure(exc.source, exc.reason))
+        if progress:
+            progress(str(path), outcome)
+    writer.flush()
+    return report
+
+
+def _stored_elsewhere(collection, content_hash: str, doc_key: str) -> bool:
+    hit = collection.get(where={"doc_hash": content_hash}, include=["metadatas"], limit=1)
+    return bool(hit["ids"]) and hit["metadatas"][0]["doc_key"] != doc_key

@@ -1,0 +1,66 @@
+"""The one settings object for Partnerbot: every knob, read from `PARTNERBOT_*` variables.
+
+It lives in `ingest` because ingest is the bottom of the one-way flow
+(files -> ingest -> Chroma -> bot -> UI/CLI/API): everything above may read it.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# No code path may reach for a model hub: make any stray hub lookup fail at once.
+for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _default_home() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "partnerbot"
+
+
+def _default_cache() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "partnerbot"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARTNERBOT_", extra="ignore")
+
+    store: Path = Field(default_factory=lambda: _default_home() / "store",
+                        description="Directory of the persistent Chroma store.")
+    collection: str = Field("partnerbot", description="Chroma collection name.")
+
+    embedding_model: Literal["all-MiniLM-L6-v2"] = "all-MiniLM-L6-v2"
+    chunk_tokens: int = Field(200, ge=32, le=254,
+                              description="Word-piece budget of one chunk, title included "
+                                          "(the embedding model reads at most 256).")
+
+    backend: Literal["local", "extractive"] = Field(
+        "local", description="'local' answers with the packaged LLM; 'extractive' quotes the "
+                             "best evidence sentences without an LLM.")
+    llm_model: Literal["qwen2.5-coder-1.5b-instruct"] = "qwen2.5-coder-1.5b-instruct"
+    model_dir: Path = Field(default_factory=lambda: _default_cache() / "models",
+                            description="Where the packaged GGUF parts are joined into one file.")
+    llm_threads: int = Field(default_factory=lambda: max(1, min(os.cpu_count() or 2, 8)))
+    llm_context: int = 4096
+    max_answer_tokens: int = 256
+
+    top_k: int = Field(4, ge=1, le=20, description="Chunks given to the answer step.")
+    extractive_min_score: float = Field(
+        0.6, description="Extractive mode abstains below this sentence score "
+                         "(cosine to the question + half the share of question words it holds).")
+
+    port: int = Field(default_factory=lambda: int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

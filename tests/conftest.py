@@ -1,0 +1,62 @@
+"""Shared fixtures: every test's state lives in a temp dir; the real embedding model and real
+Chroma are used throughout; the joined LLM file is shared through the user's model cache."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+SEED = CORPUS / "2021-07-13-nato-partners-invaluable-assets.txt"
+SHARED = ROOT.parent / "shared"
+OUTPUT = ROOT / "test-output"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(tmp_path, monkeypatch):
+    from ingest.settings import get_settings
+
+    monkeypatch.setenv("PARTNERBOT_STORE", str(tmp_path / "default-store"))
+    for var in ("PARTNERBOT_BACKEND", "PARTNERBOT_COLLECTION", "PARTNERBOT_CHUNK_TOKENS",
+                "PARTNERBOT_TOP_K"):
+        monkeypatch.delenv(var, raising=False)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def seed_store(tmp_path_factory) -> Path:
+    """A store holding `corpus/`, built once per session (tests must not write to it)."""
+    from ingest import ingest_paths
+
+    store = tmp_path_factory.mktemp("seed-store")
+    report = ingest_paths([CORPUS], store=store)
+    assert report.added == 1 and not report.failed
+    return store
+
+
+@pytest.fixture
+def corpus_copy(tmp_path) -> Path:
+    target = tmp_path / "corpus"
+    shutil.copytree(CORPUS, target)
+    return target
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARTNERBOT_")}
+    env.update({"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
+                "HF_HUB_DISABLE_TELEMETRY": "1", "PYTHONUNBUFFERED": "1"})
+    env.update(extra)
+    return env

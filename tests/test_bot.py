@@ -1,0 +1,124 @@
+"""The answer pipeline with a scripted LLM: real store, real embeddings, real retrieval."""
+
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+
+from bot import ChatBot
+from bot.citations import renumber_partial
+
+LAST = ("All partners from the Euro-Atlantic Partnership Council, the Mediterranean Dialogue, the "
+        "Istanbul Cooperation Initiative and the Partners across the globe framework were invited "
+        "to this meeting with the exception of Russia and Belarus.")
+QUESTION = "Which partners were not invited to the July 2021 meeting?"
+
+
+def scripted(*replies):
+    return GenericFakeChatModel(messages=iter(replies))
+
+
+def _which_passage(bot, question, needle):
+    passages = bot.retriever.search([question], bot.settings.top_k)
+    return next(i for i, p in enumerate(passages, 1) if needle in p.text), passages
+
+
+def _assert_quotes_verbatim(answer):
+    for c in answer.citations:
+        assert any(c.quote in p.text for p in answer.passages), c.quote
+
+
+def test_cited_answer_quotes_the_exact_sentence(seed_store):
+    probe = ChatBot(store=seed_store, llm=scripted())
+    n, _ = _which_passage(probe, QUESTION, "Russia and Belarus")
+    bot = ChatBot(store=seed_store, llm=scripted(f"Russia and Belarus were not invited [{n}]."))
+    answer = bot.ask(QUESTION)
+    assert not answer.abstained
+    assert answer.text == "Russia and Belarus were not invited [1]."
+    [c] = answer.citations
+    assert (c.n, c.quote, c.date, c.source) == (1, LAST, "2021-07-13", "2021-07-13-nato-partners-invaluable-assets.txt")
+    assert c.url == "https://www.nato.int/cps/en/natohq/news_185837.htm"
+    assert c.title.startswith("NATO Partners are invaluable assets")
+    _assert_quotes_verbatim(answer)
+
+
+def test_quote_offsets_point_into_the_article(seed_store):
+    from ingest.loaders import load_file
+    from .conftest import SEED
+
+    probe = ChatBot(store=seed_store, llm=scripted())
+    n, _ = _which_passage(probe, QUESTION, "Russia and Belarus")
+    answer = ChatBot(store=seed_store, llm=scripted(f"Russia and Belarus [{n}].")).ask(QUESTION)
+    c = answer.citations[0]
+    assert load_file(SEED).text[c.start:c.end] == c.quote
+
+
+def test_markers_out_of_range_or_unsupported_are_dropped(seed_store):
+    probe = ChatBot(store=seed_store, llm=scripted())
+    n, passages = _which_passage(probe, QUESTION, "Russia and Belarus")
+    reply = f"Russia and Belarus were excluded [{n}][9]. Bananas are yellow [{n}]."
+    answer = ChatBot(store=seed_store, llm=scripted(reply)).ask(QUESTION)
+    assert answer.text.startswith("Russia and Belarus were excluded [1].")
+    assert "[2]" not in answer.text and "[9]" not in answer.text
+    assert "Bananas" not in answer.text
+    assert len(answer.citations) == 1
+
+
+def test_unmarked_claim_gets_its_supporting_sentence(seed_store):
+    answer = ChatBot(store=seed_store, llm=scripted(
+        "Partners except Russia and Belarus were invited to the meeting.")).ask(QUESTION)
+    assert not answer.abstained
+    assert answer.citations[0].quote == LAST
+    assert answer.text.endswith("meeting [1].")
+
+
+def test_refusal_and_invented_numbers_abstain(seed_store):
+    q = "What did NATO decide about Mongolia in 2019?"
+    refused = ChatBot(store=seed_store, llm=scripted("NOT IN SOURCES")).ask(q)
+    assert refused.abstained and refused.citations == []
+    assert "does not answer" in refused.text
+    assert "NATO Partners are invaluable assets" in refused.text  # what the corpus has nearby
+    invented = ChatBot(store=seed_store, llm=scripted(
+        "In 2019 NATO agreed a partnership plan with Mongolia covering 47 projects [1].")).ask(q)
+    assert invented.abstained
+
+
+def test_stream_grows_and_ends_with_answer_text(seed_store):
+    probe = ChatBot(store=seed_store, llm=scripted())
+    n, _ = _which_passage(probe, QUESTION, "Russia and Belarus")
+    bot = ChatBot(store=seed_store,
+                  llm=scripted(f"The meeting invited all partners except Russia and Belarus [{n}]."))
+    texts = list(bot.stream(QUESTION))
+    assert len(texts) > 3
+    assert all(len(a) <= len(b) for a, b in zip(texts, texts[1:-1]))
+    assert texts[-1].endswith("Russia and Belarus [1].")
+
+
+def test_history_reaches_retrieval_and_prompt(seed_store):
+    seen = {}
+
+    class Recording(GenericFakeChatModel):
+        def _stream(self, messages, *a, **k):
+            seen["prompt"] = messages[-1].content
+            yield from super()._stream(messages, *a, **k)
+
+    bot = ChatBot(store=seed_store, llm=Recording(messages=iter(["NOT IN SOURCES"])))
+    bot.ask("And who chaired the reception?", history=[(QUESTION, "Russia and Belarus [1].")])
+    assert f"Earlier question: {QUESTION}" in seen["prompt"]
+    assert "Question: And who chaired the reception?" in seen["prompt"]
+
+
+def test_renumber_partial_hides_half_typed_markers():
+    assert renumber_partial("Yes [3] and [1", 4) == "Yes [1] and"
+    assert renumber_partial("A [7] b [2]", 4) == "A b [1]"
+
+
+def test_extractive_mode_quotes_best_sentence_without_llm(seed_store):
+    bot = ChatBot(store=seed_store, backend="extractive")
+    answer = bot.ask(QUESTION)
+    assert not answer.abstained
+    assert answer.citations[0].quote == LAST
+    assert bot._llm is None  # no model was loaded
+    assert bot.ask("What is the boiling point of tungsten?").abstained
+
+
+def test_empty_store_abstains(tmp_path):
+    answer = ChatBot(store=tmp_path / "empty", backend="extractive").ask(QUESTION)
+    assert answer.abstained and "no documents" in answer.text

@@ -1,0 +1,102 @@
+import subprocess
+import sys
+
+import pytest
+
+from ingest import StoreMismatchError, ingest_paths
+from ingest.settings import Settings
+from ingest.store import open_collection
+
+from .conftest import CORPUS, ROOT, SEED
+
+
+def _all(store):
+    return open_collection(store).get(include=["metadatas", "documents"])
+
+
+def test_ingest_twice_stores_nothing_twice(tmp_path):
+    store = tmp_path / "store"
+    first = ingest_paths([CORPUS], store=store)
+    assert (first.added, first.unchanged, first.chunks) == (1, 0, first.chunks)
+    before = _all(store)
+    second = ingest_paths([CORPUS], store=store)
+    assert (second.added, second.unchanged, second.chunks) == (0, 1, 0)
+    after = _all(store)
+    assert sorted(after["ids"]) == sorted(before["ids"])
+    assert len(after["ids"]) == first.chunks
+
+
+def test_metadata_and_offsets_locate_chunks_in_article(tmp_path):
+    from ingest.loaders import load_file
+
+    store = tmp_path / "store"
+    ingest_paths([SEED], store=store)
+    article = load_file(SEED)
+    got = _all(store)
+    for doc, meta in zip(got["documents"], got["metadatas"]):
+        assert meta["title"] == article.title
+        assert meta["date"] == "2021-07-13"
+        assert meta["url"].startswith("https://www.nato.int/")
+        assert meta["source"] == SEED.name
+        assert article.text[meta["start"]:meta["end"]] == doc
+
+
+def test_changed_file_replaces_its_chunks(tmp_path, corpus_copy):
+    store = tmp_path / "store"
+    ingest_paths([corpus_copy], store=store)
+    f = next(corpus_copy.glob("*.txt"))
+    f.write_text(f.read_text(encoding="utf-8") + "\n\nA new closing sentence was added.",
+                 encoding="utf-8")
+    report = ingest_paths([corpus_copy], store=store)
+    assert (report.updated, report.added, report.unchanged) == (1, 0, 0)
+    got = _all(store)
+    assert len({m["doc_hash"] for m in got["metadatas"]}) == 1
+    assert any("A new closing sentence" in d for d in got["documents"])
+    assert len(got["ids"]) == report.chunks
+
+
+def test_same_text_under_two_paths_is_stored_once(tmp_path, corpus_copy):
+    store = tmp_path / "store"
+    (corpus_copy / "copy-of-seed.txt").write_bytes(SEED.read_bytes())
+    report = ingest_paths([corpus_copy], store=store)
+    assert (report.added, report.duplicate) == (1, 1)
+
+
+def test_bad_file_is_reported_and_the_rest_go_on(tmp_path, corpus_copy):
+    store = tmp_path / "store"
+    ingest_paths([SEED], store=store)
+    stored = sorted(_all(store)["ids"])
+    (corpus_copy / "empty.txt").write_text("")
+    (corpus_copy / "binary.txt").write_bytes(b"\x00\x01\x02")
+    good = corpus_copy / "other.md"
+    good.write_text("---\ntitle: Other\ndate: 2024-01-02\n---\nNATO met Japan in Brussels.\n")
+    report = ingest_paths([corpus_copy, tmp_path / "missing.txt"], store=store)
+    reasons = {f.source.rsplit("/", 1)[-1]: f.reason for f in report.failed}
+    assert set(reasons) == {"empty.txt", "binary.txt", "missing.txt"}
+    assert report.added == 1  # other.md; the seed (copied elsewhere) is a duplicate
+    assert report.duplicate == 1
+    assert set(stored) <= set(_all(store)["ids"])
+
+
+def test_store_built_with_other_chunking_refuses(tmp_path):
+    store = tmp_path / "store"
+    ingest_paths([SEED], store=store)
+    with pytest.raises(StoreMismatchError, match="chunk_tokens"):
+        open_collection(store, Settings(chunk_tokens=128))
+
+
+def test_python_m_ingest_cli_exit_codes(tmp_path):
+    store = tmp_path / "store"
+    run = lambda *a: subprocess.run([sys.executable, "-m", "ingest", "--store", str(store), *a],
+                                    cwd=ROOT, capture_output=True, text=True, timeout=300)
+    ok = run("--json", str(CORPUS))
+    assert ok.returncode == 0, ok.stderr
+    assert '"added": 1' in ok.stdout
+    bad = tmp_path / "bad.txt"
+    bad.write_text("   ")
+    failed = run(str(bad), str(CORPUS))
+    assert failed.returncode == 1
+    assert f"failed: {bad}: file is empty" in failed.stderr
+    assert "unchanged 1" in failed.stdout
+    usage = run()
+    assert usage.returncode == 2
