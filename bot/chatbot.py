@@ -245,4 +245,4 @@ class ChatBot:
             return Answer(abstention_text(passages), [], True, question, passages)
         quote = sentences[best]
         citation = _citation(1, quote, passages)
-        return Answer(f"{quote.text} [1]", [citation], False, question, passages)
+        return Answer(f"“{quote.text}” [1]", [citation], False, question, passages)

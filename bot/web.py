@@ -20,7 +20,7 @@ MAX_QUESTION_CHARS = 2000
 
 _CSS = """
 #sources .src { border-left: 3px solid #888; padding: 4px 10px; margin: 0 0 12px 0; }
-#sources .src h4 { margin: 0 0 2px 0; }
+#sources .src .title { font-weight: 600; margin: 0 0 2px 0; }
 #sources .meta { color: #666; font-size: 0.85em; margin-bottom: 4px; }
 #sources mark { background: #fff3a3; padding: 0 2px; }
 """
@@ -43,7 +43,7 @@ def _meta_line(date: str | None, source: str, url: str | None) -> str:
 def retrieved_html(passages: list[Passage]) -> str:
     if not passages:
         return "<p>No sources found in the store.</p>"
-    items = [f'<div class="src"><h4>{_link(p.url, p.title)}</h4>'
+    items = [f'<div class="src"><div class="title">{_link(p.url, p.title)}</div>'
              f"{_meta_line(p.date, p.source, p.url)}</div>" for p in passages]
     return "<p><b>Retrieved — answering…</b></p>" + "".join(items)
 
@@ -52,12 +52,12 @@ def answer_html(answer: Answer) -> str:
     if answer.abstained:
         head = "<p><b>Not in the corpus.</b> No retrieved sentence answers this question.</p>"
         return head + "".join(
-            f'<div class="src"><h4>{_link(p.url, p.title)}</h4>'
+            f'<div class="src"><div class="title">{_link(p.url, p.title)}</div>'
             f"{_meta_line(p.date, p.source, p.url)}</div>" for p in answer.passages)
     items = []
     for c in answer.citations:
         items.append(
-            f'<div class="src" id="source-{c.n}"><h4>[{c.n}] {_link(c.url, c.title)}</h4>'
+            f'<div class="src" id="source-{c.n}"><div class="title">[{c.n}] {_link(c.url, c.title)}</div>'
             f"{_meta_line(c.date, c.source, c.url)}"
             f"<blockquote><mark>{html.escape(c.quote)}</mark></blockquote></div>")
     return "<p><b>Sources</b></p>" + "".join(items)
