@@ -45,6 +45,20 @@ def _ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from .evaluate import format_summary, run_eval
+
+    if not args.questions.is_file():
+        print(f"error: no such questions file: {args.questions}", file=sys.stderr)
+        return 2
+    if args.out:
+        args.out.write_text("")
+    summary = run_eval(args.questions, args.corpus, backend=args.backend, out=args.out,
+                       log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(json.dumps(summary) if args.json else format_summary(summary))
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from .web import serve
 
@@ -72,6 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
     p_ask.add_argument("--history", nargs="*", metavar="TURN", default=None,
                        help="earlier turns as alternating question and answer")
     p_ask.set_defaults(func=_ask)
+
+    p_eval = sub.add_parser("eval", help="measure answers on a question set")
+    p_eval.add_argument("questions", type=Path, metavar="QUESTIONS.jsonl")
+    p_eval.add_argument("--corpus", type=Path, default=Path("corpus"),
+                        help="folder ingested into a temporary store (default: corpus/)")
+    p_eval.add_argument("--backend", choices=["local", "extractive"], default=None)
+    p_eval.add_argument("--out", type=Path, default=None, help="write every answer as JSONL")
+    p_eval.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p_eval.set_defaults(func=_eval)
 
     p_serve = sub.add_parser("serve", help="start the web chat")
     ingest_cli.add_store_argument(p_serve)

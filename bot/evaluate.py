@@ -1,0 +1,174 @@
+"""`partnerbot eval`: measure retrieval, answers, citations, abstention and latency on a question set.
+
+Question file: JSON lines with `question`, `answer` (`NOT IN CORPUS` when unanswerable), `kind`,
+`evidence` (a sentence, a list of sentences, or null) and optional `history` (earlier user
+questions, replayed through the bot first so follow-ups see real earlier answers).
+
+Metrics (all lexical, stated so they can be checked by hand):
+
+* evidence recall@k: share of gold evidence sentences that appear, whitespace-normalised, inside
+  one of the k passages retrieved for the question (answerable questions only);
+* answer correctness: an answer counts as correct when it is not an abstention, contains every
+  number of the gold answer, and contains at least 60% of the gold answer's content words
+  (lower-cased, stop words removed, light plural stemming; parenthesised asides in the gold
+  answer are optional);
+* citation precision: share of shown citations whose quote contains a gold evidence sentence, is
+  contained in one, or contains at least half of the gold answer's content words;
+* abstention: share of unanswerable questions declined, and share of answerable ones wrongly
+  declined;
+* latency: wall time per question, p50 and p95.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .evidence import content_terms, numbers_in
+
+UNANSWERABLE = "NOT IN CORPUS"
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.replace("’", "'").replace("“", '"').replace("”", '"').split()).lower()
+
+
+def _evidence_list(item: dict) -> list[str]:
+    ev = item.get("evidence")
+    if not ev:
+        return []
+    return [ev] if isinstance(ev, str) else list(ev)
+
+
+def answer_correct(answer_text: str, gold: str) -> bool:
+    core = re.sub(r"\([^)]*\)", " ", gold)
+    nums = numbers_in(core)
+    if nums - numbers_in(answer_text):
+        return False
+    gold_terms = content_terms(core)
+    if not gold_terms:
+        return True
+    got = content_terms(answer_text)
+    return len(gold_terms & got) / len(gold_terms) >= 0.6
+
+
+def citation_ok(quote: str, evidence: list[str], gold: str) -> bool:
+    q = _norm(quote)
+    for ev in evidence:
+        e = _norm(ev)
+        if e in q or q in e:
+            return True
+    gold_terms = content_terms(re.sub(r"\([^)]*\)", " ", gold))
+    return bool(gold_terms) and len(gold_terms & content_terms(quote)) / len(gold_terms) >= 0.5
+
+
+@dataclass
+class Result:
+    item: dict
+    answer: dict
+    evidence_found: int
+    evidence_total: int
+    correct: bool
+    citations_ok: int
+    seconds: float
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def run_eval(questions_path: Path, corpus: Path, backend: str | None = None,
+             out: Path | None = None, log=print) -> dict:
+    from ingest import ingest_paths
+
+    from .chatbot import ChatBot
+
+    items = [json.loads(line) for line in questions_path.read_text(encoding="utf-8").splitlines()
+             if line.strip()]
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="partnerbot-eval-") as store:
+        report = ingest_paths([corpus], store=store)
+        log(f"corpus {corpus}: {report.added} documents, {report.chunks} chunks, "
+            f"{len(report.failed)} failed")
+        bot = ChatBot(store=store, backend=backend)
+        for item in items:
+            history: list[tuple[str, str]] = []
+            for earlier in item.get("history") or []:
+                history.append((earlier, bot.ask(earlier, history=history).text))
+            t = time.perf_counter()
+            answer = bot.ask(item["question"], history=history)
+            seconds = time.perf_counter() - t
+            evidence = _evidence_list(item)
+            passages = [_norm(p.text) for p in answer.passages]
+            found = sum(any(_norm(ev) in p for p in passages) for ev in evidence)
+            unanswerable = item["answer"] == UNANSWERABLE
+            correct = answer.abstained if unanswerable else (
+                not answer.abstained and answer_correct(answer.text, item["answer"]))
+            cited_ok = sum(citation_ok(c.quote, evidence, item["answer"]) for c in answer.citations)
+            results.append(Result(item, answer.to_dict(), found, len(evidence), correct, cited_ok,
+                                  seconds))
+            mark = "ok " if correct else "BAD"
+            log(f"{mark} {item.get('id', ''):5} {item.get('kind', ''):12} {seconds:6.1f}s  "
+                f"evidence {found}/{len(evidence)}  {answer.text[:90]!r}")
+            if out:
+                with out.open("a", encoding="utf-8") as f:
+                    f.write(json.dumps({"id": item.get("id"), "question": item["question"],
+                                        "gold": item["answer"], "correct": correct,
+                                        "seconds": round(seconds, 3), **answer.to_dict()},
+                                       ensure_ascii=False) + "\n")
+    return summarize(results, backend or bot.backend, bot.settings.top_k)
+
+
+def _summary_of(results: list[Result]) -> dict:
+    answerable = [r for r in results if r.item["answer"] != UNANSWERABLE]
+    unanswerable = [r for r in results if r.item["answer"] == UNANSWERABLE]
+    ev_total = sum(r.evidence_total for r in answerable)
+    cites = sum(len(r.answer["citations"]) for r in answerable)
+    return {
+        "questions": len(results),
+        "evidence_recall": (sum(r.evidence_found for r in answerable) / ev_total) if ev_total else None,
+        "answer_correct": (sum(r.correct for r in answerable) / len(answerable)) if answerable else None,
+        "false_abstention": (sum(r.answer["abstained"] for r in answerable) / len(answerable))
+        if answerable else None,
+        "citation_precision": (sum(r.citations_ok for r in answerable) / cites) if cites else None,
+        "abstention_accuracy": (sum(r.answer["abstained"] for r in unanswerable) / len(unanswerable))
+        if unanswerable else None,
+        "latency_p50_s": percentile([r.seconds for r in results], 0.5),
+        "latency_p95_s": percentile([r.seconds for r in results], 0.95),
+    }
+
+
+def summarize(results: list[Result], backend: str, k: int) -> dict:
+    kinds = sorted({r.item.get("kind", "?") for r in results})
+    return {"backend": backend, "k": k, "overall": _summary_of(results),
+            "by_kind": {kind: _summary_of([r for r in results if r.item.get("kind", "?") == kind])
+                        for kind in kinds}}
+
+
+def format_summary(summary: dict) -> str:
+    cols = ["questions", "evidence_recall", "answer_correct", "false_abstention",
+            "citation_precision", "abstention_accuracy", "latency_p50_s", "latency_p95_s"]
+    heads = ["n", f"recall@{summary['k']}", "correct", "false abst.", "cite prec.",
+             "abstained", "p50 s", "p95 s"]
+
+    def cell(v):
+        if v is None:
+            return "-"
+        return f"{v:.2f}" if isinstance(v, float) else str(v)
+
+    rows = [("overall", summary["overall"])] + list(summary["by_kind"].items())
+    lines = [f"backend: {summary['backend']}",
+             "| kind | " + " | ".join(heads) + " |", "|---" * (len(heads) + 1) + "|"]
+    for name, s in rows:
+        lines.append(f"| {name} | " + " | ".join(cell(s[c]) for c in cols) + " |")
+    return "\n".join(lines)
