@@ -18,7 +18,9 @@ from typing import Iterator, Sequence, Union
 from ingest.settings import Settings, get_settings
 
 from .citations import resolve, renumber_partial
-from .evidence import Sentence, content_terms, passage_sentences
+from .dates import parse_time_hint
+from .evidence import Sentence, passage_sentences
+from .terms import content_terms
 from .retrieval import Passage, Retriever
 
 History = Sequence[tuple[str, str]]
@@ -129,14 +131,14 @@ class ChatBot:
     def __init__(self, store: str | Path | None = None, settings: Settings | None = None,
                  llm=None, backend: str | None = None):
         from ingest.embedder import get_embedder
-        from ingest.store import open_collection
+        from ingest.store import open_store
 
         self.settings = settings or get_settings()
         self.backend = backend or self.settings.backend
         if self.backend not in ("local", "extractive"):
             raise ValueError(f"unknown backend {self.backend!r}: use 'local' or 'extractive'")
         self.embedder = get_embedder()
-        self.retriever = Retriever(open_collection(store, self.settings), self.embedder)
+        self.retriever = Retriever(open_store(store, self.settings), self.embedder)
         self._llm = llm
 
     # -- public API -------------------------------------------------------------------------
@@ -159,7 +161,11 @@ class ChatBot:
         if not question:
             raise ValueError("question is empty")
         history = list(history or [])
-        passages = self.retriever.search(self._queries(question, history), self.settings.top_k)
+        hint = parse_time_hint(question)
+        if not hint and history:  # "And before that?" keeps the earlier question's time frame
+            hint = parse_time_hint(history[-1][0])
+        passages = self.retriever.search(self._queries(question, history), self.settings.top_k,
+                                         hint)
         yield Retrieved(passages)
         if not passages:
             yield Done(Answer(abstention_text([]), [], True, question, passages))

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from ingest.text import sentence_spans
 
-from .evidence import Sentence, numbers_in, passage_sentences, support
+from .evidence import Sentence, passage_sentences, support
+from .terms import numbers_in
 from .retrieval import Passage
 
 MARKER = re.compile(r"\s*\[(?:passages?\s*)?(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\]", re.IGNORECASE)

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .evidence import content_terms, numbers_in
+from .terms import content_terms, numbers_in
 
 UNANSWERABLE = "NOT IN CORPUS"
 

@@ -1,8 +1,27 @@
-"""Find the chunks that may answer a question: dense search over the Chroma store."""
+"""Find the chunks that may answer a question: three searches fused, then time-aware reranking.
+
+1. dense search over chunk vectors (title + chunk text),
+2. dense search over sentence vectors, each chunk scored by its best sentence (a one-sentence
+   answer is not diluted by the rest of its chunk),
+3. BM25 over chunk text and title (names and acronyms such as ITPP or ICI, where dense
+   vectors are weakest), built in memory from the store and rebuilt when the store changes.
+
+The three rankings are fused by reciprocal rank (k=60), then dates in the question move
+matching articles up (see `dates.py`). Follow-ups pass several queries; each search keeps a
+chunk's best score over them.
+"""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+
+import numpy as np
+
+from .dates import TimeHint, rerank
+from .terms import term_list
+
+RRF_K = 60
 
 
 @dataclass(frozen=True)
@@ -20,30 +39,109 @@ class Passage:
     score: float
 
 
+class _Lexical:
+    """BM25 (bm25s) over every chunk of the store, for one store generation."""
+
+    def __init__(self, ids: list[str], texts: list[str]):
+        import bm25s
+
+        vocab: dict[str, int] = {}
+        corpus = [[vocab.setdefault(t, len(vocab)) for t in term_list(text)] for text in texts]
+        self.ids = ids
+        self.vocab = vocab
+        self.index = bm25s.BM25()
+        if ids:
+            self.index.index(bm25s.tokenization.Tokenized(ids=corpus, vocab=vocab),
+                             show_progress=False)
+
+    def search(self, queries: list[str], n: int) -> list[str]:
+        if not self.ids:
+            return []
+        best = np.zeros(len(self.ids), dtype=np.float32)
+        for q in queries:
+            tokens = [t for t in term_list(q) if t in self.vocab]
+            if tokens:
+                best = np.maximum(best, self.index.get_scores(tokens))
+        n = min(n, len(self.ids))
+        top = np.argpartition(-best, n - 1)[:n]
+        return [self.ids[i] for i in sorted(top, key=lambda i: -best[i]) if best[i] > 0]
+
+
 class Retriever:
-    def __init__(self, collection, embedder):
-        self.collection = collection
+    def __init__(self, store, embedder, candidates: int = 20):
+        self.store = store
         self.embedder = embedder
+        self.candidates = candidates
+        self._lexical: _Lexical | None = None
+        self._lexical_generation: int | None = None
+        self._lock = threading.Lock()
 
     def count(self) -> int:
-        return self.collection.count()
+        return self.store.chunks.count()
 
-    def search(self, queries: list[str], k: int) -> list[Passage]:
-        """Top `k` chunks for any of `queries` (a chunk scores its best similarity)."""
-        if not queries or self.collection.count() == 0:
+    def lexical(self) -> _Lexical:
+        generation = self.store.generation()
+        with self._lock:
+            if self._lexical is None or generation != self._lexical_generation:
+                ids, texts = [], []
+                total = self.store.chunks.count()
+                for offset in range(0, total, 5000):
+                    page = self.store.chunks.get(include=["documents", "metadatas"],
+                                                 limit=5000, offset=offset)
+                    ids.extend(page["ids"])
+                    texts.extend(f"{m.get('title', '')}\n{d}"
+                                 for d, m in zip(page["documents"], page["metadatas"]))
+                self._lexical = _Lexical(ids, texts)
+                self._lexical_generation = generation
+            return self._lexical
+
+    def _dense(self, vectors: list[list[float]], n: int) -> list[str]:
+        res = self.store.chunks.query(query_embeddings=vectors, n_results=n, include=["distances"])
+        return _best_first(res["ids"], res["distances"])
+
+    def _by_sentence(self, vectors: list[list[float]], n: int) -> list[str]:
+        res = self.store.sentences.query(query_embeddings=vectors, n_results=n,
+                                         include=["metadatas", "distances"])
+        chunk_ids = [[m["chunk_id"] for m in metas] for metas in res["metadatas"]]
+        return _best_first(chunk_ids, res["distances"])
+
+    def search(self, queries: list[str], k: int, hint: TimeHint | None = None) -> list[Passage]:
+        """Top `k` chunks for any of `queries`, best first."""
+        total = self.count()
+        if not queries or total == 0:
             return []
+        n = min(self.candidates, total)
         vectors = self.embedder.embed_documents(queries)
-        res = self.collection.query(query_embeddings=vectors, n_results=k,
-                                    include=["documents", "metadatas", "distances"])
-        best: dict[str, Passage] = {}
-        for ids, docs, metas, dists in zip(res["ids"], res["documents"], res["metadatas"],
-                                           res["distances"]):
-            for cid, doc, meta, dist in zip(ids, docs, metas, dists):
-                score = 1.0 - float(dist)
-                if cid in best and best[cid].score >= score:
-                    continue
-                best[cid] = Passage(id=cid, text=doc, title=meta.get("title", ""),
+        n_sentences = min(3 * n, max(1, self.store.sentences.count()))
+        rankings = [self._dense(vectors, n), self._by_sentence(vectors, n_sentences),
+                    self.lexical().search(queries, n)]
+        fused: dict[str, float] = {}
+        for ranking in rankings:
+            for rank, cid in enumerate(ranking):
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+        order = sorted(fused, key=fused.get, reverse=True)
+        got = self.store.chunks.get(ids=order, include=["documents", "metadatas"])
+        records = dict(zip(got["ids"], zip(got["documents"], got["metadatas"])))
+        order = [cid for cid in order if cid in records]
+        if hint:
+            order = rerank(order, {cid: int(records[cid][1].get("date_num") or 0)
+                                   for cid in order}, hint)
+        passages = []
+        for cid in order[:k]:
+            doc, meta = records[cid]
+            passages.append(Passage(id=cid, text=doc, title=meta.get("title", ""),
                                     date=meta.get("date"), url=meta.get("url"),
-                                    source=meta.get("source", ""), start=int(meta.get("start", 0)),
-                                    end=int(meta.get("end", len(doc))), score=score)
-        return sorted(best.values(), key=lambda p: p.score, reverse=True)[:k]
+                                    source=meta.get("source", ""),
+                                    start=int(meta.get("start", 0)),
+                                    end=int(meta.get("end", len(doc))), score=fused[cid]))
+        return passages
+
+
+def _best_first(id_lists: list[list[str]], distance_lists: list[list[float]]) -> list[str]:
+    """Merge per-query result lists: each id keeps its smallest distance."""
+    best: dict[str, float] = {}
+    for ids, dists in zip(id_lists, distance_lists):
+        for cid, dist in zip(ids, dists):
+            if cid not in best or dist < best[cid]:
+                best[cid] = dist
+    return sorted(best, key=best.get)

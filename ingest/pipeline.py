@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from .chunking import chunk_article, embedding_text
+from .text import sentence_spans
 from .errors import IngestError
 from .loaders import SUPPORTED_SUFFIXES, Article, load_file
 from .settings import Settings, get_settings
@@ -69,6 +70,15 @@ def _chunk_id(content_hash: str, index: int) -> str:
     return hashlib.sha256(f"{content_hash}:{index}".encode()).hexdigest()[:32]
 
 
+MIN_SENTENCE_WORDS = 3  # bullets and bylines ("• |", "13 Jul. 2021 -") are not evidence
+
+
+def indexed_sentences(chunk_text: str) -> list[tuple[int, int]]:
+    """Offsets (within the chunk) of the sentences that get their own vector."""
+    return [(s, e) for s, e in sentence_spans(chunk_text)
+            if len(chunk_text[s:e].split()) >= MIN_SENTENCE_WORDS]
+
+
 def _date_number(iso: str | None) -> int:
     return int(iso.replace("-", "")) if iso else 0
 
@@ -76,8 +86,8 @@ def _date_number(iso: str | None) -> int:
 class _Writer:
     """Buffers prepared documents and writes them in embedding-sized batches."""
 
-    def __init__(self, collection, embedder, settings: Settings, report: IngestReport):
-        self.collection = collection
+    def __init__(self, store, embedder, settings: Settings, report: IngestReport):
+        self.store = store
         self.embedder = embedder
         self.settings = settings
         self.report = report
@@ -95,38 +105,54 @@ class _Writer:
     def flush(self) -> None:
         if not self.pending:
             return
-        texts = [embedding_text(a.title, c.text) for _, a, _, cs in self.pending for c in cs]
-        vectors = self.embedder.embed_documents(texts)
-        offset = 0
-        for doc_key, article, replaces, chunks in self.pending:
-            h = article.content_hash
-            ids, docs, metas = [], [], []
+        # One embedding call for every chunk and sentence of the batch.
+        texts: list[str] = []
+        for _, article, _, chunks in self.pending:
             for c in chunks:
-                ids.append(_chunk_id(h, c.index))
-                docs.append(c.text)
-                meta = {"doc_key": doc_key, "doc_hash": h, "source": article.source,
-                        "title": article.title, "date_num": _date_number(article.date),
-                        "chunk_index": c.index, "n_chunks": len(chunks),
-                        "start": c.start, "end": c.end}
-                if article.date:
-                    meta["date"] = article.date
-                if article.url:
-                    meta["url"] = article.url
-                metas.append(meta)
-            embs = vectors[offset:offset + len(chunks)]
-            offset += len(chunks)
-            # New chunks first, then drop the old version's: a crash in between leaves
-            # both versions rather than neither.
-            self.collection.upsert(ids=ids, embeddings=embs, documents=docs, metadatas=metas)
-            if replaces:
-                self.collection.delete(where={"$and": [{"doc_key": doc_key},
-                                                       {"doc_hash": {"$ne": h}}]})
-                self.report.updated += 1
-            else:
-                self.report.added += 1
-            self.report.chunks += len(chunks)
+                texts.append(embedding_text(article.title, c.text))
+                texts.extend(c.text[s:e] for s, e in indexed_sentences(c.text))
+        vectors = iter(self.embedder.embed_documents(texts))
+        for doc_key, article, replaces, chunks in self.pending:
+            self._write(doc_key, article, replaces, chunks, vectors)
+        self.store.touch()
         self.pending.clear()
         self.pending_chunks = 0
+
+    def _write(self, doc_key: str, article: Article, replaces: bool, chunks: list, vectors) -> None:
+        h = article.content_hash
+        base = {"doc_key": doc_key, "doc_hash": h, "source": article.source,
+                "title": article.title, "date_num": _date_number(article.date)}
+        if article.date:
+            base["date"] = article.date
+        if article.url:
+            base["url"] = article.url
+        c_ids, c_docs, c_metas, c_vecs = [], [], [], []
+        s_ids, s_metas, s_vecs = [], [], []
+        for c in chunks:
+            cid = _chunk_id(h, c.index)
+            c_ids.append(cid)
+            c_docs.append(c.text)
+            c_metas.append({**base, "chunk_index": c.index, "n_chunks": len(chunks),
+                            "start": c.start, "end": c.end})
+            c_vecs.append(next(vectors))
+            for j, (s, e) in enumerate(indexed_sentences(c.text)):
+                s_ids.append(f"{cid}:{j}")
+                s_metas.append({"doc_key": doc_key, "doc_hash": h, "chunk_id": cid,
+                                "date_num": base["date_num"], "start": s, "end": e})
+                s_vecs.append(next(vectors))
+        # New records first, then drop the old version's: a crash in between leaves both
+        # versions rather than neither.
+        self.store.chunks.upsert(ids=c_ids, embeddings=c_vecs, documents=c_docs, metadatas=c_metas)
+        if s_ids:
+            self.store.sentences.upsert(ids=s_ids, embeddings=s_vecs, metadatas=s_metas)
+        if replaces:
+            stale = {"$and": [{"doc_key": doc_key}, {"doc_hash": {"$ne": h}}]}
+            self.store.chunks.delete(where=stale)
+            self.store.sentences.delete(where=stale)
+            self.report.updated += 1
+        else:
+            self.report.added += 1
+        self.report.chunks += len(chunks)
 
 
 def ingest_paths(paths: Iterable[str | Path], store: str | Path | None = None,
@@ -137,13 +163,14 @@ def ingest_paths(paths: Iterable[str | Path], store: str | Path | None = None,
     `progress(source, outcome)` is called once per document, if given.
     """
     from .embedder import get_embedder
-    from .store import open_collection
+    from .store import open_store
 
     settings = settings or get_settings()
     report = IngestReport()
-    collection = open_collection(store, settings)
+    db = open_store(store, settings)
+    collection = db.chunks
     embedder = get_embedder()
-    writer = _Writer(collection, embedder, settings, report)
+    writer = _Writer(db, embedder, settings, report)
     seen_hashes: dict[str, str] = {}
 
     for path in iter_files(paths, report):

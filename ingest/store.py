@@ -1,16 +1,26 @@
-"""Open the Chroma collection that holds the chunks, stamped with how it was built.
+"""Open the Chroma store: one collection of chunks and one of their sentences, stamped with how
+they were built.
 
-The collection records the embedding model and the chunking that built it; opening it with
-different settings refuses instead of mixing incompatible vectors.
+* `chunks`: one record per chunk (title + text embedded), with article metadata and offsets;
+* `sentences`: one record per sentence of every chunk (the sentence alone embedded), pointing
+  at its chunk: a question usually matches one sentence far better than a whole chunk.
+
+The chunk collection records the embedding model and chunking that built the store; opening it
+with different settings refuses instead of mixing incompatible vectors. Its `generation`
+changes on every write, so readers can tell when a cached index (BM25) is stale.
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .chunking import CHUNKER_VERSION
 from .errors import StoreMismatchError
 from .settings import Settings, get_settings
+
+INDEX_VERSION = "chunks+sentences-v1"
 
 
 def _stamp(settings: Settings) -> dict[str, str | int]:
@@ -18,12 +28,29 @@ def _stamp(settings: Settings) -> dict[str, str | int]:
         "embedding_model": settings.embedding_model,
         "chunker": CHUNKER_VERSION,
         "chunk_tokens": settings.chunk_tokens,
+        "index": INDEX_VERSION,
     }
 
 
-def open_collection(store: str | Path | None = None, settings: Settings | None = None,
-                    create: bool = True):
-    """The chunk collection of the persistent store at `store` (default: settings.store)."""
+@dataclass
+class Store:
+    path: Path
+    client: object
+    chunks: object     # chromadb Collection
+    sentences: object  # chromadb Collection
+    stamp: dict
+
+    def generation(self) -> int:
+        """Changes whenever a writer has touched the store (cheap: one metadata read)."""
+        fresh = self.client.get_collection(self.chunks.name, embedding_function=None)
+        return int((fresh.metadata or {}).get("generation", 0))
+
+    def touch(self) -> None:
+        self.chunks.modify(metadata={**self.stamp, "generation": time.time_ns()})
+
+
+def open_store(store: str | Path | None = None, settings: Settings | None = None) -> Store:
+    """The persistent store at `store` (default: settings.store), created if missing."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -33,15 +60,16 @@ def open_collection(store: str | Path | None = None, settings: Settings | None =
     client = chromadb.PersistentClient(
         path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False))
     stamp = _stamp(settings)
-    if create:
-        collection = client.get_or_create_collection(
-            settings.collection, embedding_function=None, metadata=stamp,
-            configuration={"hnsw": {"space": "cosine"}})
-    else:
-        collection = client.get_collection(settings.collection, embedding_function=None)
-    found = {k: (collection.metadata or {}).get(k) for k in stamp}
+    # embedding_function=None: Chroma must never embed for us (its default model downloads).
+    chunks = client.get_or_create_collection(
+        settings.collection, embedding_function=None, metadata=stamp,
+        configuration={"hnsw": {"space": "cosine"}})
+    found = {k: (chunks.metadata or {}).get(k) for k in stamp}
     if found != stamp:
         raise StoreMismatchError(
             f"the store at {path} was built with {found}, but the settings ask for {stamp}; "
-            f"re-ingest into a new --store directory (or delete {path}) to rebuild it")
-    return collection
+            f"ingest into a new --store directory (or delete {path}) to rebuild it")
+    sentences = client.get_or_create_collection(
+        f"{settings.collection}-sentences", embedding_function=None,
+        configuration={"hnsw": {"space": "cosine"}})
+    return Store(path=path, client=client, chunks=chunks, sentences=sentences, stamp=stamp)

@@ -5,13 +5,13 @@ import pytest
 
 from ingest import StoreMismatchError, ingest_paths
 from ingest.settings import Settings
-from ingest.store import open_collection
+from ingest.store import open_store
 
 from .conftest import CORPUS, ROOT, SEED
 
 
 def _all(store):
-    return open_collection(store).get(include=["metadatas", "documents"])
+    return open_store(store).chunks.get(include=["metadatas", "documents"])
 
 
 def test_ingest_twice_stores_nothing_twice(tmp_path):
@@ -82,7 +82,7 @@ def test_store_built_with_other_chunking_refuses(tmp_path):
     store = tmp_path / "store"
     ingest_paths([SEED], store=store)
     with pytest.raises(StoreMismatchError, match="chunk_tokens"):
-        open_collection(store, Settings(chunk_tokens=128))
+        open_store(store, Settings(chunk_tokens=128))
 
 
 def test_python_m_ingest_cli_exit_codes(tmp_path):

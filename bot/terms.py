@@ -1,0 +1,41 @@
+"""Words that carry meaning: the shared tokeniser of lexical search and citation matching."""
+
+from __future__ import annotations
+
+import re
+
+_STOP = set("""
+a about above after again against all also am an and any are as at be because been before
+being below between both but by can could did do does doing down during each few for from
+further had has have having he her here hers herself him himself his how i if in into is it its
+itself just me more most my myself no nor not now of off on once only or other our ours
+ourselves out over own same she should so some such than that the their theirs them themselves
+then there these they this those through to too under until up very was we were what when
+where which while who whom why will with would you your yours yourself yourselves according
+said say says did does many much what's whose within per via upon among
+""".split())
+
+_WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:['’-][^\W\d_]+)*")
+
+
+def _stem(word: str) -> str:
+    word = word.replace("’", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    for suffix in ("ies", "es", "s"):
+        if len(word) > 4 and word.endswith(suffix) and not word.endswith("ss"):
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
+def term_list(text: str) -> list[str]:
+    """Lower-cased, lightly stemmed words of `text` in order, without stop words."""
+    return [_stem(w) for w in (m.lower() for m in _WORD.findall(text)) if w not in _STOP]
+
+
+def content_terms(text: str) -> set[str]:
+    return set(term_list(text))
+
+
+def numbers_in(text: str) -> set[str]:
+    return {m.replace(",", "") for m in re.findall(r"\d+(?:[.,]\d+)*", text)}
