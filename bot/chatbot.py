@@ -17,7 +17,7 @@ from typing import Iterator, Sequence, Union
 
 from ingest.settings import Settings, get_settings
 
-from .citations import resolve, renumber_partial
+from .citations import renumber_partial, resolve, split_reply
 from .dates import parse_time_hint
 from .evidence import Sentence, passage_sentences
 from .terms import content_terms
@@ -26,14 +26,15 @@ from .retrieval import Passage, Retriever
 History = Sequence[tuple[str, str]]
 
 NOT_IN_SOURCES = "NOT IN SOURCES"
-SYSTEM_PROMPT = f"""You answer questions about NATO and its partner countries and organisations \
-using only the numbered passages the user gives you.
-Rules:
-- State only facts that the passages state. Never add outside knowledge.
-- Answer in one to three short sentences.
-- End each sentence with the number of the passage it comes from, like [1] or [2].
-- When the question is about time, say the date of the facts you give.
-- If the passages do not state the answer, reply exactly: {NOT_IN_SOURCES}"""
+SYSTEM_PROMPT = f"""You answer questions about NATO and its partner countries and \
+organisations using only the numbered passages the user gives you.
+First copy, word for word, the sentence from the passages that answers the question (two or \
+three sentences if the answer combines passages), then answer from those sentences only.
+Reply in exactly this format:
+Evidence [n]: <sentence copied from passage n>
+Answer: <short answer> [n]
+When the question is about time, give the date of the facts.
+If no sentence in the passages answers the question, reply only: {NOT_IN_SOURCES}"""
 
 _REFUSAL = re.compile(
     r"NOT IN SOURCES|\b(?:passages?|sources?|context|text)s? (?:do|does) not (?:state|mention|"
@@ -65,6 +66,7 @@ class Answer:
     abstained: bool
     question: str
     passages: list[Passage] = field(default_factory=list, repr=False)
+    draft: str = field(default="", repr=False)  # the model's unverified reply, for diagnosis
 
     def to_dict(self) -> dict:
         return {"text": self.text, "citations": [asdict(c) for c in self.citations],
@@ -213,23 +215,24 @@ class ChatBot:
                                            "conversation": conversation,
                                            "question": question}):
             raw += piece
-            # Hold back what may still turn into the refusal phrase.
+            # Hold back what may still turn into the refusal phrase, and the evidence lines.
             if NOT_IN_SOURCES.startswith(raw.strip()[: len(NOT_IN_SOURCES)]) and len(raw) < 24:
                 continue
-            text = renumber_partial(raw, len(passages)).strip()
+            _, answer_part = split_reply(raw)
+            if answer_part is None:
+                continue
+            text = renumber_partial(answer_part, len(passages)).strip()
             if text and text != shown:
                 shown = text
                 yield Partial(text)
         yield Done(self._finish(raw, question, passages))
 
     def _finish(self, raw: str, question: str, passages: list[Passage]) -> Answer:
-        if _REFUSAL.search(raw):
-            return Answer(abstention_text(passages), [], True, question, passages)
-        resolved = resolve(raw, question, passages)
-        if not resolved.quotes:
-            return Answer(abstention_text(passages), [], True, question, passages)
+        resolved = None if _REFUSAL.search(raw) else resolve(raw, question, passages)
+        if resolved is None or not resolved.quotes:
+            return Answer(abstention_text(passages), [], True, question, passages, draft=raw)
         citations = [_citation(i, q, passages) for i, q in enumerate(resolved.quotes, 1)]
-        return Answer(resolved.text, citations, False, question, passages)
+        return Answer(resolved.text, citations, False, question, passages, draft=raw)
 
     def _extractive(self, question: str, passages: list[Passage]) -> Answer:
         """The best evidence sentence, quoted and cited: no LLM involved."""

@@ -1,10 +1,16 @@
-"""Turn a model's `[n]`-marked reply into verified, sentence-precise citations.
+"""Turn a model's reply into verified, sentence-precise citations.
 
-The model only says which passage a sentence came from. Which sentence of that passage is
-quoted is decided here, deterministically: the passage sentence that shares the most with
-the claim. A marker that points nowhere, or at a passage that says nothing the claim says, is
-dropped; a claim without a marker gets the passage sentence that best supports it, if any does;
-a claim nothing backs is dropped from the answer.
+The model is asked to copy its evidence first (`Evidence [n]: <sentence>`), then answer
+(`Answer: ... [n]`). Nothing it says is trusted as is:
+
+* each copied evidence sentence must be found among the sentences of the passages retrieved
+  for this turn, adding no word the real sentence lacks (a small model "copies" a sentence and
+  swaps the country in it); the real sentence, not the copy, becomes the quote;
+* evidence was given but none of it is real -> no quotes at all (the caller abstains);
+* each answer sentence is backed by the verified evidence sentence that shares most with it
+  (or, when the model gave no evidence lines, by the best sentence of the passage its `[n]`
+  names); a sentence stating a number its backing does not contain, or that nothing backs,
+  is dropped; markers are renumbered to the quotes.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from dataclasses import dataclass
 from ingest.text import sentence_spans
 
 from .evidence import Sentence, passage_sentences, support
-from .terms import numbers_in
+from .terms import content_terms, numbers_in
 from .retrieval import Passage
 
 MARKER = re.compile(r"\s*\[(?:passages?\s*)?(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\]", re.IGNORECASE)
@@ -35,34 +41,77 @@ def _markers(sentence: str) -> list[int]:
     return found
 
 
+_EVIDENCE = re.compile(r"^\s*evidence\s*(?:\[(?:passages?\s*)?(\d+)\])?\s*:\s*(.+?)\s*$",
+                       re.IGNORECASE | re.MULTILINE)
+_ANSWER = re.compile(r"^\s*answer\s*:\s*", re.IGNORECASE | re.MULTILINE)
+
+
+def split_reply(reply: str) -> tuple[list[tuple[int | None, str]], str | None]:
+    """(evidence lines, answer text) of an evidence-first reply. The answer is None while it
+    has not started; a reply that does not follow the format is all answer."""
+    head = reply.lstrip()[:8].lower()
+    if not ("evidence".startswith(head) or head.startswith("evidence")):
+        return [], reply
+    m = _ANSWER.search(reply)
+    evidence_part = reply[:m.start()] if m else reply
+    evidence = [(int(n) if n else None, text.strip().strip('"“”'))
+                for n, text in _EVIDENCE.findall(evidence_part)]
+    return evidence, (reply[m.end():] if m else None)
+
+
+def verify_quote(quote: str, hint: int | None, sentences: list[Sentence]) -> Sentence | None:
+    """The retrieved sentence `quote` was copied from, or None if it adds words of its own.
+
+    Words may be left out (a partial copy is still a copy); no content word may be added.
+    Among matching sentences, the one in passage `hint` (1-based) wins ties.
+    """
+    q_terms = content_terms(quote)
+    if len(q_terms) < 2:
+        return None
+    best, best_key = None, None
+    for s in sentences:
+        terms = s.terms
+        if q_terms - terms:
+            continue
+        key = (len(q_terms & terms) / len(terms | q_terms), s.passage + 1 == hint)
+        if best_key is None or key > best_key:
+            best, best_key = s, key
+    return best
+
+
 def resolve(reply: str, question: str, passages: list[Passage]) -> Resolved:
-    """The reply with renumbered markers, and the quote behind each number."""
+    """The answer with renumbered markers, and the quote behind each number."""
     sentences = passage_sentences(passages)
+    evidence_lines, answer = split_reply(reply)
+    evidence: list[Sentence] = []
+    for n, quote in evidence_lines:
+        found = verify_quote(quote, n, sentences)
+        if found is not None and found not in evidence:
+            evidence.append(found)
+    if evidence_lines and not evidence:
+        return Resolved(text="", quotes=[])
+    reply = answer or ""
     by_passage: dict[int, list[Sentence]] = {}
     for s in sentences:
         by_passage.setdefault(s.passage, []).append(s)
-    known_numbers = set().union(*(numbers_in(p.text) for p in passages), numbers_in(question)) \
-        if passages else numbers_in(question)
+    # Numbers an answer may state: the question's, and those of the evidence (or, without
+    # evidence lines, of all retrieved passages), including the dates of their articles.
+    pool = evidence or sentences
+    known_numbers = set().union(
+        numbers_in(question), *(numbers_in(s.text) for s in pool),
+        *(numbers_in(passages[i].date or "") for i in {s.passage for s in pool}))
 
     kept: list[tuple[str, list[Sentence]]] = []
     for s, e in sentence_spans(reply):
         claim_with_markers = reply[s:e]
         claim = MARKER.sub("", claim_with_markers).strip()
-        if not claim:
+        if not claim or numbers_in(claim) - known_numbers:
             continue
-        # A sentence stating a number no retrieved passage contains is not from the corpus.
-        if numbers_in(claim) - known_numbers:
-            continue
-        backing: list[Sentence] = []
-        for n in _markers(claim_with_markers):
-            candidates = by_passage.get(n - 1, [])
-            best = max(candidates, key=lambda c: support(claim, question, c), default=None)
-            if best is not None and support(claim, question, best) > 0 and best not in backing:
-                backing.append(best)
-        if not backing and sentences:
-            best = max(sentences, key=lambda c: support(claim, question, c))
-            if support(claim, question, best) >= _MIN_UNMARKED_SUPPORT:
-                backing.append(best)
+        if evidence:
+            backing = _backing_from_evidence(claim, question, evidence)
+        else:
+            backing = _backing_from_markers(claim, question, _markers(claim_with_markers),
+                                            by_passage, sentences)
         if backing:  # a claim no retrieved sentence backs is not shown
             kept.append((claim, backing))
 
@@ -76,6 +125,40 @@ def resolve(reply: str, question: str, passages: list[Passage]) -> Resolved:
             numbers.append(quotes.index(q) + 1)
         parts.append(_with_markers(claim, numbers))
     return Resolved(text=" ".join(parts), quotes=quotes)
+
+
+def _backing_from_evidence(claim: str, question: str, evidence: list[Sentence]) -> list[Sentence]:
+    """The evidence sentence that backs the claim best, plus any other that backs a part of
+    the claim the first does not (an answer combining two articles cites both)."""
+    ranked = sorted(evidence, key=lambda c: support(claim, question, c), reverse=True)
+    if not ranked or support(claim, question, ranked[0]) <= 0:
+        return []
+    claim_terms = content_terms(claim) | numbers_in(claim)
+    backing, covered = [ranked[0]], ranked[0].terms | numbers_in(ranked[0].text)
+    for other in ranked[1:]:
+        adds = (claim_terms & (other.terms | numbers_in(other.text))) - covered
+        if adds:
+            backing.append(other)
+            covered |= other.terms | numbers_in(other.text)
+    return backing
+
+
+def _backing_from_markers(claim: str, question: str, markers: list[int],
+                          by_passage: dict[int, list[Sentence]],
+                          sentences: list[Sentence]) -> list[Sentence]:
+    """For a reply without evidence lines: the best sentence of each passage its `[n]` names,
+    or, with no usable marker, the best-supporting sentence of any passage."""
+    backing: list[Sentence] = []
+    for n in markers:
+        best = max(by_passage.get(n - 1, []), key=lambda c: support(claim, question, c),
+                   default=None)
+        if best is not None and support(claim, question, best) > 0 and best not in backing:
+            backing.append(best)
+    if not backing and sentences:
+        best = max(sentences, key=lambda c: support(claim, question, c))
+        if support(claim, question, best) >= _MIN_UNMARKED_SUPPORT:
+            backing.append(best)
+    return backing
 
 
 def _with_markers(claim: str, numbers: list[int]) -> str:

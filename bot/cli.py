@@ -89,8 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_eval = sub.add_parser("eval", help="measure answers on a question set")
     p_eval.add_argument("questions", type=Path, metavar="QUESTIONS.jsonl")
-    p_eval.add_argument("--corpus", type=Path, default=Path("corpus"),
-                        help="folder ingested into a temporary store (default: corpus/)")
+    p_eval.add_argument("--corpus", type=Path, nargs="+", default=[Path("corpus")],
+                        metavar="DIR", help="folders ingested into a temporary store "
+                                            "(default: corpus/)")
     p_eval.add_argument("--backend", choices=["local", "extractive"], default=None)
     p_eval.add_argument("--out", type=Path, default=None, help="write every answer as JSONL")
     p_eval.add_argument("--json", action="store_true", help="print the summary as JSON")

@@ -1,7 +1,8 @@
-"""Time in a question: years, months, "latest", "before/after", turned into ranking hints.
+"""Time in a question: years, months, "latest", "before/after", turned into a ranking.
 
-Hints only re-rank retrieved candidates (articles from the asked-about time move up); they
-never hide the rest, because an article from 2023 may well report what happened in 2022.
+The ranking only votes among retrieved candidates (articles from the asked-about time move
+up); it never hides the rest, because an article from 2023 may well report what happened
+in 2022.
 """
 
 from __future__ import annotations
@@ -45,27 +46,30 @@ def parse_time_hint(question: str) -> TimeHint:
     return TimeHint(frozenset(years), frozenset(months), latest, before, after)
 
 
-def rerank(ids: list[str], dates: dict[str, int], hint: TimeHint) -> list[str]:
-    """Reorder fused candidates: a matching year gains 3 places, a matching month 1 more;
-    "latest" gains up to 3 places by recency; before/after move out-of-range ones down 5."""
+def time_ranking(ids: list[str], dates: dict[str, int], hint: TimeHint) -> list[str]:
+    """A ranking of the candidates (given best first) by how well their date fits the hint;
+    candidates that do not fit are left out. Retrieval fuses it like any other ranking.
+
+    Fit: month asked and matched > year matched; for "latest", newer first; candidates
+    outside a before/after bound never fit.
+    """
     if not hint:
-        return ids
-    dated = sorted({d for d in dates.values() if d}, reverse=True)
-
-    def key(pair: tuple[int, str]) -> float:
-        rank, cid = pair
+        return []
+    scored: list[tuple[float, int, str]] = []
+    for order, cid in enumerate(ids):
         d = dates.get(cid, 0)
-        bonus = 0.0
-        if d:
-            year, month = d // 10000, d // 100 % 100
-            if year in hint.years:
-                bonus += 3
-            if (year, month) in hint.months:
-                bonus += 1
-            if hint.latest and dated:
-                bonus += 3 * (1 - dated.index(d) / max(1, len(dated) - 1)) if len(dated) > 1 else 0
-            if (hint.before and d >= hint.before) or (hint.after and d <= hint.after):
-                bonus -= 5
-        return rank - bonus
-
-    return [cid for _, cid in sorted(enumerate(ids), key=key)]
+        if not d:
+            continue
+        if (hint.before and d >= hint.before) or (hint.after and d <= hint.after):
+            continue
+        year, month = d // 10000, d // 100 % 100
+        fit = 0.0
+        if hint.years:
+            fit += 2.0 * (year in hint.years) + 1.0 * ((year, month) in hint.months)
+        if hint.latest:
+            fit += d / 1e8  # newer is better; dates are YYYYMMDD
+        if hint.before or hint.after:
+            fit += 1.0
+        if fit > 0:
+            scored.append((-fit, order, cid))
+    return [cid for _, _, cid in sorted(scored)]

@@ -10,8 +10,8 @@ Metrics (all lexical, stated so they can be checked by hand):
   one of the k passages retrieved for the question (answerable questions only);
 * answer correctness: an answer counts as correct when it is not an abstention, contains every
   number of the gold answer, and contains at least 60% of the gold answer's content words
-  (lower-cased, stop words removed, light plural stemming; parenthesised asides in the gold
-  answer are optional);
+  (lower-cased, stop words removed, light plural stemming, "%" read as "percent";
+  parenthesised asides in the gold answer are optional);
 * citation precision: share of shown citations whose quote contains a gold evidence sentence, is
   contained in one, or contains at least half of the gold answer's content words;
 * abstention: share of unanswerable questions declined, and share of answerable ones wrongly
@@ -46,7 +46,8 @@ def _evidence_list(item: dict) -> list[str]:
 
 
 def answer_correct(answer_text: str, gold: str) -> bool:
-    core = re.sub(r"\([^)]*\)", " ", gold)
+    answer_text = answer_text.replace("%", " percent")
+    core = re.sub(r"\([^)]*\)", " ", gold).replace("%", " percent")
     nums = numbers_in(core)
     if nums - numbers_in(answer_text):
         return False
@@ -87,7 +88,7 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def run_eval(questions_path: Path, corpus: Path, backend: str | None = None,
+def run_eval(questions_path: Path, corpus: list[Path], backend: str | None = None,
              out: Path | None = None, log=print) -> dict:
     from ingest import ingest_paths
 
@@ -97,8 +98,8 @@ def run_eval(questions_path: Path, corpus: Path, backend: str | None = None,
              if line.strip()]
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="partnerbot-eval-") as store:
-        report = ingest_paths([corpus], store=store)
-        log(f"corpus {corpus}: {report.added} documents, {report.chunks} chunks, "
+        report = ingest_paths(corpus, store=store)
+        log(f"corpus {' + '.join(map(str, corpus))}: {report.added} documents, {report.chunks} chunks, "
             f"{len(report.failed)} failed")
         bot = ChatBot(store=store, backend=backend)
         for item in items:
@@ -124,7 +125,8 @@ def run_eval(questions_path: Path, corpus: Path, backend: str | None = None,
                 with out.open("a", encoding="utf-8") as f:
                     f.write(json.dumps({"id": item.get("id"), "question": item["question"],
                                         "gold": item["answer"], "correct": correct,
-                                        "seconds": round(seconds, 3), **answer.to_dict()},
+                                        "seconds": round(seconds, 3), "draft": answer.draft,
+                                        **answer.to_dict()},
                                        ensure_ascii=False) + "\n")
     return summarize(results, backend or bot.backend, bot.settings.top_k)
 

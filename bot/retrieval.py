@@ -6,8 +6,8 @@
 3. BM25 over chunk text and title (names and acronyms such as ITPP or ICI, where dense
    vectors are weakest), built in memory from the store and rebuilt when the store changes.
 
-The three rankings are fused by reciprocal rank (k=60), then dates in the question move
-matching articles up (see `dates.py`). Follow-ups pass several queries; each search keeps a
+The rankings are fused by reciprocal rank (k=60); when the question names a time, a fourth
+ranking of the candidates by date fit joins the fusion (see `dates.py`). Follow-ups pass several queries; each search keeps a
 chunk's best score over them.
 """
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dates import TimeHint, rerank
+from .dates import TimeHint, time_ranking
 from .terms import term_list
 
 RRF_K = 60
@@ -115,17 +115,15 @@ class Retriever:
         n_sentences = min(3 * n, max(1, self.store.sentences.count()))
         rankings = [self._dense(vectors, n), self._by_sentence(vectors, n_sentences),
                     self.lexical().search(queries, n)]
-        fused: dict[str, float] = {}
-        for ranking in rankings:
-            for rank, cid in enumerate(ranking):
-                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+        fused = _fuse(rankings)
         order = sorted(fused, key=fused.get, reverse=True)
         got = self.store.chunks.get(ids=order, include=["documents", "metadatas"])
         records = dict(zip(got["ids"], zip(got["documents"], got["metadatas"])))
         order = [cid for cid in order if cid in records]
         if hint:
-            order = rerank(order, {cid: int(records[cid][1].get("date_num") or 0)
-                                   for cid in order}, hint)
+            dates = {cid: int(records[cid][1].get("date_num") or 0) for cid in order}
+            fused = _fuse(rankings + [time_ranking(order, dates, hint)])
+            order = sorted(order, key=fused.get, reverse=True)
         passages = []
         for cid in order[:k]:
             doc, meta = records[cid]
@@ -135,6 +133,15 @@ class Retriever:
                                     start=int(meta.get("start", 0)),
                                     end=int(meta.get("end", len(doc))), score=fused[cid]))
         return passages
+
+
+def _fuse(rankings: list[list[str]]) -> dict[str, float]:
+    """Reciprocal-rank fusion: each ranking gives an id 1 / (60 + its rank)."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, cid in enumerate(ranking):
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+    return fused
 
 
 def _best_first(id_lists: list[list[str]], distance_lists: list[list[float]]) -> list[str]:

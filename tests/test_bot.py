@@ -122,3 +122,42 @@ def test_extractive_mode_quotes_best_sentence_without_llm(seed_store):
 def test_empty_store_abstains(tmp_path):
     answer = ChatBot(store=tmp_path / "empty", backend="extractive").ask(QUESTION)
     assert answer.abstained and "no documents" in answer.text
+
+
+# -- evidence-first replies -------------------------------------------------------------------
+
+def test_evidence_copy_is_verified_and_the_real_sentence_quoted(seed_store):
+    partial_copy = ("Evidence [2]: All partners from the Euro-Atlantic Partnership Council were "
+                    "invited to this meeting with the exception of Russia and Belarus.\n"
+                    "Answer: Russia and Belarus [2]")
+    answer = ChatBot(store=seed_store, llm=scripted(partial_copy)).ask(QUESTION)
+    assert not answer.abstained
+    assert answer.text == "Russia and Belarus [1]"
+    assert [c.quote for c in answer.citations] == [LAST]
+
+
+def test_evidence_with_words_the_source_lacks_is_rejected(seed_store):
+    # The copy swaps in a country the real sentence does not name: a fabricated quote.
+    forged = ("Evidence [1]: All partners from the Euro-Atlantic Partnership Council were invited "
+              "to this meeting with the exception of Mongolia.\nAnswer: Mongolia [1]")
+    answer = ChatBot(store=seed_store, llm=scripted(forged)).ask(QUESTION)
+    assert answer.abstained and answer.citations == []
+
+
+def test_answer_number_must_come_from_the_evidence(seed_store):
+    reply = ("Evidence [1]: Over more than 25 years, the Alliance has developed a network of "
+             "partnerships that contribute to improved security for the broader international "
+             "community.\nAnswer: For 40 years [1]")
+    answer = ChatBot(store=seed_store, llm=scripted(reply)).ask(
+        "For how long has the Alliance been developing partnerships?")
+    assert answer.abstained
+
+
+def test_stream_hides_evidence_lines(seed_store):
+    reply = ("Evidence [1]: All partners from the Euro-Atlantic Partnership Council, the "
+             "Mediterranean Dialogue, the Istanbul Cooperation Initiative and the Partners across "
+             "the globe framework were invited to this meeting with the exception of Russia and "
+             "Belarus.\nAnswer: Russia and Belarus were not invited [1].")
+    texts = list(ChatBot(store=seed_store, llm=scripted(reply)).stream(QUESTION))
+    assert all("Evidence" not in t and "Euro-Atlantic" not in t for t in texts)
+    assert texts[-1] == "Russia and Belarus were not invited [1]."

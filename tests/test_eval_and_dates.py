@@ -1,0 +1,69 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bot.dates import parse_time_hint, time_ranking
+from bot.evaluate import answer_correct, citation_ok
+
+from .conftest import CORPUS, ROOT, child_env
+from .test_bot import LAST, QUESTION
+
+
+def test_time_hints():
+    h = parse_time_hint("What happened at the July 2021 meeting?")
+    assert h.years == {2021} and h.months == {(2021, 7)}
+    assert parse_time_hint("What is the latest on Sweden?").latest
+    b = parse_time_hint("Which partners joined before 2023?")
+    assert b.before == 20230101 and not b.years
+    assert not parse_time_hint("Who chaired the reception?")
+
+
+def test_time_ranking_votes_for_matching_dates_only():
+    ids = ["a", "b", "c", "d"]
+    dates = {"a": 20240711, "b": 20210713, "c": 0, "d": 20210601}
+    assert time_ranking(ids, dates, parse_time_hint("in July 2021")) == ["b", "d"]
+    assert time_ranking(ids, dates, parse_time_hint("the latest news")) == ["a", "b", "d"]
+    assert time_ranking(ids, dates, parse_time_hint("after 2022")) == ["a"]
+
+
+@pytest.mark.parametrize("text,gold,ok", [
+    ("Australia, Japan, New Zealand and the Republic of Korea [1].",
+     "Australia, Japan, New Zealand, and the Republic of Korea", True),
+    ("Japan and Australia [1].", "Australia, Japan, New Zealand, and the Republic of Korea", False),
+    ("It rose by 4.2 percent [1].", "4.2 percent (to $44.45 billion)", True),
+    ("It rose by 4.2% [1].", "4.2 percent (to $44.45 billion)", True),
+    ("It rose by 3 percent [1].", "4.2 percent (to $44.45 billion)", False),
+])
+def test_answer_correctness_rule(text, gold, ok):
+    assert answer_correct(text, gold) is ok
+
+
+def test_citation_precision_rule():
+    assert citation_ok(LAST, [LAST], "Russia and Belarus")
+    assert citation_ok("Russia and Belarus were not invited.", [], "Russia and Belarus")
+    assert not citation_ok("Admiral Bauer spoke at the reception.", [LAST], "Russia and Belarus")
+
+
+def test_eval_command_prints_metrics(tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text("\n".join(json.dumps(d) for d in [
+        {"id": "a", "question": QUESTION, "answer": "Russia and Belarus", "kind": "fact",
+         "evidence": LAST},
+        {"id": "b", "question": "What is the boiling point of tungsten?",
+         "answer": "NOT IN CORPUS", "kind": "unanswerable", "evidence": None},
+    ]))
+    out = tmp_path / "answers.jsonl"
+    run = subprocess.run([sys.executable, "-m", "bot.cli", "eval", str(questions), "--corpus",
+                          str(CORPUS), "--backend", "extractive", "--json", "--out", str(out)],
+                         cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    overall = summary["overall"]
+    assert overall["evidence_recall"] == 1.0
+    assert overall["answer_correct"] == 1.0
+    assert overall["abstention_accuracy"] == 1.0
+    assert overall["citation_precision"] == 1.0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["a", "b"] and rows[1]["abstained"] is True
