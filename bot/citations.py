@@ -4,24 +4,26 @@ The model is asked to copy its evidence first (`Evidence [n]: <sentence>`), then
 (`Answer: ... [n]`). Nothing it says is trusted as is:
 
 * each copied evidence sentence must be found among the sentences of the passages retrieved
-  for this turn, adding no word the real sentence lacks (a small model "copies" a sentence and
-  swaps the country in it); the real sentence, not the copy, becomes the quote;
+  for this turn, with no word replaced (a small model "copies" a sentence and swaps the
+  country in it); the real sentence, not the copy, becomes the quote;
 * evidence was given but none of it is real -> no quotes at all (the caller abstains);
 * each answer sentence is backed by the verified evidence sentence that shares most with it
   (or, when the model gave no evidence lines, by the best sentence of the passage its `[n]`
-  names); a sentence stating a number its backing does not contain, or that nothing backs,
-  is dropped; markers are renumbered to the quotes.
+  names; failing both, by the retrieved sentence that best supports it, above a threshold);
+  a sentence stating a number its backing does not contain, or that nothing backs, is
+  dropped; markers are renumbered to the quotes.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from ingest.text import sentence_spans
 
 from .evidence import Sentence, passage_sentences, support
-from .terms import content_terms, numbers_in
+from .terms import content_terms, numbers_in, term_list
 from .retrieval import Passage
 
 MARKER = re.compile(r"\s*\[(?:passages?\s*)?(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\]", re.IGNORECASE)
@@ -59,24 +61,44 @@ def split_reply(reply: str) -> tuple[list[tuple[int | None, str]], str | None]:
     return evidence, (reply[m.end():] if m else None)
 
 
-def verify_quote(quote: str, hint: int | None, sentences: list[Sentence]) -> Sentence | None:
-    """The retrieved sentence `quote` was copied from, or None if it adds words of its own.
+MAX_INSERTED_WORDS = 2
 
-    Words may be left out (a partial copy is still a copy); no content word may be added.
-    Among matching sentences, the one in passage `hint` (1-based) wins ties.
+
+def verify_quote(quote: str, hint: int | None, sentences: list[Sentence]) -> Sentence | None:
+    """The retrieved sentence `quote` was copied from, or None if the copy is not faithful.
+
+    The copy is aligned word by word (content words) with the closest retrieved sentence:
+    left-out words are fine (a partial copy is still a copy), up to two inserted words are
+    fine ("President Biden and [Swedish] Prime Minister"), and so is framing before or after the
+    copied words ("A survey found that ..."), but a word replaced by another
+    ("[New Zealand] contributed" where the source says "the ROK contributed") rejects it.
+    Among equally close sentences, the one in passage `hint` (1-based) wins.
     """
-    q_terms = content_terms(quote)
+    q_terms = term_list(quote)
     if len(q_terms) < 2:
         return None
+    q_set = set(q_terms)
     best, best_key = None, None
     for s in sentences:
         terms = s.terms
-        if q_terms - terms:
-            continue
-        key = (len(q_terms & terms) / len(terms | q_terms), s.passage + 1 == hint)
+        key = (len(q_set & terms) / len(terms | q_set), s.passage + 1 == hint)
         if best_key is None or key > best_key:
             best, best_key = s, key
-    return best
+    if best is None:
+        return None
+    ops = SequenceMatcher(None, term_list(best.text), q_terms, autojunk=False).get_opcodes()
+    equal = [k for k, op in enumerate(ops) if op[0] == "equal"]
+    if not equal:
+        return None
+    inserted = 0
+    for k, (op, _, _, j1, j2) in enumerate(ops):
+        if op == "replace":
+            return None
+        # Framing before or after the copied words ("A survey found that ...") changes no
+        # fact of the sentence; words slipped inside it may.
+        if op == "insert" and equal[0] < k < equal[-1]:
+            inserted += j2 - j1
+    return best if inserted <= MAX_INSERTED_WORDS else None
 
 
 def resolve(reply: str, question: str, passages: list[Passage]) -> Resolved:
@@ -84,35 +106,33 @@ def resolve(reply: str, question: str, passages: list[Passage]) -> Resolved:
     sentences = passage_sentences(passages)
     evidence_lines, answer = split_reply(reply)
     evidence: list[Sentence] = []
-    for n, quote in evidence_lines:
-        found = verify_quote(quote, n, sentences)
-        if found is not None and found not in evidence:
-            evidence.append(found)
+    for n, line in evidence_lines:
+        for a, b in sentence_spans(line):  # models often copy several sentences on one line
+            found = verify_quote(line[a:b], n, sentences)
+            if found is not None and found not in evidence:
+                evidence.append(found)
     if evidence_lines and not evidence:
         return Resolved(text="", quotes=[])
     reply = answer or ""
     by_passage: dict[int, list[Sentence]] = {}
     for s in sentences:
         by_passage.setdefault(s.passage, []).append(s)
-    # Numbers an answer may state: the question's, and those of the evidence (or, without
-    # evidence lines, of all retrieved passages), including the dates of their articles.
-    pool = evidence or sentences
-    known_numbers = set().union(
-        numbers_in(question), *(numbers_in(s.text) for s in pool),
-        *(numbers_in(passages[i].date or "") for i in {s.passage for s in pool}))
-
     kept: list[tuple[str, list[Sentence]]] = []
     for s, e in sentence_spans(reply):
         claim_with_markers = reply[s:e]
         claim = MARKER.sub("", claim_with_markers).strip()
-        if not claim or numbers_in(claim) - known_numbers:
+        if not claim:
             continue
-        if evidence:
-            backing = _backing_from_evidence(claim, question, evidence)
-        else:
-            backing = _backing_from_markers(claim, question, _markers(claim_with_markers),
-                                            by_passage, sentences)
-        if backing:  # a claim no retrieved sentence backs is not shown
+        backing = _backing_from_evidence(claim, question, evidence) if evidence else \
+            _backing_from_markers(claim, question, _markers(claim_with_markers), by_passage)
+        if not backing:
+            backing = _best_backing(claim, question, sentences)
+        # A number the claim states must be in its backing (or the backing's article date,
+        # or the question); otherwise the claim is not from the corpus.
+        known = set().union(numbers_in(question),
+                            *(numbers_in(b.text) | numbers_in(passages[b.passage].date or "")
+                              for b in backing))
+        if backing and not numbers_in(claim) - known:
             kept.append((claim, backing))
 
     quotes: list[Sentence] = []
@@ -144,21 +164,24 @@ def _backing_from_evidence(claim: str, question: str, evidence: list[Sentence]) 
 
 
 def _backing_from_markers(claim: str, question: str, markers: list[int],
-                          by_passage: dict[int, list[Sentence]],
-                          sentences: list[Sentence]) -> list[Sentence]:
-    """For a reply without evidence lines: the best sentence of each passage its `[n]` names,
-    or, with no usable marker, the best-supporting sentence of any passage."""
+                          by_passage: dict[int, list[Sentence]]) -> list[Sentence]:
+    """For a reply without evidence lines: the best sentence of each passage its `[n]` names."""
     backing: list[Sentence] = []
     for n in markers:
         best = max(by_passage.get(n - 1, []), key=lambda c: support(claim, question, c),
                    default=None)
         if best is not None and support(claim, question, best) > 0 and best not in backing:
             backing.append(best)
-    if not backing and sentences:
-        best = max(sentences, key=lambda c: support(claim, question, c))
-        if support(claim, question, best) >= _MIN_UNMARKED_SUPPORT:
-            backing.append(best)
     return backing
+
+
+def _best_backing(claim: str, question: str, sentences: list[Sentence]) -> list[Sentence]:
+    """Last resort for a claim whose evidence or marker did not back it: the retrieved
+    sentence that supports it best, if it shares enough with the claim and the question."""
+    best = max(sentences, key=lambda c: support(claim, question, c), default=None)
+    if best is not None and support(claim, question, best) >= _MIN_UNMARKED_SUPPORT:
+        return [best]
+    return []
 
 
 def _with_markers(claim: str, numbers: list[int]) -> str:

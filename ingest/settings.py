@@ -51,7 +51,7 @@ class Settings(BaseSettings):
                             description="Where the packaged GGUF parts are joined into one file.")
     llm_threads: int = Field(default_factory=lambda: max(1, min(os.cpu_count() or 2, 8)))
     llm_context: int = 4096
-    max_answer_tokens: int = 256
+    max_answer_tokens: int = 384  # evidence lines come first and small models copy long
 
     top_k: int = Field(4, ge=1, le=20, description="Chunks given to the answer step.")
     extractive_min_score: float = Field(

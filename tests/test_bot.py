@@ -161,3 +161,20 @@ def test_stream_hides_evidence_lines(seed_store):
     texts = list(ChatBot(store=seed_store, llm=scripted(reply)).stream(QUESTION))
     assert all("Evidence" not in t and "Euro-Atlantic" not in t for t in texts)
     assert texts[-1] == "Russia and Belarus were not invited [1]."
+
+
+def test_verify_quote_tolerates_omissions_and_an_inserted_word_but_not_swaps():
+    from bot.citations import verify_quote
+    from bot.evidence import Sentence
+
+    real = ("In June, the ROK contributed $12 million to the NATO Comprehensive Assistance "
+            "Package for Ukraine.")
+    other = "President Biden and Prime Minister Kristersson discussed a new agreement."
+    sentences = [Sentence(0, 0, len(real), real), Sentence(1, 0, len(other), other)]
+    partial = "The ROK contributed $12 million to the NATO Comprehensive Assistance Package."
+    assert verify_quote(partial, 1, sentences) is sentences[0]
+    inserted = "President Biden and Swedish Prime Minister Kristersson discussed a new agreement."
+    assert verify_quote(inserted, 2, sentences) is sentences[1]
+    swapped = ("In June, New Zealand contributed $12 million to the NATO Comprehensive "
+               "Assistance Package for Ukraine.")
+    assert verify_quote(swapped, 1, sentences) is None
