@@ -4,8 +4,9 @@ The model is asked to copy its evidence first (`Evidence [n]: <sentence>`), then
 (`Answer: ... [n]`). Nothing it says is trusted as is:
 
 * each copied evidence sentence must be found among the sentences of the passages retrieved
-  for this turn, with no word replaced (a small model "copies" a sentence and swaps the
-  country in it); the real sentence, not the copy, becomes the quote;
+  for this turn, with no word replaced or added that the question or answer is about (a small
+  model "copies" a sentence and swaps the country in it); the real sentence, not the copy,
+  becomes the quote;
 * evidence was given but none of it is real -> no quotes at all (the caller abstains);
 * each answer sentence is backed by the verified evidence sentence that shares most with it
   (or, when the model gave no evidence lines, by the best sentence of the passage its `[n]`
@@ -64,14 +65,17 @@ def split_reply(reply: str) -> tuple[list[tuple[int | None, str]], str | None]:
 MAX_INSERTED_WORDS = 2
 
 
-def verify_quote(quote: str, hint: int | None, sentences: list[Sentence]) -> Sentence | None:
+def verify_quote(quote: str, hint: int | None, sentences: list[Sentence],
+                 claimed: set[str] = frozenset()) -> Sentence | None:
     """The retrieved sentence `quote` was copied from, or None if the copy is not faithful.
 
-    The copy is aligned word by word (content words) with the closest retrieved sentence:
-    left-out words are fine (a partial copy is still a copy), up to two inserted words are
-    fine ("President Biden and [Swedish] Prime Minister"), and so is framing before or after the
-    copied words ("A survey found that ..."), but a word replaced by another
-    ("[New Zealand] contributed" where the source says "the ROK contributed") rejects it.
+    The copy is aligned word by word (content words) with the retrieved sentence that holds
+    most of its words. Left-out words are fine (a partial copy is still a copy), and so are up
+    to two words slipped inside the copied span ("President Biden and [Swedish] Prime
+    Minister"). Words the copy puts in place of the source's, or adds around it ("A survey
+    found that ..."), are tolerated only while they say nothing the question or the answer
+    (`claimed`) is about: "[New Zealand] contributed $12 million" copied from "the ROK
+    contributed $12 million", for a question about New Zealand, is rejected.
     Among equally close sentences, the one in passage `hint` (1-based) wins.
     """
     q_terms = term_list(quote)
@@ -81,7 +85,8 @@ def verify_quote(quote: str, hint: int | None, sentences: list[Sentence]) -> Sen
     best, best_key = None, None
     for s in sentences:
         terms = s.terms
-        key = (len(q_set & terms) / len(terms | q_set), s.passage + 1 == hint)
+        shared = len(q_set & terms)
+        key = (shared / len(q_set), shared / len(terms | q_set), s.passage + 1 == hint)
         if best_key is None or key > best_key:
             best, best_key = s, key
     if best is None:
@@ -90,25 +95,26 @@ def verify_quote(quote: str, hint: int | None, sentences: list[Sentence]) -> Sen
     equal = [k for k, op in enumerate(ops) if op[0] == "equal"]
     if not equal:
         return None
-    inserted = 0
+    inside, added = 0, set()
     for k, (op, _, _, j1, j2) in enumerate(ops):
-        if op == "replace":
-            return None
-        # Framing before or after the copied words ("A survey found that ...") changes no
-        # fact of the sentence; words slipped inside it may.
         if op == "insert" and equal[0] < k < equal[-1]:
-            inserted += j2 - j1
-    return best if inserted <= MAX_INSERTED_WORDS else None
+            inside += j2 - j1
+        elif op in ("insert", "replace"):
+            added.update(q_terms[j1:j2])
+    if inside > MAX_INSERTED_WORDS or added & claimed:
+        return None
+    return best
 
 
 def resolve(reply: str, question: str, passages: list[Passage]) -> Resolved:
     """The answer with renumbered markers, and the quote behind each number."""
     sentences = passage_sentences(passages)
     evidence_lines, answer = split_reply(reply)
+    claimed = content_terms(question) | content_terms(answer or "")
     evidence: list[Sentence] = []
     for n, line in evidence_lines:
         for a, b in sentence_spans(line):  # models often copy several sentences on one line
-            found = verify_quote(line[a:b], n, sentences)
+            found = verify_quote(line[a:b], n, sentences, claimed)
             if found is not None and found not in evidence:
                 evidence.append(found)
     if evidence_lines and not evidence:

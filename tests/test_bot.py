@@ -177,4 +177,11 @@ def test_verify_quote_tolerates_omissions_and_an_inserted_word_but_not_swaps():
     assert verify_quote(inserted, 2, sentences) is sentences[1]
     swapped = ("In June, New Zealand contributed $12 million to the NATO Comprehensive "
                "Assistance Package for Ukraine.")
-    assert verify_quote(swapped, 1, sentences) is None
+    about_nz = {"new", "zealand", "contribute", "12", "million"}
+    assert verify_quote(swapped, 1, sentences, claimed=about_nz) is None
+    framed = ("A 2018 survey found that the ROK contributed $12 million to the NATO "
+              "Comprehensive Assistance Package.")
+    assert verify_quote(framed, 1, sentences, claimed={"rok", "12", "million"}) is sentences[0]
+    assert verify_quote(framed, 1, sentences, claimed={"2018"}) is None
+    assert verify_quote("July 5, 2022", None, [Sentence(0, 0, 12, "July 11, 2022"), Sentence(
+        1, 0, 40, "It was signed on July 5, 2022, in Brussels.")]).passage == 1
