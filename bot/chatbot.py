@@ -19,7 +19,7 @@ from ingest.settings import Settings, get_settings
 
 from .citations import renumber_partial, resolve, split_reply
 from .dates import parse_time_hint
-from .evidence import Sentence, passage_sentences
+from .evidence import Sentence, passage_sentences, uncovered_terms
 from .terms import content_terms
 from .retrieval import Passage, Retriever
 
@@ -105,9 +105,15 @@ def _citation(n: int, quote: Sentence, passages: list[Passage]) -> Citation:
                     quote=quote.text, start=p.start + quote.start, end=p.start + quote.end)
 
 
-def abstention_text(passages: list[Passage]) -> str:
+def abstention_text(passages: list[Passage], unmentioned: list[str] = ()) -> str:
     if not passages:
         return "The corpus does not answer this: the store holds no documents yet."
+    if unmentioned:
+        names = ", ".join(f"“{t}”" for t in unmentioned)
+        lead = (f"The corpus does not answer this question: no article retrieved for it "
+                f"mentions {names}. ")
+    else:
+        lead = "The corpus does not answer this question. "
     nearby, seen = [], set()
     for p in passages:
         if p.title not in seen:
@@ -116,10 +122,9 @@ def abstention_text(passages: list[Passage]) -> str:
         if len(nearby) == 2:
             break
     if len(nearby) == 1:
-        return ("The corpus does not answer this question. The closest article it holds is "
-                f"{nearby[0]}, which does not state the answer.")
-    return ("The corpus does not answer this question. The closest articles it holds are "
-            + " and ".join(nearby) + ", which do not state the answer.")
+        return lead + f"The closest article it holds is {nearby[0]}, which does not state the answer."
+    return (lead + "The closest articles it holds are " + " and ".join(nearby)
+            + ", which do not state the answer.")
 
 
 class ChatBot:
@@ -171,6 +176,13 @@ class ChatBot:
         yield Retrieved(passages)
         if not passages:
             yield Done(Answer(abstention_text([]), [], True, question, passages))
+            return
+        # Names, places and numbers the question asks about must appear in what was found;
+        # otherwise no model is asked (a small model answers anyway, and invents).
+        unmentioned = uncovered_terms(question, passages)
+        if unmentioned:
+            yield Done(Answer(abstention_text(passages, unmentioned), [], True, question,
+                              passages))
             return
         if self.backend == "extractive":
             yield Done(self._extractive(question, passages))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from ingest.text import sentence_spans
 
 from .retrieval import Passage
-from .terms import content_terms, numbers_in
+from .terms import STOP_WORDS, WORD, stem, content_terms, numbers_in, term_list
 
 @dataclass(frozen=True)
 class Sentence:
@@ -46,3 +46,46 @@ def support(claim: str, question: str, sentence: Sentence) -> float:
         return 0.0
     nums = numbers_in(claim) & numbers_in(sentence.text)
     return 2.0 * len(shared) + 1.0 * len(nums) + 1.0 * len(content_terms(question) & s_terms)
+
+
+_MONTH_NAMES = ("january february march april may june july august september october november "
+                "december").split()
+
+
+def key_terms(question: str) -> list[str]:
+    """What a question is about and a passage must mention: its numbers and capitalised words
+    (names, places, programmes), the first word excepted."""
+    out: list[str] = []
+    for i, word in enumerate(WORD.findall(question)):
+        lw = word.lower()
+        if lw in STOP_WORDS or lw in (o.lower() for o in out):
+            continue
+        if word[0].isdigit() or (i > 0 and word[0].isupper()):
+            out.append(word)
+    return out
+
+
+def uncovered_terms(question: str, passages: list[Passage]) -> list[str]:
+    """Key terms of the question that no retrieved passage (text, title or date) mentions.
+
+    A word matches a passage word that shares its stem or a prefix of all but its last three
+    letters (at least four: "Swedish" matches "Sweden"); numbers must match exactly. A question
+    about Kuwait cannot be answered from passages that never name Kuwait.
+    """
+    have: set[str] = set()
+    for p in passages:
+        have.update(term_list(f"{p.title} {p.text}"))
+        if p.date:
+            year, month, _ = p.date.split("-")
+            have.update((year, _MONTH_NAMES[int(month) - 1]))
+    prefixes = {w[:n] for w in have for n in range(4, len(w) + 1)}
+    missing = []
+    for term in key_terms(question):
+        root = stem(term.lower())
+        if term[0].isdigit():
+            found = root in have
+        else:
+            found = root in have or root[: max(4, len(root) - 3)] in prefixes
+        if not found:
+            missing.append(term)
+    return missing

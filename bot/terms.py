@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_STOP = set("""
+STOP_WORDS = set("""
 a about above after again against all also am an and any are as at be because been before
 being below between both but by can could did do does doing down during each few for from
 further had has have having he her here hers herself him himself his how i if in into is it its
@@ -15,10 +15,10 @@ where which while who whom why will with would you your yours yourself yourselve
 said say says did does many much what's whose within per via upon among
 """.split())
 
-_WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:['’-][^\W\d_]+)*")
+WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     word = word.replace("’", "'")
     if word.endswith("'s"):
         word = word[:-2]
@@ -30,7 +30,7 @@ def _stem(word: str) -> str:
 
 def term_list(text: str) -> list[str]:
     """Lower-cased, lightly stemmed words of `text` in order, without stop words."""
-    return [_stem(w) for w in (m.lower() for m in _WORD.findall(text)) if w not in _STOP]
+    return [stem(w) for w in (m.lower() for m in WORD.findall(text)) if w not in STOP_WORDS]
 
 
 def content_terms(text: str) -> set[str]:

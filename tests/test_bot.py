@@ -185,3 +185,20 @@ def test_verify_quote_tolerates_omissions_and_an_inserted_word_but_not_swaps():
     assert verify_quote(framed, 1, sentences, claimed={"2018"}) is None
     assert verify_quote("July 5, 2022", None, [Sentence(0, 0, 12, "July 11, 2022"), Sentence(
         1, 0, 40, "It was signed on July 5, 2022, in Brussels.")]).passage == 1
+
+
+def test_question_about_something_no_passage_names_abstains_without_the_model(seed_store):
+    class Forbidden(GenericFakeChatModel):
+        def _stream(self, *a, **k):
+            raise AssertionError("the model must not be asked")
+
+    bot = ChatBot(store=seed_store, llm=Forbidden(messages=iter([])))
+    answer = bot.ask("What did NATO decide about Mongolia in 2019?")
+    assert answer.abstained
+    assert "no article retrieved for it mentions “Mongolia”, “2019”." in answer.text
+    # a demonym still finds its country: "Swedish" is covered by "Sweden"
+    from bot.evidence import uncovered_terms
+    from bot.retrieval import Passage
+    p = Passage("x", "Sweden joined NATO in 2024.", "T", "2024-03-07", None, "s", 0, 27, 1.0)
+    assert uncovered_terms("When did the Swedish bid succeed in March 2024?", [p]) == []
+    assert uncovered_terms("When did Kuwait join in 2019?", [p]) == ["Kuwait", "2019"]
