@@ -44,21 +44,26 @@ def _markers(sentence: str) -> list[int]:
     return found
 
 
-_EVIDENCE = re.compile(r"^\s*evidence\s*(?:\[(?:passages?\s*)?(\d+)\])?\s*:\s*(.+?)\s*$",
-                       re.IGNORECASE | re.MULTILINE)
+_EVIDENCE = re.compile(r"^\s*evidence\s*(?:\[(?:passages?\s*)?(\d+)\])?\s*:", re.IGNORECASE | re.MULTILINE)
 _ANSWER = re.compile(r"^\s*answer\s*:\s*", re.IGNORECASE | re.MULTILINE)
 
 
 def split_reply(reply: str) -> tuple[list[tuple[int | None, str]], str | None]:
-    """(evidence lines, answer text) of an evidence-first reply. The answer is None while it
-    has not started; a reply that does not follow the format is all answer."""
+    """(evidence blocks, answer text) of an evidence-first reply. An evidence block runs to the
+    next `Evidence`/`Answer` line and may span lines (models copy a passage's header and
+    text). The answer is None while it has not started; a reply that does not follow the
+    format is all answer."""
     head = reply.lstrip()[:8].lower()
     if not ("evidence".startswith(head) or head.startswith("evidence")):
         return [], reply
     m = _ANSWER.search(reply)
     evidence_part = reply[:m.start()] if m else reply
-    evidence = [(int(n) if n else None, text.strip().strip('"“”'))
-                for n, text in _EVIDENCE.findall(evidence_part)]
+    marks = list(_EVIDENCE.finditer(evidence_part))
+    evidence = []
+    for i, mark in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(evidence_part)
+        text = evidence_part[mark.end():end].strip().strip('"“”')
+        evidence.append((int(mark[1]) if mark[1] else None, text))
     return evidence, (reply[m.end():] if m else None)
 
 

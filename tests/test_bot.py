@@ -202,3 +202,16 @@ def test_question_about_something_no_passage_names_abstains_without_the_model(se
     p = Passage("x", "Sweden joined NATO in 2024.", "T", "2024-03-07", None, "s", 0, 27, 1.0)
     assert uncovered_terms("When did the Swedish bid succeed in March 2024?", [p]) == []
     assert uncovered_terms("When did Kuwait join in 2019?", [p]) == ["Kuwait", "2019"]
+
+
+def test_evidence_block_may_span_lines_with_a_copied_header():
+    from bot.citations import split_reply
+
+    reply = ("Evidence [1]: Some Title (2024-07-11)\nFirst copied sentence. Second one.\n"
+             "Evidence [2]: Another sentence here.\nAnswer: It is so [1].")
+    evidence, answer = split_reply(reply)
+    assert evidence == [(1, "Some Title (2024-07-11)\nFirst copied sentence. Second one."),
+                        (2, "Another sentence here.")]
+    assert answer == "It is so [1]."
+    assert split_reply("Evidence [1]: still copying")[1] is None
+    assert split_reply("Plain answer [1].") == ([], "Plain answer [1].")
