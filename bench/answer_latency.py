@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -28,13 +27,6 @@ FALLBACK = [
 ]
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default="local", choices=["local", "extractive"])
@@ -43,6 +35,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from bot import ChatBot, Done, Partial, Retrieved
+    from bot.evaluate import percentile
     from ingest import ingest_paths
 
     dev = SHARED / "eval" / "dev-questions.jsonl"
@@ -89,7 +82,7 @@ def main() -> None:
           f"Python {platform.python_version()}; backend {args.backend}; {len(rows)} questions")
     for name, i in (("retrieval ms", 0), ("first token s", 1), ("total s", 2)):
         vals = [r[i] * (1000 if i == 0 else 1) for r in rows]
-        print(f"{name:14} p50 {statistics.median(vals):8.2f}   p95 {percentile(vals, 0.95):8.2f}")
+        print(f"{name:14} p50 {percentile(vals, 0.5):8.2f}   p95 {percentile(vals, 0.95):8.2f}")
 
 
 if __name__ == "__main__":
