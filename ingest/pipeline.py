@@ -37,10 +37,6 @@ class IngestReport:
     chunks: int = 0
     failed: list[Failure] = field(default_factory=list)
 
-    @property
-    def ok(self) -> bool:
-        return not self.failed
-
     def as_dict(self) -> dict:
         return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
                 "duplicate": self.duplicate, "chunks": self.chunks,
