@@ -101,8 +101,8 @@ class Retriever:
 
     def _by_sentence(self, vectors: list[list[float]], n: int) -> list[str]:
         res = self.store.sentences.query(query_embeddings=vectors, n_results=n,
-                                         include=["metadatas", "distances"])
-        chunk_ids = [[m["chunk_id"] for m in metas] for metas in res["metadatas"]]
+                                         include=["distances"])
+        chunk_ids = [[sid.rsplit(":", 1)[0] for sid in ids] for ids in res["ids"]]
         return _best_first(chunk_ids, res["distances"])
 
     def search(self, queries: list[str], k: int, hint: TimeHint | None = None) -> list[Passage]:

@@ -34,6 +34,7 @@ class Embedder(Embeddings):
         self._model = SentenceTransformer(path, device="cpu", local_files_only=True)
         self._model.max_seq_length = MAX_TOKENS
         self._tokenizer = self._model.tokenizer
+        self._bert = self._model[0].auto_model
         self._batch_size = batch_size
         # torch is thread-safe for inference, but one encode at a time keeps 2 cores un-thrashed.
         self._lock = threading.Lock()
@@ -53,6 +54,55 @@ class Embedder(Embeddings):
                                          normalize_embeddings=True, convert_to_numpy=True,
                                          show_progress_bar=False)
         return vectors.tolist()
+
+    def embed_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]]
+                         ) -> tuple[list[list[float]], list[list[list[float]]]]:
+        """One forward pass per text gives its vector and a vector for each character span in it.
+
+        The text's vector is exactly what `embed_documents` returns (mean of all token states,
+        normalised). A span's vector is the mean of the token states inside the span, computed
+        in the context of the whole text ("late chunking"): sentence vectors cost no extra
+        encoder work. Spans past the 256-token window fall back to encoding the span alone.
+        """
+        import torch
+
+        if not texts:
+            return [], []
+        text_vecs: list = [None] * len(texts)
+        span_vecs: list = [None] * len(texts)
+        leftovers: list[tuple[int, int, str]] = []  # (text index, span index, span text)
+        lengths = self.count_tokens(texts)
+        order = sorted(range(len(texts)), key=lambda i: lengths[i])
+        with self._lock, torch.inference_mode():
+            for b in range(0, len(order), self._batch_size):
+                batch = order[b:b + self._batch_size]
+                enc = self._tokenizer([texts[i] for i in batch], padding=True, truncation=True,
+                                      max_length=MAX_TOKENS, return_offsets_mapping=True,
+                                      return_tensors="pt")
+                offsets = enc.pop("offset_mapping")
+                states = self._bert(**enc).last_hidden_state
+                mask = enc["attention_mask"].unsqueeze(-1).to(states.dtype)
+                pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                pooled = torch.nn.functional.normalize(pooled, dim=-1).numpy()
+                for row, i in enumerate(batch):
+                    text_vecs[i] = pooled[row].tolist()
+                    starts, ends = offsets[row, :, 0], offsets[row, :, 1]
+                    real = ends > starts
+                    out = []
+                    for j, (s, e) in enumerate(spans[i]):
+                        inside = real & (starts >= s) & (ends <= e)
+                        if not bool(inside.any()) or int(ends[real].max()) < e:
+                            out.append(None)  # cut off by the window: encode it alone below
+                            leftovers.append((i, j, texts[i][s:e]))
+                            continue
+                        v = states[row][inside].mean(0)
+                        out.append(torch.nn.functional.normalize(v, dim=0).numpy().tolist())
+                    span_vecs[i] = out
+        if leftovers:
+            alone = self.embed_documents([t for _, _, t in leftovers])
+            for (i, j, _), v in zip(leftovers, alone):
+                span_vecs[i][j] = v
+        return text_vecs, span_vecs
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]

@@ -1,4 +1,7 @@
-"""Turn one file into one `Article`: its clean text plus title, date, URL and source.
+"""Turn one file into `Article`s: clean text plus title, date, URL and source.
+
+`load_documents` picks the parser by suffix: `.txt`/`.md` here, HTML, PDF, DOCX and JSON Lines
+in `formats.py`.
 
 Two header styles are understood:
 
@@ -13,14 +16,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
 
 from .errors import IngestError
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown")
+TEXT_SUFFIXES = (".txt", ".md", ".markdown")
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES + (".html", ".htm", ".pdf", ".docx", ".jsonl")
 MAX_BYTES = 20 * 1024 * 1024
 
 
@@ -31,6 +35,9 @@ class Article:
     title: str
     date: str | None = None  # ISO YYYY-MM-DD
     url: str | None = None
+    key: str = ""  # identity in the store (path, path#record, URL); set by the loader or caller
+    language: str | None = None
+    pages: tuple[int, ...] = ()  # PDF: where each page starts in `text`
 
     @property
     def content_hash(self) -> str:
@@ -66,25 +73,36 @@ def _is_url(value: str | None) -> bool:
     return bool(value) and value.lower().startswith(("http://", "https://"))
 
 
-def read_text(path: Path) -> str:
-    """Decode a text file: UTF-8 (BOM allowed), else Windows-1252; refuse binary and empty files."""
+def read_bytes(path: Path, limit: int = MAX_BYTES) -> bytes:
+    """The file's bytes; a clear IngestError for special files, unreadable or oversized ones."""
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise IngestError(str(path), f"file is {size / 1e6:.0f} MB; the limit is {MAX_BYTES / 1e6:.0f} MB")
-        raw = path.read_bytes()
+        info = path.stat()
+        if not path.is_file():
+            raise IngestError(str(path), "not a regular file")
+        if info.st_size > limit:
+            raise IngestError(str(path), f"file is {info.st_size / 1e6:.0f} MB; "
+                                         f"the limit is {limit / 1e6:.0f} MB")
+        return path.read_bytes()
     except OSError as exc:
         raise IngestError(str(path), f"cannot read file: {exc.strerror or exc}") from exc
+
+
+def decode_text(raw: bytes, origin: str) -> str:
+    """UTF-8 (BOM allowed), else Windows-1252; refuse binary and empty content."""
     if b"\x00" in raw[:8192]:
-        raise IngestError(str(path), "binary content (NUL bytes), not a text file")
+        raise IngestError(origin, "binary content (NUL bytes), not a text file")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = raw.decode("cp1252", errors="replace")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
-        raise IngestError(str(path), "file is empty")
+        raise IngestError(origin, "file is empty" if not raw else "file has only whitespace")
     return text
+
+
+def read_text(path: Path) -> str:
+    return decode_text(read_bytes(path), str(path))
 
 
 def _split_front_matter(text: str, source: str) -> tuple[dict, str]:
@@ -170,15 +188,50 @@ def _clean_plain(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def load_file(path: Path, source: str | None = None) -> Article:
-    """Read one `.txt`/`.md` file into an Article, or raise IngestError naming the file.
+def load_documents(path: Path, source: str | None = None,
+                   limit: int = MAX_BYTES) -> list[Article | IngestError]:
+    """Every document in one file. A whole-file problem raises IngestError; a bad record of a
+    JSON Lines file comes back as an IngestError in the list, beside the good ones."""
+    from . import formats
 
-    `source` is what citations show (default: the file name).
-    """
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise IngestError(str(path), f"unsupported file type '{path.suffix or '(none)'}'; "
-                                  f"supported: {', '.join(SUPPORTED_SUFFIXES)}")
-    text = read_text(path)
+    suffix = path.suffix.lower()
+    source = source or path.name
+    key = str(path.resolve())
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise IngestError(str(path), f"unsupported file type '{suffix or '(none)'}'; "
+                                     f"supported: {', '.join(SUPPORTED_SUFFIXES)}")
+    raw = read_bytes(path, limit)
+    if suffix == ".jsonl":
+        return list(formats.jsonl_articles(decode_text(raw, str(path)), key, source))
+    if not raw.strip():
+        raise IngestError(str(path), "file is empty" if not raw else "file has only whitespace")
+    if suffix in (".html", ".htm"):
+        article = formats.html_article(raw, str(path), source)
+    elif suffix == ".pdf":
+        article = formats.pdf_article(raw, str(path), source)
+    elif suffix == ".docx":
+        article = formats.docx_article(raw, str(path), source)
+    else:
+        article = parse_text(decode_text(raw, str(path)), path, source)
+    if not article.title:
+        article = replace(article, title=_title_from_name(path))
+    return [replace(article, key=key)]
+
+
+def _title_from_name(path: Path) -> str:
+    return path.stem.replace("-", " ").replace("_", " ").strip() or path.name
+
+
+def load_file(path: Path, source: str | None = None) -> Article:
+    """The one document of a `.txt`/`.md`/`.html`/`.pdf`/`.docx` file, or IngestError."""
+    docs = load_documents(path, source)
+    if len(docs) != 1 or isinstance(docs[0], IngestError):
+        raise IngestError(str(path), "holds several documents; use load_documents")
+    return docs[0]
+
+
+def parse_text(text: str, path: Path, source: str) -> Article:
+    """A `.txt`/`.md` file's text (decoded) into an Article."""
     meta, body = _split_front_matter(text, str(path))
     is_markdown = path.suffix.lower() in (".md", ".markdown")
     if meta:
@@ -195,6 +248,5 @@ def load_file(path: Path, source: str | None = None) -> Article:
         url = next((meta[k] for k in ("source", "url", "link") if _is_url(meta.get(k))), None)
     if not body.strip():
         raise IngestError(str(path), "no text after the header")
-    if not title:
-        title = path.stem.replace("-", " ").replace("_", " ").strip() or path.name
-    return Article(text=body, source=source or path.name, title=title, date=date, url=url)
+    return Article(text=body, source=source, title=title or _title_from_name(path), date=date,
+                   url=url)

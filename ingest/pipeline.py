@@ -1,25 +1,33 @@
-"""`ingest_paths`: files and folders in, chunks in Chroma out, each document stored once.
+"""`ingest_paths`: files, folders, URLs and feeds in; chunks in Chroma out, each document once.
 
-A document's identity is its resolved path; its content hash decides what happens:
-unchanged -> skipped before any embedding; changed -> its old chunks are replaced;
-the same content already stored under another path -> reported as a duplicate.
-Chunk ids are derived from the content hash, so writing the same chunk twice is a no-op.
-A bad file is reported and skipped; the rest of the batch goes on.
+A document's identity (`doc_key`) is its source: the resolved file path, `path#record` for a
+JSON Lines record, the URL of a page, the link of a feed item. Its content hash decides what
+happens: unchanged -> skipped before any embedding; changed -> its old chunks are replaced;
+the same content already stored under another identity -> reported as a duplicate.
+
+Crash safety: chunk ids derive from the content hash, so rewriting is idempotent. For each batch
+the sentences are written first, then the chunks (each carries `n_chunks`), then the replaced
+versions are deleted. A document counts as stored only when all `n_chunks` of its chunks are
+there, so a run killed at any point is completed by running it again: partial versions are
+rewritten, leftover old versions removed.
+A bad input is reported and skipped; the rest of the batch goes on.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from .chunking import chunk_article, embedding_text
-from .text import sentence_spans
 from .errors import IngestError
-from .loaders import SUPPORTED_SUFFIXES, Article, load_file
+from .fetch import is_url, url_documents
+from .loaders import SUPPORTED_SUFFIXES, Article, load_documents
 from .settings import Settings, get_settings
+from .text import sentence_spans
 
 
 @dataclass
@@ -34,32 +42,91 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     duplicate: int = 0
+    removed: int = 0
     chunks: int = 0
     failed: list[Failure] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
-                "duplicate": self.duplicate, "chunks": self.chunks,
+                "duplicate": self.duplicate, "removed": self.removed, "chunks": self.chunks,
                 "failed": [{"source": f.source, "reason": f.reason} for f in self.failed]}
 
 
-def iter_files(paths: Iterable[str | Path], report: IngestReport) -> Iterator[Path]:
-    """Files named directly, and supported files under named folders (sorted, recursive)."""
-    for raw in paths:
-        path = Path(raw)
+@dataclass(frozen=True)
+class Overrides:
+    """Metadata given on the command line for a single document."""
+
+    title: str | None = None
+    date: str | None = None
+    url: str | None = None
+
+
+Progress = Callable[[str, str, "IngestReport"], None]
+
+
+def _matches(rel: str, patterns: Iterable[str]) -> bool:
+    name = rel.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns)
+
+
+def iter_files(root: Path, include: tuple[str, ...] = (), exclude: tuple[str, ...] = ()
+               ) -> list[Path]:
+    """Supported files under `root`, recursive and sorted; hidden entries skipped; symlinked
+    folders are not followed (no loops). Globs match the path relative to `root` or the name."""
+    found = []
+    for dirpath, dirs, files in os.walk(root, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            if name.startswith("."):
+                continue
+            full = Path(dirpath) / name
+            rel = full.relative_to(root).as_posix()
+            if include:
+                if not _matches(rel, include):
+                    continue
+            elif not name.lower().endswith(SUPPORTED_SUFFIXES):
+                continue
+            if exclude and _matches(rel, exclude):
+                continue
+            found.append(full)
+    return sorted(found)
+
+
+def iter_documents(inputs: Iterable[str | Path], report: IngestReport, settings: Settings,
+                   include: tuple[str, ...] = (), exclude: tuple[str, ...] = ()
+                   ) -> Iterator[tuple[str, Article]]:
+    """(label, article) for every document behind `inputs`; failures go to `report`."""
+    limit = int(settings.max_file_mb * 1e6)
+
+    def expand(label: str, load: Callable[[], list]) -> Iterator[tuple[str, Article]]:
+        try:
+            docs = load()
+        except IngestError as exc:
+            report.failed.append(Failure(exc.source, exc.reason))
+            return
+        for doc in docs:
+            if isinstance(doc, IngestError):
+                report.failed.append(Failure(doc.source, doc.reason))
+            else:
+                yield label, doc
+
+    for raw in inputs:
+        value = str(raw)
+        if is_url(value):
+            yield from expand(value, lambda: url_documents(value, settings.fetch_timeout))
+            continue
+        path = Path(value)
         if path.is_dir():
-            found = []
-            for root, dirs, files in os.walk(path, followlinks=False):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                found.extend(Path(root) / f for f in files
-                             if not f.startswith(".") and f.lower().endswith(SUPPORTED_SUFFIXES))
-            if not found:
-                report.failed.append(Failure(str(path), "folder has no .txt or .md files"))
-            yield from sorted(found)
-        elif path.exists():
-            yield path
+            files = iter_files(path, include, exclude)
+            if not files:
+                report.failed.append(Failure(value, "folder has no supported files "
+                                                    f"({', '.join(SUPPORTED_SUFFIXES)})"))
+            for f in files:
+                yield from expand(str(f), lambda f=f: load_documents(f, limit=limit))
+        elif path.exists() or path.is_symlink():
+            yield from expand(value, lambda: load_documents(path, limit=limit))
         else:
-            report.failed.append(Failure(str(path), "no such file or folder"))
+            report.failed.append(Failure(value, "no such file, folder or URL"))
 
 
 def _chunk_id(content_hash: str, index: int) -> str:
@@ -70,7 +137,8 @@ MIN_SENTENCE_WORDS = 3  # bullets and bylines ("• |", "13 Jul. 2021 -") are no
 
 
 def indexed_sentences(chunk_text: str) -> list[tuple[int, int]]:
-    """Offsets (within the chunk) of the sentences that get their own vector."""
+    """Offsets (within the chunk) of the sentences that get their own vector; the j-th is
+    stored as sentence `<chunk id>:<j>`."""
     return [(s, e) for s, e in sentence_spans(chunk_text)
             if len(chunk_text[s:e].split()) >= MIN_SENTENCE_WORDS]
 
@@ -79,122 +147,292 @@ def _date_number(iso: str | None) -> int:
     return int(iso.replace("-", "")) if iso else 0
 
 
+_identifier = None
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code when py3langid is confident (its model ships inside the package)."""
+    global _identifier
+    try:
+        if _identifier is None:
+            from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+            _identifier = LanguageIdentifier.from_pickled_model(MODEL_FILE, norm_probs=True)
+        lang, prob = _identifier.classify(text[:3000])
+    except Exception:  # noqa: BLE001 - detection is best effort, never a failure
+        return None
+    return lang if prob >= 0.9 else None
+
+
+def _page_at(pages: tuple[int, ...], offset: int) -> int:
+    page = 0
+    for i, start in enumerate(pages):
+        if start <= offset:
+            page = i + 1
+    return page
+
+
+@dataclass
+class _Pending:
+    article: Article
+    chunks: list
+    stale: list[str]  # doc hashes of this document's other versions, deleted after the write
+    doc_hash: str
+
+
 class _Writer:
     """Buffers prepared documents and writes them in embedding-sized batches."""
 
-    def __init__(self, store, embedder, settings: Settings, report: IngestReport):
+    def __init__(self, store, settings: Settings, report: IngestReport):
         self.store = store
-        self.embedder = embedder
         self.settings = settings
         self.report = report
-        self.pending: list[tuple[str, Article, bool, list]] = []
+        self.pending: list[_Pending] = []
         self.pending_chunks = 0
+        self._embedder = None
 
-    def add(self, doc_key: str, article: Article, replaces: bool) -> None:
+    @property
+    def embedder(self):
+        if self._embedder is None:  # an unchanged re-run never loads the model
+            from .embedder import get_embedder
+
+            self._embedder = get_embedder()
+        return self._embedder
+
+    def add(self, article: Article, stale: list[str], doc_hash: str | None = None) -> int:
         chunks = chunk_article(article.text, article.title, self.settings.chunk_tokens,
                                self.embedder.count_tokens)
-        self.pending.append((doc_key, article, replaces, chunks))
+        self.pending.append(_Pending(article, chunks, stale, doc_hash or article.content_hash))
         self.pending_chunks += len(chunks)
         if self.pending_chunks >= 64:
             self.flush()
+        return len(chunks)
 
     def flush(self) -> None:
         if not self.pending:
             return
-        # One embedding call for every chunk and sentence of the batch.
+        # One encoder pass per chunk gives the chunk's vector and its sentences' vectors.
         texts: list[str] = []
-        for _, article, _, chunks in self.pending:
-            for c in chunks:
-                texts.append(embedding_text(article.title, c.text))
-                texts.extend(c.text[s:e] for s, e in indexed_sentences(c.text))
-        vectors = iter(self.embedder.embed_documents(texts))
-        for doc_key, article, replaces, chunks in self.pending:
-            self._write(doc_key, article, replaces, chunks, vectors)
+        spans: list[list[tuple[int, int]]] = []
+        for p in self.pending:
+            for c in p.chunks:
+                text = embedding_text(p.article.title, c.text)
+                shift = len(text) - len(c.text)
+                texts.append(text)
+                spans.append([(shift + s, shift + e) for s, e in indexed_sentences(c.text)])
+        chunk_vecs, sentence_vecs = self.embedder.embed_with_spans(texts, spans)
+
+        c_ids, c_docs, c_metas, s_ids, s_vecs = [], [], [], [], []
+        i = 0
+        for p in self.pending:
+            a = p.article
+            base = {"doc_key": a.key, "doc_hash": p.doc_hash, "source": a.source,
+                    "title": a.title, "date_num": _date_number(a.date),
+                    "n_chunks": len(p.chunks)}
+            base.update({k: v for k, v in (("date", a.date), ("url", a.url),
+                                           ("language", a.language)) if v})
+            for c in p.chunks:
+                cid = _chunk_id(p.doc_hash, c.index)
+                meta = {**base, "chunk_index": c.index, "start": c.start, "end": c.end,
+                        "n_sentences": len(sentence_vecs[i])}
+                if a.pages:
+                    meta["page"] = _page_at(a.pages, c.start)
+                c_ids.append(cid)
+                c_docs.append(c.text)
+                c_metas.append(meta)
+                s_ids.extend(f"{cid}:{j}" for j in range(len(sentence_vecs[i])))
+                s_vecs.extend(sentence_vecs[i])
+                i += 1
+        # Sentences, then chunks (a document is stored once all its chunks are), then the
+        # versions they replace: a crash anywhere leaves something a re-run completes.
+        self.store.upsert(self.store.sentences, s_ids, s_vecs)
+        self.store.upsert(self.store.chunks, c_ids, chunk_vecs, documents=c_docs,
+                          metadatas=c_metas)
+        for p in self.pending:
+            for old in p.stale:
+                self.store.remove_version(p.article.key, old)
         self.store.touch()
         self.pending.clear()
         self.pending_chunks = 0
 
-    def _write(self, doc_key: str, article: Article, replaces: bool, chunks: list, vectors) -> None:
-        h = article.content_hash
-        base = {"doc_key": doc_key, "doc_hash": h, "source": article.source,
-                "title": article.title, "date_num": _date_number(article.date)}
-        if article.date:
-            base["date"] = article.date
-        if article.url:
-            base["url"] = article.url
-        c_ids, c_docs, c_metas, c_vecs = [], [], [], []
-        s_ids, s_metas, s_vecs = [], [], []
-        for c in chunks:
-            cid = _chunk_id(h, c.index)
-            c_ids.append(cid)
-            c_docs.append(c.text)
-            c_metas.append({**base, "chunk_index": c.index, "n_chunks": len(chunks),
-                            "start": c.start, "end": c.end})
-            c_vecs.append(next(vectors))
-            for j, (s, e) in enumerate(indexed_sentences(c.text)):
-                s_ids.append(f"{cid}:{j}")
-                s_metas.append({"doc_key": doc_key, "doc_hash": h, "chunk_id": cid,
-                                "date_num": base["date_num"], "start": s, "end": e})
-                s_vecs.append(next(vectors))
-        # New records first, then drop the old version's: a crash in between leaves both
-        # versions rather than neither.
-        self.store.chunks.upsert(ids=c_ids, embeddings=c_vecs, documents=c_docs, metadatas=c_metas)
-        if s_ids:
-            self.store.sentences.upsert(ids=s_ids, embeddings=s_vecs, metadatas=s_metas)
-        if replaces:
-            stale = {"$and": [{"doc_key": doc_key}, {"doc_hash": {"$ne": h}}]}
-            self.store.chunks.delete(where=stale)
-            self.store.sentences.delete(where=stale)
-            self.report.updated += 1
-        else:
-            self.report.added += 1
-        self.report.chunks += len(chunks)
+
+def _versions(store, doc_key: str) -> dict[str, bool]:
+    """This document's stored versions: doc hash -> whether all its chunks are there."""
+    counts: dict[str, list[int]] = {}
+    for _, meta, _ in store.chunk_records({"doc_key": doc_key}):
+        entry = counts.setdefault(meta["doc_hash"], [0, int(meta.get("n_chunks", 0))])
+        entry[0] += 1
+    return {h: n >= expected for h, (n, expected) in counts.items()}
 
 
-def ingest_paths(paths: Iterable[str | Path], store: str | Path | None = None,
-                 settings: Settings | None = None,
-                 progress: Callable[[str, str], None] | None = None) -> IngestReport:
-    """Ingest files and folders into the store; returns counts of what happened to each.
+def _stored_elsewhere(store, content_hash: str, doc_key: str) -> bool:
+    hit = store.chunks.get(where={"doc_hash": content_hash}, include=["metadatas"], limit=1)
+    return bool(hit["ids"]) and hit["metadatas"][0]["doc_key"] != doc_key
 
-    `progress(source, outcome)` is called once per document, if given.
+
+def ingest_paths(inputs: Iterable[str | Path], store: str | Path | None = None,
+                 settings: Settings | None = None, progress: Progress | None = None, *,
+                 include: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
+                 overrides: Overrides | None = None, prune: bool = False,
+                 db=None) -> IngestReport:
+    """Ingest files, folders, URLs and feeds; returns counts of what happened to each document.
+
+    `db` is an already open writable Store (the web app's); otherwise the store is opened with
+    the writer lock (StoreBusyError if another process writes to it) and closed at the end.
+    `progress(label, outcome, report)` is called once per document, if given.
     """
-    from .embedder import get_embedder
     from .store import open_store
 
     settings = settings or get_settings()
     report = IngestReport()
-    db = open_store(store, settings)
-    collection = db.chunks
-    embedder = get_embedder()
-    writer = _Writer(db, embedder, settings, report)
-    seen_hashes: dict[str, str] = {}
-
-    for path in iter_files(paths, report):
-        doc_key = str(path.resolve())
-        outcome = "failed"
-        try:
-            article = load_file(path, source=path.name)
-            h = article.content_hash
-            existing = collection.get(where={"doc_key": doc_key}, include=["metadatas"], limit=1)
-            stored_hash = existing["metadatas"][0]["doc_hash"] if existing["ids"] else None
-            if stored_hash == h:
-                outcome = "unchanged"
-                report.unchanged += 1
-            elif h in seen_hashes or _stored_elsewhere(collection, h, doc_key):
-                outcome = "duplicate"
-                report.duplicate += 1
-            else:
-                outcome = "updated" if stored_hash else "added"
-                writer.add(doc_key, article, replaces=stored_hash is not None)
-            seen_hashes.setdefault(h, doc_key)
-        except IngestError as exc:
-            report.failed.append(Failure(exc.source, exc.reason))
-        if progress:
-            progress(str(path), outcome)
-    writer.flush()
+    own = db is None
+    db = db or open_store(store, settings, write=True)
+    try:
+        writer = _Writer(db, settings, report)
+        seen_hashes: set[str] = set()
+        for label, article in iter_documents(inputs, report, settings, include, exclude):
+            outcome = _ingest_one(db, writer, article, overrides, settings, seen_hashes, report)
+            if progress:
+                progress(label, outcome, report)
+        writer.flush()
+        if prune:
+            report.removed += prune_missing(db)
+            db.touch()
+    finally:
+        if own:
+            db.close()
     return report
 
 
-def _stored_elsewhere(collection, content_hash: str, doc_key: str) -> bool:
-    hit = collection.get(where={"doc_hash": content_hash}, include=["metadatas"], limit=1)
-    return bool(hit["ids"]) and hit["metadatas"][0]["doc_key"] != doc_key
+def _ingest_one(db, writer: _Writer, article: Article, overrides: Overrides | None,
+                settings: Settings, seen_hashes: set[str], report: IngestReport) -> str:
+    if overrides:
+        article = replace(article, **{k: v for k, v in vars(overrides).items() if v})
+    where = article.key or article.source
+    if len(article.text) > settings.max_doc_chars:
+        report.failed.append(Failure(where, f"text is {len(article.text):,} characters; the "
+                                            f"limit is {settings.max_doc_chars:,} "
+                                            f"(PARTNERBOT_MAX_DOC_CHARS)"))
+        return "failed"
+    if article.language is None:
+        article = replace(article, language=detect_language(article.text))
+    h = article.content_hash
+    versions = _versions(db, article.key)
+    others = [v for v in versions if v != h]
+    if versions.get(h):
+        for old in others:  # left behind by an interrupted update
+            db.remove_version(article.key, old)
+        report.unchanged += 1
+        return "unchanged"
+    if h in seen_hashes or _stored_elsewhere(db, h, article.key):
+        for old in others:
+            db.remove_version(article.key, old)
+        report.duplicate += 1
+        return "duplicate"
+    seen_hashes.add(h)
+    report.chunks += writer.add(article, stale=others)
+    if any(versions.get(v) for v in others):
+        report.updated += 1
+        return "updated"
+    report.added += 1
+    return "added"
+
+
+def prune_missing(db) -> int:
+    """Remove documents whose source file is gone; returns how many."""
+    removed = 0
+    for doc in db.documents():
+        if not doc.key.startswith("/"):
+            continue  # URLs and feed items have no file to check
+        if not Path(doc.key.split("#", 1)[0]).exists():
+            db.remove_version(doc.key, doc.doc_hash)
+            removed += 1
+    return removed
+
+
+def remove_documents(keys: Iterable[str], store: str | Path | None = None,
+                     settings: Settings | None = None, db=None) -> tuple[int, list[str]]:
+    """Remove documents by identity (path, URL) or by their source name; returns
+    (documents removed, keys that matched nothing)."""
+    from .store import open_store
+
+    settings = settings or get_settings()
+    own = db is None
+    db = db or open_store(store, settings, write=True)
+    try:
+        stored = db.documents()
+        removed, missing = 0, []
+        for key in keys:
+            wanted = {str(Path(key).resolve()) if not is_url(key) and Path(key).exists() else key}
+            hits = [d for d in stored if d.key in wanted or d.source == key
+                    or d.key.split("#", 1)[0] in wanted]
+            if not hits:
+                missing.append(key)
+            for d in hits:
+                db.remove_version(d.key, d.doc_hash)
+                removed += 1
+        if removed:
+            db.touch()
+    finally:
+        if own:
+            db.close()
+    return removed, missing
+
+
+def rebuild_store(store: str | Path | None = None, settings: Settings | None = None,
+                  progress: Progress | None = None) -> IngestReport:
+    """Re-chunk and re-embed every stored document with the current settings.
+
+    The documents are rebuilt from the stored chunk texts (sources may be gone or offline),
+    into new collections that replace the old ones only when complete.
+    """
+    from .store import NEXT, open_store
+
+    settings = settings or get_settings()
+    report = IngestReport()
+    old = open_store(store, settings, write=True, check=False)
+    try:
+        articles = _stored_articles(old)
+        names = (old.chunks.name + NEXT, old.sentences.name + NEXT)
+        existing = {getattr(c, "name", c) for c in old.client.list_collections()}
+        for name in names:
+            if name in existing:
+                old.client.delete_collection(name)
+        new = open_store(store, settings, names=names)
+        writer = _Writer(new, settings, report)
+        for article, doc_hash in articles:
+            report.chunks += writer.add(article, stale=[], doc_hash=doc_hash)
+            report.added += 1
+            if progress:
+                progress(article.key, "rebuilt", report)
+        writer.flush()
+        old.client.delete_collection(old.chunks.name)
+        old.client.delete_collection(old.sentences.name)
+        new.chunks.modify(name=old.chunks.name)
+        new.sentences.modify(name=old.sentences.name)
+    finally:
+        old.close()
+    return report
+
+
+def _stored_articles(db) -> list[tuple[Article, str]]:
+    """Each stored document version's text, put back together from its chunks."""
+    grouped: dict[tuple[str, str], list] = {}
+    for _, meta, text in db.chunk_records(documents=True):
+        grouped.setdefault((meta["doc_key"], meta["doc_hash"]), []).append((meta, text))
+    out = []
+    for (key, doc_hash), parts in grouped.items():
+        parts.sort(key=lambda p: p[0].get("chunk_index", 0))
+        text, pages = "", []
+        for meta, chunk_text in parts:
+            start = int(meta.get("start", len(text)))
+            if start > len(text):
+                text += "\n" * (start - len(text))  # the gaps between chunks are whitespace
+            if meta.get("page") and len(pages) < meta["page"]:
+                pages.extend([start] * (meta["page"] - len(pages)))
+            text = text[:start] + chunk_text
+        meta = parts[0][0]
+        out.append((Article(text=text, source=meta.get("source", ""), title=meta.get("title", ""),
+                            date=meta.get("date"), url=meta.get("url"), key=key,
+                            language=meta.get("language"), pages=tuple(pages)), doc_hash))
+    return out

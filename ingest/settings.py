@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     store: Path = Field(default_factory=lambda: _default_home() / "store",
                         description="Directory of the persistent Chroma store.")
     collection: str = Field("partnerbot", description="Chroma collection name.")
+    chroma_url: str | None = Field(None, description="Use this Chroma server "
+                                   "(http://host:port) instead of the embedded store.")
+
+    fetch_timeout: float = Field(20.0, gt=0, description="Seconds to wait for a URL or feed.")
+    max_file_mb: float = Field(20.0, gt=0, description="Larger files and downloads are refused.")
+    max_doc_chars: int = Field(2_000_000, gt=0, description="Longer documents are refused "
+                               "(about 300,000 words; no article is that long).")
 
     embedding_model: Literal["all-MiniLM-L6-v2"] = "all-MiniLM-L6-v2"
     chunk_tokens: int = Field(200, ge=32, le=254,

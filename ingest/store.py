@@ -1,26 +1,35 @@
 """Open the Chroma store: one collection of chunks and one of their sentences, stamped with how
 they were built.
 
-* `chunks`: one record per chunk (title + text embedded), with article metadata and offsets;
-* `sentences`: one record per sentence of every chunk (the sentence alone embedded), pointing
-  at its chunk: a question usually matches one sentence far better than a whole chunk.
+* `chunks`: one record per chunk (title + text embedded), with the document's metadata and the
+  chunk's offsets; `doc_key` (the document's identity) and `doc_hash` (its content) say which
+  document version a chunk belongs to, `n_chunks`/`n_sentences` let a reader check it is whole;
+* `sentences`: one vector per sentence of a chunk, id `<chunk id>:<j>` and no metadata (its
+  offsets are recomputed from the chunk text): a question usually matches one sentence far
+  better than a whole chunk.
 
-The chunk collection records the embedding model and chunking that built the store; opening it
-with different settings refuses instead of mixing incompatible vectors. Its `generation`
-changes on every write, so readers can tell when a cached index (BM25) is stale.
+The store is embedded (a directory, `PersistentClient`) or a Chroma server
+(`PARTNERBOT_CHROMA_URL`). The chunk collection records the embedding model and chunking that
+built the store; opening it with different settings refuses instead of mixing incompatible
+vectors. Its `generation` changes on every write, so readers can tell when a cached index
+(BM25) is stale. Writers hold `WriterLock`: one writer per store.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 from .chunking import CHUNKER_VERSION
 from .errors import StoreMismatchError
+from .lock import WriterLock
 from .settings import Settings, get_settings
 
-INDEX_VERSION = "chunks+sentences-v1"
+INDEX_VERSION = "chunks+late-sentences-v2"
+PAGE = 5000  # records per get() page
 
 
 def _stamp(settings: Settings) -> dict[str, str | int]:
@@ -33,12 +42,31 @@ def _stamp(settings: Settings) -> dict[str, str | int]:
 
 
 @dataclass
+class DocInfo:
+    key: str
+    title: str
+    date: str | None
+    source: str
+    url: str | None
+    chunks: int
+    doc_hash: str
+
+    def as_dict(self) -> dict:
+        return {"key": self.key, "title": self.title, "date": self.date, "source": self.source,
+                "url": self.url, "chunks": self.chunks}
+
+
+@dataclass
 class Store:
-    path: Path
+    location: str  # directory or server URL, for messages
     client: object
     chunks: object     # chromadb Collection
     sentences: object  # chromadb Collection
     stamp: dict
+    lock: WriterLock | None = None
+    max_batch: int = 5000
+    path: Path | None = None
+    _closed: bool = field(default=False, repr=False)
 
     def generation(self) -> int:
         """Changes whenever a writer has touched the store (cheap: one metadata read)."""
@@ -48,28 +76,158 @@ class Store:
     def touch(self) -> None:
         self.chunks.modify(metadata={**self.stamp, "generation": time.time_ns()})
 
+    def upsert(self, collection, ids: list[str], embeddings: list, **fields) -> None:
+        """Upsert in pieces no larger than the server's maximum batch."""
+        for b in range(0, len(ids), self.max_batch):
+            part = {k: v[b:b + self.max_batch] for k, v in fields.items() if v is not None}
+            collection.upsert(ids=ids[b:b + self.max_batch],
+                              embeddings=embeddings[b:b + self.max_batch], **part)
 
-def open_store(store: str | Path | None = None, settings: Settings | None = None) -> Store:
-    """The persistent store at `store` (default: settings.store), created if missing."""
+    def delete_ids(self, collection, ids: list[str]) -> None:
+        for b in range(0, len(ids), self.max_batch):
+            collection.delete(ids=ids[b:b + self.max_batch])
+
+    def chunk_records(self, where: dict | None = None, documents: bool = False):
+        """(id, metadata[, document]) of every chunk matching `where`, page by page."""
+        include = ["metadatas", "documents"] if documents else ["metadatas"]
+        offset = 0
+        while True:
+            page = self.chunks.get(where=where, include=include, limit=PAGE, offset=offset)
+            if not page["ids"]:
+                return
+            docs = page["documents"] if documents else [None] * len(page["ids"])
+            yield from zip(page["ids"], page["metadatas"], docs)
+            if len(page["ids"]) < PAGE:
+                return
+            offset += PAGE
+
+    def documents(self) -> list[DocInfo]:
+        """One entry per stored document version, in the order title, date."""
+        found: dict[tuple[str, str], DocInfo] = {}
+        for _, meta, _ in self.chunk_records():
+            key = (meta["doc_key"], meta["doc_hash"])
+            if key in found:
+                found[key].chunks += 1
+            else:
+                found[key] = DocInfo(key=meta["doc_key"], title=meta.get("title", ""),
+                                     date=meta.get("date"), source=meta.get("source", ""),
+                                     url=meta.get("url"), chunks=1, doc_hash=meta["doc_hash"])
+        return sorted(found.values(), key=lambda d: (d.date or "", d.title, d.key))
+
+    def remove_version(self, doc_key: str, doc_hash: str | None = None) -> int:
+        """Delete a document's chunks (only version `doc_hash` if given) and their sentences;
+        sentences go first, so a crash in between leaves chunks a re-run can still see."""
+        where = {"doc_key": doc_key} if doc_hash is None else \
+            {"$and": [{"doc_key": doc_key}, {"doc_hash": doc_hash}]}
+        records = list(self.chunk_records(where))
+        sentence_ids = [f"{cid}:{j}" for cid, meta, _ in records
+                        for j in range(int(meta.get("n_sentences", 0)))]
+        self.delete_ids(self.sentences, sentence_ids)
+        self.delete_ids(self.chunks, [cid for cid, _, _ in records])
+        return len(records)
+
+    def close(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _lock_path(settings: Settings, path: Path | None) -> Path:
+    if path is not None:
+        return path / "partnerbot-writer.lock"
+    url = settings.chroma_url or ""
+    name = hashlib.sha256(f"{url}|{settings.collection}".encode()).hexdigest()[:16]
+    return settings.model_dir.parent / "locks" / f"{urlparse(url).netloc or 'server'}-{name}.lock"
+
+
+def _client(settings: Settings, path: Path | None):
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if path is not None:
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    url = urlparse(settings.chroma_url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ValueError(f"PARTNERBOT_CHROMA_URL must look like http://host:port, "
+                         f"not {settings.chroma_url!r}")
+    try:
+        client = chromadb.HttpClient(host=url.hostname,
+                                     port=url.port or (443 if url.scheme == "https" else 80),
+                                     ssl=url.scheme == "https", settings=chroma_settings)
+        client.heartbeat()
+    except Exception as exc:  # noqa: BLE001 - connection errors come in many types
+        raise StoreUnavailableError(f"cannot reach the Chroma server at {settings.chroma_url}: "
+                                    f"{exc}") from exc
+    return client
+
+
+class StoreUnavailableError(Exception):
+    """The Chroma server named by PARTNERBOT_CHROMA_URL does not answer."""
+
+
+def open_store(store: str | Path | None = None, settings: Settings | None = None, *,
+               write: bool = False, check: bool = True, names: tuple[str, str] | None = None
+               ) -> Store:
+    """The store (created if missing): the directory `store`, else the Chroma server of
+    `settings.chroma_url`, else the directory `settings.store`.
+
+    `write=True` takes the writer lock first (StoreBusyError if another process holds it).
+    `check=False` skips the stamp comparison (for `--rebuild`).
+    """
     settings = settings or get_settings()
-    path = Path(store) if store is not None else settings.store
-    path.mkdir(parents=True, exist_ok=True)
-    client = chromadb.PersistentClient(
-        path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False))
-    stamp = _stamp(settings)
-    # embedding_function=None: Chroma must never embed for us (its default model downloads).
-    chunks = client.get_or_create_collection(
-        settings.collection, embedding_function=None, metadata=stamp,
-        configuration={"hnsw": {"space": "cosine"}})
-    found = {k: (chunks.metadata or {}).get(k) for k in stamp}
-    if found != stamp:
-        raise StoreMismatchError(
-            f"the store at {path} was built with {found}, but the settings ask for {stamp}; "
-            f"ingest into a new --store directory (or delete {path}) to rebuild it")
-    sentences = client.get_or_create_collection(
-        f"{settings.collection}-sentences", embedding_function=None,
-        configuration={"hnsw": {"space": "cosine"}})
-    return Store(path=path, client=client, chunks=chunks, sentences=sentences, stamp=stamp)
+    path = None
+    if store is not None or not settings.chroma_url:
+        path = Path(store) if store is not None else settings.store
+    location = str(path) if path is not None else str(settings.chroma_url)
+    lock = WriterLock(_lock_path(settings, path)).acquire() if write else None
+    try:
+        client = _client(settings, path)
+        stamp = _stamp(settings)
+        chunk_name, sentence_name = names or (settings.collection,
+                                              f"{settings.collection}-sentences")
+        _finish_rebuild(client, chunk_name, sentence_name)
+        # embedding_function=None: Chroma must never embed for us (its default model downloads).
+        chunks = client.get_or_create_collection(
+            chunk_name, embedding_function=None, metadata=stamp,
+            configuration={"hnsw": {"space": "cosine"}})
+        found = {k: (chunks.metadata or {}).get(k) for k in stamp}
+        if check and found != stamp:
+            raise StoreMismatchError(
+                f"the store at {location} was built with {found}, but the settings ask for "
+                f"{stamp}; run `partnerbot ingest --rebuild` to re-embed what it holds with "
+                f"the current settings (or use another --store)")
+        sentences = client.get_or_create_collection(
+            sentence_name, embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}})
+        try:
+            max_batch = min(PAGE, int(client.get_max_batch_size()))
+        except Exception:  # noqa: BLE001 - older servers do not report it
+            max_batch = 1000
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    return Store(location=location, client=client, chunks=chunks, sentences=sentences,
+                 stamp=stamp, lock=lock, max_batch=max_batch, path=path)
+
+
+NEXT = "-next"  # suffix of the collections a rebuild fills before they replace the old ones
+
+
+def _finish_rebuild(client, chunk_name: str, sentence_name: str) -> None:
+    """A rebuild that died after dropping the old collections left only the new ones: name them."""
+    names = {getattr(c, "name", c) for c in client.list_collections()}
+    if chunk_name not in names and chunk_name + NEXT in names:
+        if sentence_name in names:
+            client.delete_collection(sentence_name)
+        for name in (chunk_name, sentence_name):
+            if name + NEXT in names:
+                client.get_collection(name + NEXT, embedding_function=None).modify(name=name)

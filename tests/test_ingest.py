@@ -96,7 +96,7 @@ def test_python_m_ingest_cli_exit_codes(tmp_path):
     bad.write_text("   ")
     failed = run(str(bad), str(CORPUS))
     assert failed.returncode == 1
-    assert f"failed: {bad}: file is empty" in failed.stderr
+    assert f"failed: {bad}: file has only whitespace" in failed.stderr
     assert "unchanged 1" in failed.stdout
     usage = run()
     assert usage.returncode == 2

@@ -42,7 +42,7 @@ def test_normalize_date(value, expected):
 
 
 @pytest.mark.parametrize("content,reason", [
-    (b"", "empty"), (b"   \n\t\n", "empty"), (b"\x00\x01binary\x00", "binary"),
+    (b"", "empty"), (b"   \n\t\n", "only whitespace"), (b"\x00\x01binary\x00", "binary"),
     (b"Title: T\nDate: 2021-01-01\n\n   \n", "no text")])
 def test_bad_files_name_file_and_reason(tmp_path, content, reason):
     f = tmp_path / "bad.txt"
@@ -63,9 +63,9 @@ def test_bom_and_latin1_are_decoded(tmp_path):
 
 
 def test_unsupported_suffix(tmp_path):
-    f = tmp_path / "x.pdf"
-    f.write_bytes(b"%PDF")
-    with pytest.raises(IngestError, match="unsupported file type"):
+    f = tmp_path / "x.xlsx"
+    f.write_bytes(b"PK\x03\x04")
+    with pytest.raises(IngestError, match="unsupported file type '.xlsx'"):
         load_file(f)
 
 
