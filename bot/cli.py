@@ -1,4 +1,4 @@
-"""The `partnerbot` command: `ingest`, `ask`, `serve`. A thin adapter over ingest and ChatBot.
+"""The `partnerbot` command: `ingest`, `docs`, `ask`, `eval`, `serve`. A thin adapter over ingest and ChatBot.
 
 Exit codes: 0 success, 1 failure (some files failed, store unusable, model missing),
 2 usage error.
@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 from ingest import cli as ingest_cli
-from ingest.errors import StoreMismatchError
 
 
 def _ask(args: argparse.Namespace) -> int:
@@ -21,7 +20,8 @@ def _ask(args: argparse.Namespace) -> int:
 
     history = list(zip(args.history[0::2], args.history[1::2])) if args.history else None
     try:
-        bot = ChatBot(store=args.store, backend=args.backend)
+        bot = ChatBot(store=args.store, backend=args.backend,
+                      settings=ingest_cli.settings_from(args))
         if args.json:
             print(json.dumps(bot.ask(args.question, history=history).to_dict(), ensure_ascii=False))
             return 0
@@ -33,7 +33,7 @@ def _ask(args: argparse.Namespace) -> int:
                 shown = event.text
             elif isinstance(event, Done):
                 answer = event.answer
-    except (StoreMismatchError, ModelUnavailableError, ValueError) as exc:
+    except (*ingest_cli._store_errors(), ModelUnavailableError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if shown != answer.text:
@@ -62,7 +62,8 @@ def _eval(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from .web import serve
 
-    serve(store=args.store, corpus=args.corpus, host=args.host, port=args.port)
+    serve(store=args.store, corpus=args.corpus, host=args.host, port=args.port,
+          settings=ingest_cli.settings_from(args))
     return 0
 
 
@@ -71,10 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="Cited answers about NATO partnerships.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p_ingest = sub.add_parser("ingest", help="add files or folders to the store")
+    p_ingest = sub.add_parser("ingest", help="add files, folders, URLs or feeds to the store")
     ingest_cli.add_store_argument(p_ingest)
     ingest_cli.add_arguments(p_ingest)
-    p_ingest.set_defaults(func=ingest_cli.run)
+    p_ingest.set_defaults(func=lambda args: ingest_cli.run(args, p_ingest.error))
+
+    p_docs = sub.add_parser("docs", help="list or remove stored documents")
+    ingest_cli.add_docs_arguments(p_docs)
+    p_docs.set_defaults(func=ingest_cli.run_docs)
 
     p_ask = sub.add_parser("ask", help="ask one question")
     ingest_cli.add_store_argument(p_ask)

@@ -116,11 +116,11 @@ def build_app(bot: ChatBot):
 
 
 def serve(store: str | Path | None = None, corpus: str | Path | None = None,
-          host: str = "127.0.0.1", port: int | None = None) -> None:
+          host: str = "127.0.0.1", port: int | None = None, settings=None) -> None:
     """Serve the chat; ingest `corpus` first when the store is empty."""
     from ingest import get_settings, ingest_paths
 
-    settings = get_settings()
+    settings = settings or get_settings()
     port = port or settings.port
     bot = ChatBot(store=store, settings=settings)
     if corpus is not None and bot.retriever.count() == 0:

@@ -43,7 +43,7 @@ class Embedder(Embeddings):
         """Word pieces per text, without the [CLS]/[SEP] the model adds."""
         if not texts:
             return []
-        encoded = self._tokenizer(texts, add_special_tokens=False)["input_ids"]
+        encoded = self._tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
         return [len(ids) for ids in encoded]
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

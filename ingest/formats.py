@@ -18,6 +18,7 @@ from .errors import IngestError
 from .loaders import Article, normalize_date
 
 _BLANK_RUNS = re.compile(r"\n{3,}")
+MIN_ARTICLE_WORDS = 10
 
 
 def _tidy(text: str) -> str:
@@ -35,7 +36,7 @@ def html_article(raw: bytes | str, origin: str, source: str, url: str | None = N
     except Exception as exc:  # lxml raises a zoo of errors on broken markup
         raise IngestError(origin, f"cannot parse the HTML: {exc}") from exc
     text = _tidy(doc.text or "") if doc is not None else ""
-    if not text:
+    if len(text.split()) < MIN_ARTICLE_WORDS:  # trafilatura falls back to menu labels
         raise IngestError(origin, "no article text found in the HTML (only navigation or markup)")
     title = (doc.title or "").strip()
     first, _, rest = text.partition("\n")

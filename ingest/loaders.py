@@ -196,11 +196,11 @@ def load_documents(path: Path, source: str | None = None,
 
     suffix = path.suffix.lower()
     source = source or path.name
-    key = str(path.resolve())
     if suffix not in SUPPORTED_SUFFIXES:
         raise IngestError(str(path), f"unsupported file type '{suffix or '(none)'}'; "
                                      f"supported: {', '.join(SUPPORTED_SUFFIXES)}")
-    raw = read_bytes(path, limit)
+    raw = read_bytes(path, limit)  # first: it names loops, special and unreadable files
+    key = str(path.resolve())
     if suffix == ".jsonl":
         return list(formats.jsonl_articles(decode_text(raw, str(path)), key, source))
     if not raw.strip():

@@ -157,11 +157,11 @@ def detect_language(text: str) -> str | None:
         if _identifier is None:
             from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-            _identifier = LanguageIdentifier.from_pickled_model(MODEL_FILE, norm_probs=True)
+            _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
         lang, prob = _identifier.classify(text[:3000])
     except Exception:  # noqa: BLE001 - detection is best effort, never a failure
         return None
-    return lang if prob >= 0.9 else None
+    return lang if prob >= 0.7 else None
 
 
 def _page_at(pages: tuple[int, ...], offset: int) -> int:

@@ -156,7 +156,7 @@ def _client(settings: Settings, path: Path | None):
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     url = urlparse(settings.chroma_url)
     if url.scheme not in ("http", "https") or not url.hostname:
-        raise ValueError(f"PARTNERBOT_CHROMA_URL must look like http://host:port, "
+        raise StoreUnavailableError(f"PARTNERBOT_CHROMA_URL must look like http://host:port, "
                          f"not {settings.chroma_url!r}")
     try:
         client = chromadb.HttpClient(host=url.hostname,

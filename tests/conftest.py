@@ -23,7 +23,7 @@ def _isolated_settings(tmp_path, monkeypatch):
 
     monkeypatch.setenv("PARTNERBOT_STORE", str(tmp_path / "default-store"))
     for var in ("PARTNERBOT_BACKEND", "PARTNERBOT_COLLECTION", "PARTNERBOT_CHUNK_TOKENS",
-                "PARTNERBOT_TOP_K"):
+                "PARTNERBOT_TOP_K", "PARTNERBOT_CHROMA_URL"):
         monkeypatch.delenv(var, raising=False)
     get_settings.cache_clear()
     yield

@@ -1,0 +1,157 @@
+"""Every input format through `ingest_paths`, into a real Chroma store with the real embedder."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ingest import ingest_paths
+from ingest.store import open_store
+
+from .conftest import SEED
+from .samples import ARTICLE_HTML, NAV_ONLY_HTML, pdf_bytes, write_docx
+
+
+def _docs(store):
+    with open_store(store) as db:
+        return {d.key: d for d in db.documents()}
+
+
+def _chunks(store, where=None):
+    with open_store(store) as db:
+        return list(db.chunk_records(where, documents=True))
+
+
+def test_each_format_is_ingested_with_its_metadata(tmp_path):
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "japan.html").write_text(ARTICLE_HTML, encoding="utf-8")
+    (folder / "sub" / "report.pdf").write_bytes(pdf_bytes(
+        ["Page one: NATO and Korea signed a partnership programme.",
+         "Page two: the programme includes cyber defence exercises."], title="Korea report"))
+    write_docx(folder / "sub" / "memo.docx", "Memo on Australia",
+               ["Australia and NATO agreed to deepen practical cooperation.",
+                "The memo was written after the 2023 Vilnius Summit."])
+    records = [{"text": "New Zealand joined the NATO summit as a partner in 2022.",
+                "title": "New Zealand at the summit", "date": "2022-06-29",
+                "url": "https://example.org/nz"},
+               {"text": "Mongolia has been a NATO partner since 2012.", "id": "mongolia"}]
+    (folder / "wire.jsonl").write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
+    (folder / "notes.csv").write_text("ignored,by,suffix")
+
+    report = ingest_paths([folder], store=tmp_path / "s")
+    assert report.failed == []
+    assert report.added == 5
+    docs = _docs(tmp_path / "s")
+    html = docs[str((folder / "japan.html").resolve())]
+    assert (html.title, html.date) == ("NATO and Japan deepen ties", "2024-07-11")
+    assert "Subscribe" not in " ".join(t for _, _, t in _chunks(tmp_path / "s", {"doc_key": html.key}))
+    pdf = docs[str((folder / "sub" / "report.pdf").resolve())]
+    assert (pdf.title, pdf.date) == ("Korea report", "2024-07-11")
+    pages = [m["page"] for _, m, _ in _chunks(tmp_path / "s", {"doc_key": pdf.key})]
+    assert pages and all(p in (1, 2) for p in pages)
+    assert docs[str((folder / "sub" / "memo.docx").resolve())].title == "Memo on Australia"
+    nz = docs[f"{(folder / 'wire.jsonl').resolve()}#https://example.org/nz"]
+    assert (nz.title, nz.date, nz.url) == ("New Zealand at the summit", "2022-06-29",
+                                           "https://example.org/nz")
+    assert f"{(folder / 'wire.jsonl').resolve()}#mongolia" in docs
+    langs = {m.get("language") for _, m, _ in _chunks(tmp_path / "s", {"doc_key": html.key})}
+    assert langs == {"en"}
+
+
+def test_include_and_exclude_globs(tmp_path):
+    folder = tmp_path / "in"
+    (folder / "drafts").mkdir(parents=True)
+    for name in ("a.txt", "b.md", "drafts/c.txt"):
+        (folder / name).write_text(f"Title: {name}\n\nNATO met its partners about {name} today.")
+    report = ingest_paths([folder], store=tmp_path / "s", include=("*.txt",),
+                          exclude=("drafts/*",))
+    assert report.added == 1
+    assert list(_docs(tmp_path / "s")) == [str((folder / "a.txt").resolve())]
+
+
+def test_jsonl_edit_updates_only_that_line_and_bad_lines_are_named(tmp_path):
+    f = tmp_path / "wire.jsonl"
+    lines = [{"text": f"Partner number {i} met NATO officials in Brussels.", "id": f"p{i}"}
+             for i in range(3)]
+    f.write_text("\n".join(json.dumps(r) for r in lines) + '\n{"title": "no text"}\nnot json\n')
+    first = ingest_paths([f], store=tmp_path / "s")
+    assert first.added == 3
+    assert [x.source for x in first.failed] == [f"{f.resolve()}:4", f"{f.resolve()}:5"]
+    assert "text" in first.failed[0].reason and "invalid JSON" in first.failed[1].reason
+    lines[1]["text"] = "Partner number 1 signed a new programme with NATO."
+    f.write_text("\n".join(json.dumps(r) for r in lines))
+    second = ingest_paths([f], store=tmp_path / "s")
+    assert (second.added, second.updated, second.unchanged) == (0, 1, 2)
+
+
+def test_overrides_set_title_date_and_url(tmp_path):
+    from ingest.pipeline import Overrides
+
+    ingest_paths([SEED], store=tmp_path / "s",
+                 overrides=Overrides("Partners meeting", "2021-07-14", "https://example.org/p"))
+    (doc,) = _docs(tmp_path / "s").values()
+    assert (doc.title, doc.date, doc.url) == ("Partners meeting", "2021-07-14",
+                                              "https://example.org/p")
+
+
+def _bad_inputs(folder):
+    """(path, words expected in its failure reason) for every kind of bad file."""
+    folder.mkdir()
+    cases = []
+
+    def add(name, data, reason):
+        path = folder / name
+        path.write_bytes(data)
+        cases.append((path, reason))
+
+    add("empty.txt", b"", "file is empty")
+    add("blank.txt", b"  \n\t \n", "only whitespace")
+    add("binary.txt", b"\x7fELF\x02\x01\x00\x00" + bytes(range(256)), "binary")
+    add("broken.pdf", b"%PDF-1.4\n1 0 obj << /Type /Catalog", "not a readable PDF")
+    add("nav.html", NAV_ONLY_HTML.encode(), "no article text")
+    add("long-line.txt", ("word " * 1_000_000).encode(), "limit is 2,000,000")
+    add("broken.docx", b"PK\x03\x04 not really a zip", "not a readable .docx")
+    big = folder / "huge.txt"
+    with open(big, "wb") as fh:  # 50 MB, sparse: the size check comes before any read
+        fh.truncate(50 * 1024 * 1024)
+    cases.append((big, "the limit is 20 MB"))
+    loop = folder / "loop.txt"
+    os.symlink(loop, loop)
+    cases.append((loop, "cannot read file"))
+    return cases
+
+
+def test_bad_inputs_are_named_and_nothing_stored_is_lost(tmp_path, monkeypatch):
+    store = tmp_path / "s"
+    ingest_paths([SEED], store=store)
+    before = sorted(cid for cid, _, _ in _chunks(store))
+
+    folder = tmp_path / "mixed"
+    cases = _bad_inputs(folder)
+    (folder / "latin1.txt").write_bytes("Title: Café\n\nNATO’s partner café in Brussels met on "
+                                        "Monday.".encode("cp1252"))
+    (folder / "bom.txt").write_bytes("\ufeffTitle: BOM\n\nA file with a byte order mark still "
+                                     "reads as text.".encode("utf-8"))
+    unreadable = folder / "locked.txt"
+    unreadable.write_text("Title: Locked\n\nYou cannot read this.")
+    unreadable.chmod(0)
+    if os.geteuid() == 0:  # root reads anything: make the read fail as it does for a user
+        from pathlib import Path
+        real = Path.read_bytes
+        monkeypatch.setattr(Path, "read_bytes", lambda self: (_ for _ in ()).throw(
+            PermissionError(13, "Permission denied")) if self == unreadable else real(self))
+    cases.append((unreadable, "Permission denied"))
+
+    report = ingest_paths([folder, tmp_path / "missing.txt"], store=store)
+    failed = {f.source: f.reason for f in report.failed}
+    for path, reason in cases:
+        assert reason in failed.get(str(path), ""), (path, failed.get(str(path)))
+    assert failed[str(tmp_path / "missing.txt")] == "no such file, folder or URL"
+    assert report.added == 2  # latin-1 and BOM files
+    docs = {d.title for d in _docs(store).values()}
+    assert {"Café", "BOM"} <= docs
+    after = sorted(cid for cid, _, _ in _chunks(store))
+    assert set(before) <= set(after)
