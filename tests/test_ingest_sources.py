@@ -1,0 +1,213 @@
+"""URLs and feeds from a local web server, a real `chroma run` server, and crash safety."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ingest import ingest_paths
+from ingest.settings import Settings
+from ingest.store import open_store
+
+from .conftest import ROOT, SEED, child_env, free_port
+from .samples import ARTICLE_HTML, pdf_bytes, rss
+
+FEED_ITEMS = [("http://example.org/news/1", "Korea and NATO", "Korea and NATO held their first "
+               "cyber defence talks in Seoul on Monday."),
+              ("http://example.org/news/2", "Sweden joins", "Sweden became the 32nd member of "
+               "NATO in March 2024 after a long accession process.")]
+MALFORMED_ITEM = "<item><title>No text and no link</title></item>"
+
+
+class _Site(http.server.BaseHTTPRequestHandler):
+    feed = rss(FEED_ITEMS, MALFORMED_ITEM)
+
+    def do_GET(self):  # noqa: N802 - http.server API
+        routes = {"/article.html": ("text/html; charset=utf-8", ARTICLE_HTML.encode()),
+                  "/report.pdf": ("application/pdf", pdf_bytes(
+                      ["The Mongolia report says cooperation began in 2012."], "Mongolia")),
+                  "/feed.xml": ("application/rss+xml", _Site.feed)}
+        if self.path == "/slow":
+            time.sleep(3)
+        if self.path == "/error":
+            self.send_error(500)
+            return
+        if self.path not in routes:
+            self.send_error(404)
+            return
+        ctype, body = routes[self.path]
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def site():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), _Site)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_urls_and_feeds_with_network_failures_named(tmp_path, site):
+    settings = Settings(store=tmp_path / "s", fetch_timeout=1.0)
+    report = ingest_paths([f"{site}/article.html", f"{site}/report.pdf", f"{site}/feed.xml",
+                           f"{site}/missing", f"{site}/error", f"{site}/slow"],
+                          settings=settings)
+    failed = {f.source: f.reason for f in report.failed}
+    assert failed[f"{site}/missing"].startswith("HTTP 404")
+    assert failed[f"{site}/error"].startswith("HTTP 500")
+    assert failed[f"{site}/slow"] == "timed out after 1 s"
+    assert failed[f"{site}/feed.xml item 3"] == "item has no link or id"
+    assert report.added == 4  # the page, the PDF and two feed items
+    with open_store(settings=settings) as db:
+        docs = {d.key: d for d in db.documents()}
+    page = docs[f"{site}/article.html"]
+    assert (page.title, page.date, page.url) == ("NATO and Japan deepen ties", "2024-07-11",
+                                                 f"{site}/article.html")
+    assert docs["http://example.org/news/2"].date == "2024-07-11"
+
+    _Site.feed = rss(FEED_ITEMS + [("http://example.org/news/3", "Finland", "Finland joined "
+                                    "NATO in April 2023, doubling its border with Russia.")])
+    try:
+        again = ingest_paths([f"{site}/feed.xml"], settings=settings)
+    finally:
+        _Site.feed = rss(FEED_ITEMS, MALFORMED_ITEM)
+    assert (again.added, again.unchanged, again.failed) == (1, 2, [])
+
+
+def _wait_for(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer within {seconds} s")
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    port = free_port()
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
+    proc = subprocess.Popen([chroma, "run", "--path", str(tmp_path / "server-data"),
+                             "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=child_env())
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_chroma_server_mode(tmp_path, chroma_server):
+    run = lambda *a, **env: subprocess.run(
+        [sys.executable, "-m", "bot.cli", *map(str, a)], cwd=ROOT, capture_output=True,
+        text=True, timeout=300, env=child_env(**env))
+    added = run("ingest", "--chroma-url", chroma_server, "--json", SEED)
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["added"] == 1
+    again = run("ingest", "--json", SEED, PARTNERBOT_CHROMA_URL=chroma_server)
+    assert json.loads(again.stdout)["unchanged"] == 1
+    answer = run("ask", "--json", "--backend", "extractive", "--chroma-url", chroma_server,
+                 "Which countries were not invited to the meeting?")
+    assert answer.returncode == 0, answer.stderr
+    reply = json.loads(answer.stdout)
+    assert "Belarus" in " ".join(c["quote"] for c in reply["citations"])
+    assert not (tmp_path / "default-store").exists()  # nothing went to the embedded store
+    down = run("ingest", "--chroma-url", "http://127.0.0.1:9", SEED)
+    assert down.returncode == 1 and "cannot reach the Chroma server" in down.stderr
+
+
+CANARY_WORDS = ("aardvark badger camel dolphin elephant falcon giraffe hedgehog iguana jaguar "
+                "kangaroo lemur meerkat narwhal ostrich penguin quokka raccoon salamander "
+                "tortoise urchin vulture walrus yak zebra albatross beaver cheetah dingo emu "
+                "flamingo gorilla hippopotamus ibis jellyfish koala llama mongoose nightingale "
+                "octopus").split()
+
+
+def _generated_corpus(folder: Path, n: int) -> dict[str, str]:
+    """n articles of several chunks each, every one holding a unique canary sentence."""
+    folder.mkdir()
+    canaries = {}
+    filler = ("Allied ministers reviewed the partnership programme, its exercises, its "
+              "training courses and the reform of defence institutions in detail. ")
+    for i in range(n):
+        code = CANARY_WORDS[i]
+        canaries[code] = str((folder / f"doc{i:03d}.txt").resolve())
+        body = filler * 12 + f"The delegation's canary animal is the {code}. " + filler * 12
+        (folder / f"doc{i:03d}.txt").write_text(f"Title: Report {i}\nDate: 2024-01-01\n\n{body}")
+    return canaries
+
+
+def _expected_ids(folder: Path) -> set[str]:
+    from ingest.chunking import chunk_article
+    from ingest.embedder import get_embedder
+    from ingest.loaders import load_file
+    from ingest.pipeline import _chunk_id
+
+    count = get_embedder().count_tokens
+    ids = set()
+    for f in folder.iterdir():
+        a = load_file(f)
+        ids |= {_chunk_id(a.content_hash, c.index)
+                for c in chunk_article(a.text, a.title, 200, count)}
+    return ids
+
+
+def test_killed_ingest_is_completed_by_the_next_run(tmp_path):
+    from bot.retrieval import Retriever
+    from ingest.embedder import get_embedder
+
+    folder, store = tmp_path / "corpus", tmp_path / "store"
+    canaries = _generated_corpus(folder, 40)
+    cmd = [sys.executable, "-m", "bot.cli", "ingest", "--store", str(store), "--progress",
+           str(folder)]
+    for kill_after in (3, 17, 31):  # documents seen by the progress bar before SIGKILL
+        proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                env=child_env())
+        seen = b""
+        while proc.poll() is None:
+            seen += proc.stderr.read1(4096)
+            done = [int(x) for x in re.findall(rb"(\d+) docs", seen)]
+            if done and max(done) >= kill_after:
+                proc.send_signal(signal.SIGKILL)
+                break
+        proc.wait(timeout=60)
+    final = subprocess.run(cmd[:-2] + ["--json", str(folder)], cwd=ROOT, capture_output=True,
+                           text=True, timeout=600, env=child_env())
+    assert final.returncode == 0, final.stderr
+    summary = json.loads(final.stdout)
+    assert summary["unchanged"] > 0 and summary["added"] > 0  # the kills fell mid-run
+
+    with open_store(store) as db:
+        records = list(db.chunk_records())
+        ids = [cid for cid, _, _ in records]
+        assert len(ids) == len(set(ids))
+        assert set(ids) == _expected_ids(folder)
+        assert len({m["doc_key"] for _, m, _ in records}) == 40
+        sentences = db.sentences.count()
+        assert sentences == sum(int(m["n_sentences"]) for _, m, _ in records)
+        retriever = Retriever(db, get_embedder())
+        for code, key in canaries.items():
+            top = retriever.search([f"Which delegation has the {code} as canary animal?"], k=1)
+            assert top and code in top[0].text, code
