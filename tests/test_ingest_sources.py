@@ -188,7 +188,7 @@ def test_killed_ingest_is_completed_by_the_next_run(tmp_path):
         seen = b""
         while proc.poll() is None:
             seen += proc.stderr.read1(4096)
-            done = [int(x) for x in re.findall(rb"(\d+) docs", seen)]
+            done = [int(x) for x in re.findall(rb"\r(\d+) docs \[", seen)]
             if done and max(done) >= kill_after:
                 proc.send_signal(signal.SIGKILL)
                 break
