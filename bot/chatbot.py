@@ -46,7 +46,7 @@ _REFUSAL = re.compile(
 class Citation:
     """One numbered source of an answer: the exact quoted sentence and where it comes from.
 
-    `start`/`end` locate the quote in the article's stored text.
+    `start`/`end` locate the quote in the article's stored text; `page` is its PDF page.
     """
 
     n: int
@@ -57,6 +57,7 @@ class Citation:
     quote: str
     start: int
     end: int
+    page: int | None = None  # PDF page of the quote
 
 
 @dataclass
@@ -102,7 +103,8 @@ def format_passages(passages: list[Passage]) -> str:
 def _citation(n: int, quote: Sentence, passages: list[Passage]) -> Citation:
     p = passages[quote.passage]
     return Citation(n=n, title=p.title, date=p.date, url=p.url, source=p.source,
-                    quote=quote.text, start=p.start + quote.start, end=p.start + quote.end)
+                    quote=quote.text, start=p.start + quote.start, end=p.start + quote.end,
+                    page=p.page_at(quote.start))
 
 
 def abstention_text(passages: list[Passage], unmentioned: list[str] = ()) -> str:
@@ -130,22 +132,23 @@ def abstention_text(passages: list[Passage], unmentioned: list[str] = ()) -> str
 class ChatBot:
     """Answers questions from the Chroma store with cited, verified quotes.
 
-    `store` defaults to the configured store (`PARTNERBOT_STORE`); `llm` is any LangChain chat
+    `store` is a directory, an open `ingest.store.Store`, or None for the configured store; `llm` is any LangChain chat
     model and defaults to the packaged local model (loaded on first use); `backend` is
     `"local"` or `"extractive"` (no LLM) and defaults to the settings.
     """
 
-    def __init__(self, store: str | Path | None = None, settings: Settings | None = None,
+    def __init__(self, store=None, settings: Settings | None = None,
                  llm=None, backend: str | None = None):
         from ingest.embedder import get_embedder
-        from ingest.store import open_store
+        from ingest.store import Store, open_store
 
         self.settings = settings or get_settings()
         self.backend = backend or self.settings.backend
         if self.backend not in ("local", "extractive"):
             raise ValueError(f"unknown backend {self.backend!r}: use 'local' or 'extractive'")
         self.embedder = get_embedder()
-        self.retriever = Retriever(open_store(store, self.settings), self.embedder)
+        db = store if isinstance(store, Store) else open_store(store, self.settings)
+        self.retriever = Retriever(db, self.embedder)
         self._llm = llm
 
     # -- public API -------------------------------------------------------------------------

@@ -40,7 +40,7 @@ def _ask(args: argparse.Namespace) -> int:
         print(("\n\n" if shown else "") + answer.text, end="")
     print()
     for c in answer.citations:
-        where = ", ".join(x for x in (c.date, c.url or c.source) if x)
+        where = ", ".join(x for x in (c.date, c.url or c.source, c.page and f"p. {c.page}") if x)
         print(f"\n[{c.n}] {c.title} ({where})\n    “{c.quote}”")
     return 0
 

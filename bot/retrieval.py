@@ -37,6 +37,14 @@ class Passage:
     start: int
     end: int
     score: float
+    page: int | None = None  # PDF page the chunk starts on
+    page_breaks: tuple[int, ...] = ()  # offsets in `text` where later pages begin
+
+    def page_at(self, offset: int) -> int | None:
+        """The PDF page of a character offset within this passage's text."""
+        if self.page is None:
+            return None
+        return self.page + sum(1 for b in self.page_breaks if b <= offset)
 
 
 class _Lexical:
@@ -131,7 +139,10 @@ class Retriever:
                                     date=meta.get("date"), url=meta.get("url"),
                                     source=meta.get("source", ""),
                                     start=int(meta.get("start", 0)),
-                                    end=int(meta.get("end", len(doc))), score=fused[cid]))
+                                    end=int(meta.get("end", len(doc))), score=fused[cid],
+                                    page=int(meta["page"]) if meta.get("page") else None,
+                                    page_breaks=tuple(int(b) for b in str(
+                                        meta.get("page_breaks") or "").split(",") if b)))
         return passages
 
 

@@ -33,8 +33,10 @@ def _link(url: str | None, text: str) -> str:
     return html.escape(text)
 
 
-def _meta_line(date: str | None, source: str, url: str | None) -> str:
+def _meta_line(date: str | None, source: str, url: str | None, page: int | None = None) -> str:
     bits = [html.escape(date or "undated"), html.escape(source)]
+    if page:
+        bits.append(f"p. {page}")
     if url:
         bits.append(_link(url, url))
     return '<div class="meta">' + " · ".join(bits) + "</div>"
@@ -58,7 +60,7 @@ def answer_html(answer: Answer) -> str:
     for c in answer.citations:
         items.append(
             f'<div class="src" id="source-{c.n}"><div class="title">[{c.n}] {_link(c.url, c.title)}</div>'
-            f"{_meta_line(c.date, c.source, c.url)}"
+            f"{_meta_line(c.date, c.source, c.url, c.page)}"
             f"<blockquote><mark>{html.escape(c.quote)}</mark></blockquote></div>")
     return "<p><b>Sources</b></p>" + "".join(items)
 
@@ -120,11 +122,16 @@ def serve(store: str | Path | None = None, corpus: str | Path | None = None,
     """Serve the chat; ingest `corpus` first when the store is empty."""
     from ingest import get_settings, ingest_paths
 
+    from ingest.store import open_store
+
     settings = settings or get_settings()
     port = port or settings.port
-    bot = ChatBot(store=store, settings=settings)
+    # The app is the store's one writer for its lifetime (documents added through it go in
+    # without a second writer); a concurrent `partnerbot ingest` is told who holds the store.
+    db = open_store(store, settings, write=True)
+    bot = ChatBot(store=db, settings=settings)
     if corpus is not None and bot.retriever.count() == 0:
-        report = ingest_paths([corpus], store=store, settings=settings)
+        report = ingest_paths([corpus], settings=settings, db=db)
         print(f"ingested {corpus}: added {report.added}, {report.chunks} chunks, "
               f"failed {len(report.failed)}", flush=True)
     if bot.backend == "local":

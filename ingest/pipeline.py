@@ -220,7 +220,13 @@ class _Writer:
                 shift = len(text) - len(c.text)
                 texts.append(text)
                 spans.append([(shift + s, shift + e) for s, e in indexed_sentences(c.text)])
-        chunk_vecs, sentence_vecs = self.embedder.embed_with_spans(texts, spans)
+        if self.settings.sentence_vectors == "late":
+            chunk_vecs, sentence_vecs = self.embedder.embed_with_spans(texts, spans)
+        else:
+            chunk_vecs = self.embedder.embed_documents(texts)
+            flat = iter(self.embedder.embed_documents(
+                [t[s:e] for t, sp in zip(texts, spans) for s, e in sp]))
+            sentence_vecs = [[next(flat) for _ in sp] for sp in spans]
 
         c_ids, c_docs, c_metas, s_ids, s_vecs = [], [], [], [], []
         i = 0
@@ -237,6 +243,9 @@ class _Writer:
                         "n_sentences": len(sentence_vecs[i])}
                 if a.pages:
                     meta["page"] = _page_at(a.pages, c.start)
+                    breaks = [str(b - c.start) for b in a.pages if c.start < b < c.end]
+                    if breaks:  # where later pages begin, relative to the chunk
+                        meta["page_breaks"] = ",".join(breaks)
                 c_ids.append(cid)
                 c_docs.append(c.text)
                 c_metas.append(meta)
@@ -423,14 +432,20 @@ def _stored_articles(db) -> list[tuple[Article, str]]:
     out = []
     for (key, doc_hash), parts in grouped.items():
         parts.sort(key=lambda p: p[0].get("chunk_index", 0))
-        text, pages = "", []
+        text, page_starts = "", {}
         for meta, chunk_text in parts:
             start = int(meta.get("start", len(text)))
             if start > len(text):
                 text += "\n" * (start - len(text))  # the gaps between chunks are whitespace
-            if meta.get("page") and len(pages) < meta["page"]:
-                pages.extend([start] * (meta["page"] - len(pages)))
+            if meta.get("page"):
+                page_starts.setdefault(int(meta["page"]), start)
+                for i, b in enumerate(str(meta.get("page_breaks") or "").split(",")):
+                    if b:
+                        page_starts.setdefault(int(meta["page"]) + i + 1, start + int(b))
             text = text[:start] + chunk_text
+        pages = []
+        for number in range(1, max(page_starts, default=0) + 1):
+            pages.append(page_starts.get(number, pages[-1] if pages else 0))
         meta = parts[0][0]
         out.append((Article(text=text, source=meta.get("source", ""), title=meta.get("title", ""),
                             date=meta.get("date"), url=meta.get("url"), key=key,

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(200, ge=32, le=254,
                               description="Word-piece budget of one chunk, title included "
                                           "(the embedding model reads at most 256).")
+    sentence_vectors: Literal["late", "separate"] = Field(
+        "late", description="'late': sentence vectors pooled from the chunk's own encoder pass "
+                            "(no extra cost); 'separate': each sentence encoded on its own "
+                            "(about twice the ingest time).")
 
     backend: Literal["local", "extractive"] = Field(
         "local", description="'local' answers with the packaged LLM; 'extractive' quotes the "

@@ -28,7 +28,7 @@ from .errors import StoreMismatchError
 from .lock import WriterLock
 from .settings import Settings, get_settings
 
-INDEX_VERSION = "chunks+late-sentences-v2"
+INDEX_VERSION = "chunks+sentences-v2"
 PAGE = 5000  # records per get() page
 
 
@@ -38,6 +38,7 @@ def _stamp(settings: Settings) -> dict[str, str | int]:
         "chunker": CHUNKER_VERSION,
         "chunk_tokens": settings.chunk_tokens,
         "index": INDEX_VERSION,
+        "sentence_vectors": settings.sentence_vectors,
     }
 
 

@@ -155,3 +155,40 @@ def test_bad_inputs_are_named_and_nothing_stored_is_lost(tmp_path, monkeypatch):
     assert {"Café", "BOM"} <= docs
     after = sorted(cid for cid, _, _ in _chunks(store))
     assert set(before) <= set(after)
+
+
+def test_pdf_quote_cites_the_page_it_is_on(tmp_path):
+    from bot import ChatBot
+
+    pdf = tmp_path / "korea.pdf"
+    pdf.write_bytes(pdf_bytes(["NATO and the Republic of Korea signed a partnership programme.",
+                               "The programme includes cyber defence exercises every spring."],
+                              title="Korea programme"))
+    ingest_paths([pdf], store=tmp_path / "s")
+    answer = ChatBot(store=tmp_path / "s", backend="extractive").ask(
+        "Which exercises does the Korea programme include?")
+    assert not answer.abstained
+    (c,) = answer.citations
+    assert "cyber defence exercises" in c.quote
+    assert (c.title, c.page) == ("Korea programme", 2)
+
+
+def test_remove_and_prune_through_the_api(tmp_path):
+    from ingest.pipeline import remove_documents
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name in ("a", "b", "c"):
+        (folder / f"{name}.txt").write_text(f"Title: {name}\n\nPartner {name} met NATO "
+                                            f"officials in Brussels to discuss training.")
+    store = tmp_path / "s"
+    ingest_paths([folder], store=store)
+    assert remove_documents([str(folder / "a.txt"), "nothing-like-this"], store=store) == (
+        1, ["nothing-like-this"])
+    (folder / "b.txt").unlink()
+    report = ingest_paths([folder], store=store, prune=True)
+    assert (report.added, report.unchanged, report.removed) == (1, 1, 1)  # a.txt comes back
+    assert sorted(_docs(store)) == [str((folder / n).resolve()) for n in ("a.txt", "c.txt")]
+    with open_store(store) as db:  # no sentence of a removed document is left behind
+        kept = sum(int(m["n_sentences"]) for _, m, _ in db.chunk_records())
+        assert db.sentences.count() == kept

@@ -1,0 +1,81 @@
+"""Ingest throughput against the raw encoder, and the cost of an unchanged re-run.
+
+    python -m bench.ingest_speed [CORPUS_DIR ...]
+
+For each corpus (default: ../shared/corpus/partnerships and ../shared/corpus/whitehouse-nato,
+else corpus/): ingest into a temporary store with the model already loaded, then encode the
+very same chunk texts with `SentenceTransformer.encode` alone (the limit the pipeline cannot
+beat), then ingest again unchanged. Prints documents, chunks, seconds, chunks/s, the ratio
+pipeline / raw encoder, the re-run time and its share of the first run, and peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "corpus"
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(corpus: Path) -> dict:
+    from ingest import ingest_paths
+    from ingest.chunking import embedding_text
+    from ingest.embedder import get_embedder
+    from ingest.store import open_store
+
+    embedder = get_embedder()
+    embedder.embed_documents(["warm-up"])
+    with tempfile.TemporaryDirectory(prefix="partnerbot-bench-") as store:
+        t = time.perf_counter()
+        first = ingest_paths([corpus], store=store)
+        pipeline_s = time.perf_counter() - t
+
+        with open_store(store) as db:
+            texts = [embedding_text(m.get("title", ""), doc)
+                     for _, m, doc in db.chunk_records(documents=True)]
+        t = time.perf_counter()
+        embedder._model.encode(texts, batch_size=32, normalize_embeddings=True,
+                               convert_to_numpy=True, show_progress_bar=False)
+        raw_s = time.perf_counter() - t
+
+        t = time.perf_counter()
+        again = ingest_paths([corpus], store=store)
+        rerun_s = time.perf_counter() - t
+    return {"corpus": str(corpus), "documents": first.added, "failed": len(first.failed),
+            "chunks": first.chunks, "seconds": pipeline_s,
+            "chunks_per_s": first.chunks / pipeline_s, "raw_chunks_per_s": len(texts) / raw_s,
+            "ratio": (first.chunks / pipeline_s) / (len(texts) / raw_s),
+            "rerun_s": rerun_s, "rerun_share": rerun_s / pipeline_s,
+            "rerun_unchanged": again.unchanged, "peak_mb": _peak_mb()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpora", nargs="*", type=Path)
+    args = parser.parse_args()
+    corpora = args.corpora or [p for p in (SHARED / "partnerships", SHARED / "whitehouse-nato")
+                               if p.is_dir()] or [ROOT / "corpus"]
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}")
+    print("| corpus | docs | chunks | ingest s | chunks/s | raw encoder chunks/s | ratio "
+          "| unchanged re-run s | re-run share | peak MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for corpus in corpora:
+        r = measure(corpus)
+        print(f"| {Path(r['corpus']).name} | {r['documents']} | {r['chunks']} "
+              f"| {r['seconds']:.1f} | {r['chunks_per_s']:.1f} | {r['raw_chunks_per_s']:.1f} "
+              f"| {r['ratio']:.2f} | {r['rerun_s']:.2f} | {r['rerun_share']:.1%} "
+              f"| {r['peak_mb']:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
