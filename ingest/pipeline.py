@@ -204,7 +204,7 @@ class _Writer:
                                self.embedder.count_tokens)
         self.pending.append(_Pending(article, chunks, stale, doc_hash or article.content_hash))
         self.pending_chunks += len(chunks)
-        if self.pending_chunks >= 64:
+        if self.pending_chunks >= self.settings.ingest_batch:
             self.flush()
         return len(chunks)
 

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
 
     fetch_timeout: float = Field(20.0, gt=0, description="Seconds to wait for a URL or feed.")
     max_file_mb: float = Field(20.0, gt=0, description="Larger files and downloads are refused.")
+    ingest_batch: int = Field(512, ge=1, description="Chunks embedded and written together: "
+                              "larger batches sort by length better (less padding).")
     max_doc_chars: int = Field(2_000_000, gt=0, description="Longer documents are refused "
                                "(about 300,000 words; no article is that long).")
 

@@ -184,7 +184,7 @@ def test_killed_ingest_is_completed_by_the_next_run(tmp_path):
            str(folder)]
     for kill_after in (3, 17, 31):  # documents seen by the progress bar before SIGKILL
         proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                env=child_env())
+                                env=child_env(PARTNERBOT_INGEST_BATCH="16"))
         seen = b""
         while proc.poll() is None:
             seen += proc.stderr.read1(4096)
