@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Iterator, Sequence, Union
 
 from ingest.settings import Settings, get_settings

@@ -33,7 +33,7 @@ def _ask(args: argparse.Namespace) -> int:
                 shown = event.text
             elif isinstance(event, Done):
                 answer = event.answer
-    except (*ingest_cli._store_errors(), ModelUnavailableError, ValueError) as exc:
+    except (*ingest_cli.STORE_ERRORS, ModelUnavailableError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if shown != answer.text:

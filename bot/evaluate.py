@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
 import tempfile
 import time
 from dataclasses import dataclass

@@ -121,7 +121,6 @@ def serve(store: str | Path | None = None, corpus: str | Path | None = None,
           host: str = "127.0.0.1", port: int | None = None, settings=None) -> None:
     """Serve the chat; ingest `corpus` first when the store is empty."""
     from ingest import get_settings, ingest_paths
-
     from ingest.store import open_store
 
     settings = settings or get_settings()

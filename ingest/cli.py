@@ -12,19 +12,14 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import StoreMismatchError
+from .errors import StoreMismatchError, StoreUnavailableError
 from .fetch import is_url
 from .loaders import SUPPORTED_SUFFIXES, normalize_date
 from .lock import StoreBusyError
 from .settings import Settings, get_settings
 
-STORE_ERRORS: tuple[type[Exception], ...] = (StoreMismatchError, StoreBusyError)
-
-
-def _store_errors() -> tuple[type[Exception], ...]:
-    from .store import StoreUnavailableError
-
-    return STORE_ERRORS + (StoreUnavailableError,)
+# What makes a store unusable for this command: reported as one `error:` line, exit 1.
+STORE_ERRORS = (StoreMismatchError, StoreBusyError, StoreUnavailableError)
 
 
 def add_store_argument(parser: argparse.ArgumentParser) -> None:
@@ -120,7 +115,7 @@ def run(args: argparse.Namespace, parser_error=None) -> int:
             total = ingest_paths(args.paths, store=args.store, settings=settings, progress=bar,
                                  include=tuple(args.include), exclude=tuple(args.exclude),
                                  overrides=overrides, prune=args.prune)
-    except _store_errors() as exc:
+    except STORE_ERRORS as exc:
         bar.close()
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -165,7 +160,7 @@ def run_docs(args: argparse.Namespace) -> int:
                       file=sys.stderr)
             return 0
         removed, missing = remove_documents(args.sources, args.store, settings)
-    except _store_errors() as exc:
+    except STORE_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     for key in missing:

@@ -12,3 +12,7 @@ class IngestError(Exception):
 
 class StoreMismatchError(Exception):
     """The store was built with another embedding model or chunking than the current settings."""
+
+
+class StoreUnavailableError(Exception):
+    """The Chroma server named by PARTNERBOT_CHROMA_URL does not answer."""

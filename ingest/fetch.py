@@ -3,6 +3,7 @@ or an RSS/Atom feed (each item a document). Network problems become one clear In
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import PurePosixPath
 from urllib.parse import urlparse
 
@@ -55,10 +56,4 @@ def url_documents(url: str, timeout: float) -> list[Article | IngestError]:
                              source)
     else:
         article = formats.html_article(raw, url, source, url=final)
-    return [_with(article, key=url, url=article.url or final, title=article.title or final)]
-
-
-def _with(article: Article, **changes) -> Article:
-    from dataclasses import replace
-
-    return replace(article, **changes)
+    return [replace(article, key=url, url=article.url or final, title=article.title or final)]

@@ -101,10 +101,6 @@ def decode_text(raw: bytes, origin: str) -> str:
     return text
 
 
-def read_text(path: Path) -> str:
-    return decode_text(read_bytes(path), str(path))
-
-
 def _split_front_matter(text: str, source: str) -> tuple[dict, str]:
     if not text.startswith("---\n"):
         return {}, text

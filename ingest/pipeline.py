@@ -323,8 +323,6 @@ def _ingest_one(db, writer: _Writer, article: Article, overrides: Overrides | No
                                             f"limit is {settings.max_doc_chars:,} "
                                             f"(PARTNERBOT_MAX_DOC_CHARS)"))
         return "failed"
-    if article.language is None:
-        article = replace(article, language=detect_language(article.text))
     h = article.content_hash
     versions = _versions(db, article.key)
     others = [v for v in versions if v != h]
@@ -339,6 +337,8 @@ def _ingest_one(db, writer: _Writer, article: Article, overrides: Overrides | No
         report.duplicate += 1
         return "duplicate"
     seen_hashes.add(h)
+    if article.language is None:  # only for what gets written: a re-run detects nothing
+        article = replace(article, language=detect_language(article.text))
     report.chunks += writer.add(article, stale=others)
     if any(versions.get(v) for v in others):
         report.updated += 1
@@ -372,8 +372,8 @@ def remove_documents(keys: Iterable[str], store: str | Path | None = None,
         stored = db.documents()
         removed, missing = 0, []
         for key in keys:
-            wanted = {str(Path(key).resolve()) if not is_url(key) and Path(key).exists() else key}
-            hits = [d for d in stored if d.key in wanted or d.source == key
+            wanted = {key} if is_url(key) else {key, str(Path(key).resolve())}
+            hits = [d for d in stored if d.source == key or d.key in wanted
                     or d.key.split("#", 1)[0] in wanted]
             if not hits:
                 missing.append(key)

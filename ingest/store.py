@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from .chunking import CHUNKER_VERSION
-from .errors import StoreMismatchError
+from .errors import StoreMismatchError, StoreUnavailableError
 from .lock import WriterLock
 from .settings import Settings, get_settings
 
@@ -168,10 +168,6 @@ def _client(settings: Settings, path: Path | None):
         raise StoreUnavailableError(f"cannot reach the Chroma server at {settings.chroma_url}: "
                                     f"{exc}") from exc
     return client
-
-
-class StoreUnavailableError(Exception):
-    """The Chroma server named by PARTNERBOT_CHROMA_URL does not answer."""
 
 
 def open_store(store: str | Path | None = None, settings: Settings | None = None, *,

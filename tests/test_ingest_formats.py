@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 
-import pytest
 
 from ingest import ingest_paths
 from ingest.store import open_store
@@ -173,7 +172,7 @@ def test_pdf_quote_cites_the_page_it_is_on(tmp_path):
     assert (c.title, c.page) == ("Korea programme", 2)
 
 
-def test_remove_and_prune_through_the_api(tmp_path):
+def test_remove_and_prune_through_the_api(tmp_path, monkeypatch):
     from ingest.pipeline import remove_documents
 
     folder = tmp_path / "docs"
@@ -192,3 +191,7 @@ def test_remove_and_prune_through_the_api(tmp_path):
     with open_store(store) as db:  # no sentence of a removed document is left behind
         kept = sum(int(m["n_sentences"]) for _, m, _ in db.chunk_records())
         assert db.sentences.count() == kept
+
+    monkeypatch.chdir(tmp_path)  # a relative path to a file already deleted still matches
+    (folder / "c.txt").unlink()
+    assert remove_documents(["docs/c.txt"], store=store) == (1, [])
