@@ -5,13 +5,18 @@ Ingests `corpus/` when the store is empty, then serves on 127.0.0.1 at the port 
 """
 
 import argparse
+import sys
 from pathlib import Path
 
 from bot.web import serve
+from ingest.cli import STORE_ERRORS
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=None)
     parser.add_argument("--store", type=Path, default=None)
     args = parser.parse_args()
-    serve(store=args.store, corpus=Path(__file__).parent / "corpus", port=args.port)
+    try:
+        serve(store=args.store, corpus=Path(__file__).parent / "corpus", port=args.port)
+    except STORE_ERRORS as exc:  # busy, built with other settings, or server unreachable
+        sys.exit(f"error: {exc}")

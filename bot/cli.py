@@ -62,8 +62,12 @@ def _eval(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from .web import serve
 
-    serve(store=args.store, corpus=args.corpus, host=args.host, port=args.port,
-          settings=ingest_cli.settings_from(args))
+    try:
+        serve(store=args.store, corpus=args.corpus, host=args.host, port=args.port,
+              settings=ingest_cli.settings_from(args))
+    except ingest_cli.STORE_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

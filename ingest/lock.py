@@ -33,8 +33,8 @@ class WriterLock:
             holder = _describe(self.path)
             os.close(fd)
             raise StoreBusyError(
-                f"another process is writing to this store ({holder}); wait for it to finish, "
-                f"or add documents through it (the web app's Add documents tab)") from None
+                f"another process is writing to this store ({holder}); wait for it to finish "
+                f"or stop it") from None
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"pid": os.getpid(), "command": " ".join(sys.argv)[:200],
                                  "since": dt.datetime.now().isoformat(timespec="seconds")}

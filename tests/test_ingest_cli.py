@@ -71,9 +71,14 @@ def test_second_writer_fails_fast_naming_the_holder(tmp_path):
     store.mkdir()
     with WriterLock(store / "partnerbot-writer.lock"):
         busy = _cli("ingest", "--store", store, SEED, timeout=120)
+        app = subprocess.run([sys.executable, "app.py", "--store", str(store), "--port", "9"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=120,
+                             env=child_env())
     assert busy.returncode == 1
     assert "another process is writing to this store" in busy.stderr
     assert f"pid {os.getpid()}" in busy.stderr
+    assert app.returncode == 1  # the web app is a writer too: one line, no traceback
+    assert app.stderr.startswith("error: another process is writing to this store")
     ok = _cli("ingest", "--store", store, SEED)  # lock released: the store is fine
     assert ok.returncode == 0, ok.stderr
 
