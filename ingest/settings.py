@@ -53,7 +53,7 @@ class Settings(BaseSettings):
                                           "(the embedding model reads at most 256).")
     sentence_vectors: Literal["late", "separate"] = Field(
         "separate", description="'separate': each sentence encoded on its own (best answers, "
-                                "about twice the ingest time); 'late': sentence vectors pooled "
+                                "a second encoder pass); 'late': sentence vectors pooled "
                                 "from the chunk's own encoder pass (no extra cost; measured "
                                 "worse answers: correct 0.61 vs 0.83 on the dev set).")
 
