@@ -104,6 +104,34 @@ class Embedder(Embeddings):
                 span_vecs[i][j] = v
         return text_vecs, span_vecs
 
+    def embed_with_sums(self, texts: list[str]):
+        """Each text's normalised vector (exactly `embed_documents`) and the sum of its token
+        states (numpy, one row per text). Summing the sums of a chunk's sentences and
+        normalising gives a mean-pooled vector over all their tokens: a chunk vector built
+        from separately encoded sentences, with no second pass over the chunk."""
+        import numpy as np
+        import torch
+
+        dim = self.dimensions
+        if not texts:
+            return np.zeros((0, dim), np.float32), np.zeros((0, dim), np.float32)
+        vecs = np.zeros((len(texts), dim), np.float32)
+        sums = np.zeros((len(texts), dim), np.float32)
+        lengths = self.count_tokens(texts)
+        order = sorted(range(len(texts)), key=lambda i: lengths[i])
+        with self._lock, torch.inference_mode():
+            for b in range(0, len(order), self._batch_size):
+                batch = order[b:b + self._batch_size]
+                enc = self._tokenizer([texts[i] for i in batch], padding=True, truncation=True,
+                                      max_length=MAX_TOKENS, return_tensors="pt")
+                states = self._bert(**enc).last_hidden_state
+                mask = enc["attention_mask"].unsqueeze(-1).to(states.dtype)
+                total = (states * mask).sum(1)
+                mean = total / mask.sum(1).clamp(min=1e-9)
+                sums[batch] = total.numpy()
+                vecs[batch] = torch.nn.functional.normalize(mean, dim=-1).numpy()
+        return vecs, sums
+
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
 

@@ -208,6 +208,35 @@ class _Writer:
             self.flush()
         return len(chunks)
 
+    def _pooled(self):
+        """Encode every sentence (and each title) once, alone; a chunk's vector is the
+        token-weighted mean of its title's and its sentences' token states."""
+        import numpy as np
+
+        segments: list[str] = []
+        plan = []  # per chunk: (title row or None, sentence rows, indexed sentence rows)
+        for p in self.pending:
+            title_row = None
+            if p.article.title:
+                title_row = len(segments)
+                segments.append(p.article.title)
+            for c in p.chunks:
+                keep = set(indexed_sentences(c.text))
+                rows, indexed = [], []
+                for s, e in sentence_spans(c.text):
+                    rows.append(len(segments))
+                    if (s, e) in keep:
+                        indexed.append(len(segments))
+                    segments.append(c.text[s:e])
+                plan.append((title_row, rows, indexed))
+        vecs, sums = self.embedder.embed_with_sums(segments)
+        chunk_vecs, sentence_vecs = [], []
+        for title_row, rows, indexed in plan:
+            total = sums[rows].sum(0) + (sums[title_row] if title_row is not None else 0)
+            chunk_vecs.append((total / max(np.linalg.norm(total), 1e-9)).tolist())
+            sentence_vecs.append(vecs[indexed].tolist())
+        return chunk_vecs, sentence_vecs
+
     def flush(self) -> None:
         if not self.pending:
             return
@@ -220,7 +249,9 @@ class _Writer:
                 shift = len(text) - len(c.text)
                 texts.append(text)
                 spans.append([(shift + s, shift + e) for s, e in indexed_sentences(c.text)])
-        if self.settings.sentence_vectors == "late":
+        if self.settings.sentence_vectors == "pooled":
+            chunk_vecs, sentence_vecs = self._pooled()
+        elif self.settings.sentence_vectors == "late":
             chunk_vecs, sentence_vecs = self.embedder.embed_with_spans(texts, spans)
         else:
             chunk_vecs = self.embedder.embed_documents(texts)

@@ -100,3 +100,38 @@ def test_python_m_ingest_cli_exit_codes(tmp_path):
     assert "unchanged 1" in failed.stdout
     usage = run()
     assert usage.returncode == 2
+
+
+def test_pooled_vectors_are_built_from_the_sentences_alone(tmp_path):
+    """`pooled`: each sentence (and the title) is encoded once; a chunk's vector is the
+    normalised sum of their token states, and the store says which mode built it."""
+    import numpy as np
+
+    from bot.retrieval import Retriever
+    from ingest.embedder import get_embedder
+    from ingest.loaders import load_file
+    from ingest.pipeline import indexed_sentences
+    from ingest.text import sentence_spans
+
+    store, pooled = tmp_path / "store", Settings(sentence_vectors="pooled")
+    report = ingest_paths([SEED], store=store, settings=pooled)
+    assert report.added == 1 and report.chunks > 1
+    with pytest.raises(StoreMismatchError, match="sentence_vectors"):
+        open_store(store, Settings(sentence_vectors="separate"))
+
+    embedder, title = get_embedder(), load_file(SEED).title
+    db = open_store(store, pooled)
+    got = db.chunks.get(include=["documents", "embeddings", "metadatas"])
+    for text, stored, meta in zip(got["documents"], got["embeddings"], got["metadatas"]):
+        spans = sentence_spans(text)
+        vecs, sums = embedder.embed_with_sums([title] + [text[s:e] for s, e in spans])
+        assert np.allclose(vecs, embedder.embed_documents([title] + [text[s:e] for s, e in spans]),
+                           atol=1e-5)
+        expected = sums.sum(0) / np.linalg.norm(sums.sum(0))
+        assert np.allclose(stored, expected, atol=1e-4)
+        assert int(meta["n_sentences"]) == len(indexed_sentences(text))
+    assert db.sentences.count() == sum(int(m["n_sentences"]) for m in got["metadatas"])
+
+    top = Retriever(db, embedder).search(["How many partner military representatives came "
+                                          "to the meeting at NATO headquarters?"], k=1)
+    assert "32 participating partner military representatives" in top[0].text
