@@ -16,7 +16,9 @@ Metrics (all lexical, stated so they can be checked by hand):
   contained in one, or contains at least half of the gold answer's content words;
 * abstention: share of unanswerable questions declined, and share of answerable ones wrongly
   declined;
-* latency: wall time per question, p50 and p95.
+* latency: wall time per question, p50 and p95;
+* quotes outside chunks: citations whose quote is not, whitespace-normalised, inside a chunk of
+  the same article retrieved for that turn (must be 0: such a citation should never be shown).
 """
 
 from __future__ import annotations
@@ -76,6 +78,16 @@ class Result:
     correct: bool
     citations_ok: int
     seconds: float
+    quotes_outside: int = 0
+
+
+def quotes_outside_chunks(answer) -> int:
+    """Citations of `answer` whose quote is not inside a retrieved chunk of its own article."""
+    chunks: dict[str, list[str]] = {}
+    for p in answer.passages:
+        chunks.setdefault(p.source, []).append(_norm(p.text))
+    return sum(not any(_norm(c.quote) in text for text in chunks.get(c.source, []))
+               for c in answer.citations)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -115,8 +127,9 @@ def run_eval(questions_path: Path, corpus: list[Path], backend: str | None = Non
             correct = answer.abstained if unanswerable else (
                 not answer.abstained and answer_correct(answer.text, item["answer"]))
             cited_ok = sum(citation_ok(c.quote, evidence, item["answer"]) for c in answer.citations)
+            outside = quotes_outside_chunks(answer)
             results.append(Result(item, answer.to_dict(), found, len(evidence), correct, cited_ok,
-                                  seconds))
+                                  seconds, outside))
             mark = "ok " if correct else "BAD"
             log(f"{mark} {item.get('id', ''):5} {item.get('kind', ''):12} {seconds:6.1f}s  "
                 f"evidence {found}/{len(evidence)}  {answer.text[:90]!r}")
@@ -125,6 +138,7 @@ def run_eval(questions_path: Path, corpus: list[Path], backend: str | None = Non
                     f.write(json.dumps({"id": item.get("id"), "question": item["question"],
                                         "gold": item["answer"], "correct": correct,
                                         "seconds": round(seconds, 3), "draft": answer.draft,
+                                        "quotes_outside_chunks": outside,
                                         **answer.to_dict()},
                                        ensure_ascii=False) + "\n")
     return summarize(results, backend or bot.backend, bot.settings.top_k)
@@ -146,6 +160,7 @@ def _summary_of(results: list[Result]) -> dict:
         if unanswerable else None,
         "latency_p50_s": percentile([r.seconds for r in results], 0.5),
         "latency_p95_s": percentile([r.seconds for r in results], 0.95),
+        "quotes_outside_chunks": sum(r.quotes_outside for r in results),
     }
 
 
@@ -158,9 +173,10 @@ def summarize(results: list[Result], backend: str, k: int) -> dict:
 
 def format_summary(summary: dict) -> str:
     cols = ["questions", "evidence_recall", "answer_correct", "false_abstention",
-            "citation_precision", "abstention_accuracy", "latency_p50_s", "latency_p95_s"]
+            "citation_precision", "abstention_accuracy", "latency_p50_s", "latency_p95_s",
+            "quotes_outside_chunks"]
     heads = ["n", f"recall@{summary['k']}", "correct", "false abst.", "cite prec.",
-             "abstained", "p50 s", "p95 s"]
+             "abstained", "p50 s", "p95 s", "quotes outside"]
 
     def cell(v):
         if v is None:

@@ -6,8 +6,9 @@ import pytest
 
 from bot.dates import parse_time_hint, time_ranking
 from bot.evaluate import answer_correct, citation_ok
+from ingest.loaders import load_file
 
-from .conftest import CORPUS, ROOT, child_env
+from .conftest import CORPUS, ROOT, SHARED, child_env
 from .test_bot import LAST, QUESTION
 
 
@@ -65,5 +66,32 @@ def test_eval_command_prints_metrics(tmp_path):
     assert overall["answer_correct"] == 1.0
     assert overall["abstention_accuracy"] == 1.0
     assert overall["citation_precision"] == 1.0
+    assert overall["quotes_outside_chunks"] == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["a", "b"] and rows[1]["abstained"] is True
+
+
+DEV = SHARED / "eval" / "dev-questions.jsonl"
+
+
+@pytest.mark.llm
+@pytest.mark.skipif(not DEV.exists(), reason="../shared dev questions not present")
+def test_every_quote_of_the_dev_eval_run_is_in_a_retrieved_chunk(tmp_path):
+    """The real model answers all dev questions; every citation it shows must quote a chunk
+    retrieved for that turn (counted by eval) and sit at its offsets in the article."""
+    out = tmp_path / "answers.jsonl"
+    run = subprocess.run([sys.executable, "-m", "bot.cli", "eval", str(DEV), "--corpus",
+                          str(SHARED / "corpus" / "partnerships"), "--json", "--out", str(out)],
+                         cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=1800)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["backend"] == "local"
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == len(DEV.read_text().splitlines())
+    cited = 0
+    for row in rows:
+        assert row["quotes_outside_chunks"] == 0, row
+        for c in row["citations"]:
+            article = load_file(SHARED / "corpus" / "partnerships" / c["source"])
+            assert article.text[c["start"]:c["end"]] == c["quote"], c
+            cited += 1
+    assert cited >= len(rows) // 2  # the run really cited something
