@@ -18,6 +18,7 @@ The model is asked to copy its evidence first (`Evidence [n]: <sentence>`), then
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
@@ -81,6 +82,7 @@ def verify_quote(quote: str, hint: int | None, sentences: list[Sentence],
     found that ..."), are tolerated only while they say nothing the question or the answer
     (`claimed`) is about: "[New Zealand] contributed $12 million" copied from "the ROK
     contributed $12 million", for a question about New Zealand, is rejected.
+    Words moved within the sentence (a clause put first or last) count as copied.
     Among equally close sentences, the one in passage `hint` (1-based) wins.
     """
     q_terms = term_list(quote)
@@ -96,16 +98,31 @@ def verify_quote(quote: str, hint: int | None, sentences: list[Sentence],
             best, best_key = s, key
     if best is None:
         return None
-    ops = SequenceMatcher(None, term_list(best.text), q_terms, autojunk=False).get_opcodes()
+    source = term_list(best.text)
+    ops = SequenceMatcher(None, source, q_terms, autojunk=False).get_opcodes()
     equal = [k for k, op in enumerate(ops) if op[0] == "equal"]
     if not equal:
         return None
+    # Words the copy moved ("... to NATO in November 2022" from "In November 2022, ...") are
+    # not additions: each may be used as often as the source sentence has it.
+    spare = Counter(source)
+    for op, i1, i2, _, _ in ops:
+        if op == "equal":
+            spare.subtract(source[i1:i2])
     inside, added = 0, set()
     for k, (op, _, _, j1, j2) in enumerate(ops):
+        if op not in ("insert", "replace"):
+            continue
+        new = []
+        for term in q_terms[j1:j2]:
+            if spare[term] > 0:
+                spare[term] -= 1
+            else:
+                new.append(term)
         if op == "insert" and equal[0] < k < equal[-1]:
-            inside += j2 - j1
-        elif op in ("insert", "replace"):
-            added.update(q_terms[j1:j2])
+            inside += len(new)
+        else:
+            added.update(new)
     if inside > MAX_INSERTED_WORDS or added & claimed:
         return None
     return best

@@ -163,7 +163,7 @@ def test_stream_hides_evidence_lines(seed_store):
     assert texts[-1] == "Russia and Belarus were not invited [1]."
 
 
-def test_verify_quote_tolerates_omissions_and_an_inserted_word_but_not_swaps():
+def test_verify_quote_tolerates_omissions_moves_and_an_inserted_word_but_not_swaps():
     from bot.citations import verify_quote
     from bot.evidence import Sentence
 
@@ -183,6 +183,10 @@ def test_verify_quote_tolerates_omissions_and_an_inserted_word_but_not_swaps():
               "Comprehensive Assistance Package.")
     assert verify_quote(framed, 1, sentences, claimed={"rok", "12", "million"}) is sentences[0]
     assert verify_quote(framed, 1, sentences, claimed={"2018"}) is None
+    moved = "The ROK contributed $12 million to the NATO Comprehensive Assistance Package in June."
+    assert verify_quote(moved, 1, sentences, claimed={"june"}) is sentences[0]
+    moved_and_swapped = "New Zealand contributed $12 million to the NATO package in June."
+    assert verify_quote(moved_and_swapped, 1, sentences, claimed=about_nz) is None
     assert verify_quote("July 5, 2022", None, [Sentence(0, 0, 12, "July 11, 2022"), Sentence(
         1, 0, 40, "It was signed on July 5, 2022, in Brussels.")]).passage == 1
 
