@@ -6,7 +6,9 @@
 3. BM25 over chunk text and title (names and acronyms such as ITPP or ICI, where dense
    vectors are weakest), built in memory from the store and rebuilt when the store changes.
 
-The rankings are fused by reciprocal rank (k=60); when the question names a time, a fourth
+The rankings are fused by reciprocal rank (k=10: a chunk at the top of one or two rankings
+beats one that is middling in all of them; measured better than the usual 60 on the dev
+questions and on 130 generated ones); when the question names a time, a fourth
 ranking of the candidates by date fit joins the fusion (see `dates.py`). Follow-ups pass several queries; each search keeps a
 chunk's best score over them.
 """
@@ -21,7 +23,7 @@ import numpy as np
 from .dates import TimeHint, time_ranking
 from .terms import term_list
 
-RRF_K = 60
+RRF_K = 10
 
 
 @dataclass(frozen=True)
