@@ -296,13 +296,20 @@ class _Writer:
         self.pending_chunks = 0
 
 
-def _versions(store, doc_key: str) -> dict[str, bool]:
-    """This document's stored versions: doc hash -> whether all its chunks are there."""
-    counts: dict[str, list[int]] = {}
-    for _, meta, _ in store.chunk_records({"doc_key": doc_key}):
-        entry = counts.setdefault(meta["doc_hash"], [0, int(meta.get("n_chunks", 0))])
+LOOKUP_BATCH = 64  # documents whose stored versions are read with one query
+
+
+def _versions(store, doc_keys: list[str]) -> dict[str, dict[str, bool]]:
+    """Each document's stored versions: doc key -> {doc hash: whether all its chunks are
+    there}. One query for the lot: a per-document query made an unchanged re-run slow."""
+    counts: dict[str, dict[str, list[int]]] = {k: {} for k in doc_keys}
+    keys = sorted(set(doc_keys))
+    where = {"doc_key": keys[0]} if len(keys) == 1 else {"doc_key": {"$in": keys}}
+    for _, meta, _ in store.chunk_records(where):
+        entry = counts[meta["doc_key"]].setdefault(meta["doc_hash"],
+                                                   [0, int(meta.get("n_chunks", 0))])
         entry[0] += 1
-    return {h: n >= expected for h, (n, expected) in counts.items()}
+    return {k: {h: n >= expected for h, (n, expected) in c.items()} for k, c in counts.items()}
 
 
 def _stored_elsewhere(store, content_hash: str, doc_key: str) -> bool:
@@ -330,10 +337,26 @@ def ingest_paths(inputs: Iterable[str | Path], store: str | Path | None = None,
     try:
         writer = _Writer(db, settings, report)
         seen_hashes: set[str] = set()
-        for label, article in iter_documents(inputs, report, settings, include, exclude):
-            outcome = _ingest_one(db, writer, article, overrides, settings, seen_hashes, report)
-            if progress:
-                progress(label, outcome, report)
+        batch: list[tuple[str, Article]] = []
+
+        def run_batch():
+            if overrides:
+                batch[:] = [(label, replace(a, **{k: v for k, v in vars(overrides).items()
+                                                  if v})) for label, a in batch]
+            versions = _versions(db, [a.key for _, a in batch])
+            for label, article in batch:
+                outcome = _ingest_one(db, writer, article, versions[article.key], settings,
+                                      seen_hashes, report)
+                if progress:
+                    progress(label, outcome, report)
+            batch.clear()
+
+        for item in iter_documents(inputs, report, settings, include, exclude):
+            batch.append(item)
+            if len(batch) >= LOOKUP_BATCH:
+                run_batch()
+        if batch:
+            run_batch()
         writer.flush()
         if prune:
             report.removed += prune_missing(db)
@@ -344,10 +367,8 @@ def ingest_paths(inputs: Iterable[str | Path], store: str | Path | None = None,
     return report
 
 
-def _ingest_one(db, writer: _Writer, article: Article, overrides: Overrides | None,
+def _ingest_one(db, writer: _Writer, article: Article, versions: dict[str, bool],
                 settings: Settings, seen_hashes: set[str], report: IngestReport) -> str:
-    if overrides:
-        article = replace(article, **{k: v for k, v in vars(overrides).items() if v})
     where = article.key or article.source
     if len(article.text) > settings.max_doc_chars:
         report.failed.append(Failure(where, f"text is {len(article.text):,} characters; the "
@@ -355,7 +376,6 @@ def _ingest_one(db, writer: _Writer, article: Article, overrides: Overrides | No
                                             f"(PARTNERBOT_MAX_DOC_CHARS)"))
         return "failed"
     h = article.content_hash
-    versions = _versions(db, article.key)
     others = [v for v in versions if v != h]
     if versions.get(h):
         for old in others:  # left behind by an interrupted update
