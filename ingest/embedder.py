@@ -55,6 +55,26 @@ class Embedder(Embeddings):
                                          show_progress_bar=False)
         return vectors.tolist()
 
+    def _forward(self, texts: list[str], offsets: bool = False):
+        """The model over `texts` in batches of similar length: yields (indices into texts,
+        token states, sum of each text's token states, character offsets of the tokens or
+        None). Mean pooling is the sum over the token count, and normalising makes the count
+        irrelevant: normalise(sum) is exactly what `embed_documents` returns."""
+        import torch
+
+        lengths = self.count_tokens(texts)
+        order = sorted(range(len(texts)), key=lambda i: lengths[i])
+        with self._lock, torch.inference_mode():
+            for b in range(0, len(order), self._batch_size):
+                batch = order[b:b + self._batch_size]
+                enc = self._tokenizer([texts[i] for i in batch], padding=True, truncation=True,
+                                      max_length=MAX_TOKENS, return_offsets_mapping=offsets,
+                                      return_tensors="pt")
+                spans = enc.pop("offset_mapping") if offsets else None
+                states = self._bert(**enc).last_hidden_state
+                mask = enc["attention_mask"].unsqueeze(-1).to(states.dtype)
+                yield batch, states, (states * mask).sum(1), spans
+
     def embed_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]]
                          ) -> tuple[list[list[float]], list[list[list[float]]]]:
         """One forward pass per text gives its vector and a vector for each character span in it.
@@ -71,33 +91,22 @@ class Embedder(Embeddings):
         text_vecs: list = [None] * len(texts)
         span_vecs: list = [None] * len(texts)
         leftovers: list[tuple[int, int, str]] = []  # (text index, span index, span text)
-        lengths = self.count_tokens(texts)
-        order = sorted(range(len(texts)), key=lambda i: lengths[i])
-        with self._lock, torch.inference_mode():
-            for b in range(0, len(order), self._batch_size):
-                batch = order[b:b + self._batch_size]
-                enc = self._tokenizer([texts[i] for i in batch], padding=True, truncation=True,
-                                      max_length=MAX_TOKENS, return_offsets_mapping=True,
-                                      return_tensors="pt")
-                offsets = enc.pop("offset_mapping")
-                states = self._bert(**enc).last_hidden_state
-                mask = enc["attention_mask"].unsqueeze(-1).to(states.dtype)
-                pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                pooled = torch.nn.functional.normalize(pooled, dim=-1).numpy()
-                for row, i in enumerate(batch):
-                    text_vecs[i] = pooled[row].tolist()
-                    starts, ends = offsets[row, :, 0], offsets[row, :, 1]
-                    real = ends > starts
-                    out = []
-                    for j, (s, e) in enumerate(spans[i]):
-                        inside = real & (starts >= s) & (ends <= e)
-                        if not bool(inside.any()) or int(ends[real].max()) < e:
-                            out.append(None)  # cut off by the window: encode it alone below
-                            leftovers.append((i, j, texts[i][s:e]))
-                            continue
-                        v = states[row][inside].mean(0)
-                        out.append(torch.nn.functional.normalize(v, dim=0).numpy().tolist())
-                    span_vecs[i] = out
+        for batch, states, sums, offsets in self._forward(texts, offsets=True):
+            pooled = torch.nn.functional.normalize(sums, dim=-1).numpy()
+            for row, i in enumerate(batch):
+                text_vecs[i] = pooled[row].tolist()
+                starts, ends = offsets[row, :, 0], offsets[row, :, 1]
+                real = ends > starts
+                out = []
+                for j, (s, e) in enumerate(spans[i]):
+                    inside = real & (starts >= s) & (ends <= e)
+                    if not bool(inside.any()) or int(ends[real].max()) < e:
+                        out.append(None)  # cut off by the window: encode it alone below
+                        leftovers.append((i, j, texts[i][s:e]))
+                        continue
+                    v = states[row][inside].mean(0)
+                    out.append(torch.nn.functional.normalize(v, dim=0).numpy().tolist())
+                span_vecs[i] = out
         if leftovers:
             alone = self.embed_documents([t for _, _, t in leftovers])
             for (i, j, _), v in zip(leftovers, alone):
@@ -112,24 +121,11 @@ class Embedder(Embeddings):
         import numpy as np
         import torch
 
-        dim = self.dimensions
-        if not texts:
-            return np.zeros((0, dim), np.float32), np.zeros((0, dim), np.float32)
-        vecs = np.zeros((len(texts), dim), np.float32)
-        sums = np.zeros((len(texts), dim), np.float32)
-        lengths = self.count_tokens(texts)
-        order = sorted(range(len(texts)), key=lambda i: lengths[i])
-        with self._lock, torch.inference_mode():
-            for b in range(0, len(order), self._batch_size):
-                batch = order[b:b + self._batch_size]
-                enc = self._tokenizer([texts[i] for i in batch], padding=True, truncation=True,
-                                      max_length=MAX_TOKENS, return_tensors="pt")
-                states = self._bert(**enc).last_hidden_state
-                mask = enc["attention_mask"].unsqueeze(-1).to(states.dtype)
-                total = (states * mask).sum(1)
-                mean = total / mask.sum(1).clamp(min=1e-9)
-                sums[batch] = total.numpy()
-                vecs[batch] = torch.nn.functional.normalize(mean, dim=-1).numpy()
+        vecs = np.zeros((len(texts), self.dimensions), np.float32)
+        sums = np.zeros((len(texts), self.dimensions), np.float32)
+        for batch, _, total, _ in self._forward(texts):
+            sums[batch] = total.numpy()
+            vecs[batch] = torch.nn.functional.normalize(total, dim=-1).numpy()
         return vecs, sums
 
     def embed_query(self, text: str) -> list[float]:

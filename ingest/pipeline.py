@@ -139,8 +139,11 @@ MIN_SENTENCE_WORDS = 3  # bullets and bylines ("• |", "13 Jul. 2021 -") are no
 def indexed_sentences(chunk_text: str) -> list[tuple[int, int]]:
     """Offsets (within the chunk) of the sentences that get their own vector; the j-th is
     stored as sentence `<chunk id>:<j>`."""
-    return [(s, e) for s, e in sentence_spans(chunk_text)
-            if len(chunk_text[s:e].split()) >= MIN_SENTENCE_WORDS]
+    return [(s, e) for s, e in sentence_spans(chunk_text) if _indexed(chunk_text[s:e])]
+
+
+def _indexed(sentence: str) -> bool:
+    return len(sentence.split()) >= MIN_SENTENCE_WORDS
 
 
 def _date_number(iso: str | None) -> int:
@@ -221,11 +224,10 @@ class _Writer:
                 title_row = len(segments)
                 segments.append(p.article.title)
             for c in p.chunks:
-                keep = set(indexed_sentences(c.text))
                 rows, indexed = [], []
                 for s, e in sentence_spans(c.text):
                     rows.append(len(segments))
-                    if (s, e) in keep:
+                    if _indexed(c.text[s:e]):
                         indexed.append(len(segments))
                     segments.append(c.text[s:e])
                 plan.append((title_row, rows, indexed))
@@ -237,10 +239,9 @@ class _Writer:
             sentence_vecs.append(vecs[indexed].tolist())
         return chunk_vecs, sentence_vecs
 
-    def flush(self) -> None:
-        if not self.pending:
-            return
-        # One encoder pass per chunk gives the chunk's vector and its sentences' vectors.
+    def _chunk_passes(self):
+        """Encode each chunk (title first); its sentences are pooled from that pass (`late`)
+        or encoded again alone (`separate`)."""
         texts: list[str] = []
         spans: list[list[tuple[int, int]]] = []
         for p in self.pending:
@@ -249,15 +250,20 @@ class _Writer:
                 shift = len(text) - len(c.text)
                 texts.append(text)
                 spans.append([(shift + s, shift + e) for s, e in indexed_sentences(c.text)])
+        if self.settings.sentence_vectors == "late":
+            return self.embedder.embed_with_spans(texts, spans)
+        chunk_vecs = self.embedder.embed_documents(texts)
+        flat = iter(self.embedder.embed_documents(
+            [t[s:e] for t, sp in zip(texts, spans) for s, e in sp]))
+        return chunk_vecs, [[next(flat) for _ in sp] for sp in spans]
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
         if self.settings.sentence_vectors == "pooled":
             chunk_vecs, sentence_vecs = self._pooled()
-        elif self.settings.sentence_vectors == "late":
-            chunk_vecs, sentence_vecs = self.embedder.embed_with_spans(texts, spans)
         else:
-            chunk_vecs = self.embedder.embed_documents(texts)
-            flat = iter(self.embedder.embed_documents(
-                [t[s:e] for t, sp in zip(texts, spans) for s, e in sp]))
-            sentence_vecs = [[next(flat) for _ in sp] for sp in spans]
+            chunk_vecs, sentence_vecs = self._chunk_passes()
 
         c_ids, c_docs, c_metas, s_ids, s_vecs = [], [], [], [], []
         i = 0
