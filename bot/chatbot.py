@@ -4,21 +4,28 @@
 API only consume its events:
 
 * `Retrieved(passages)` as soon as retrieval is done (the UI shows sources before the answer),
-* `Partial(text)` while the answer streams (text so far, markers renumbered),
+* `Partial(text)` while the answer streams: the answer so far, made only of complete
+  sentences that already passed the citation check (text a model writes is never shown
+  unverified, not even for a moment),
 * `Done(answer)` with the final, verified `Answer`.
+
+A backend that cannot answer (server down, model missing) never raises into an interface:
+the answer falls back to the extractive one, with `Answer.notice` saying what failed.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Iterator, Sequence, Union
 
 from ingest.settings import Settings, get_settings
+from ingest.text import sentence_spans
 
-from .citations import renumber_partial, resolve, split_reply
+from .citations import resolve, split_reply
 from .dates import parse_time_hint
-from .evidence import Sentence, passage_sentences, uncovered_terms
+from .evidence import Sentence, passage_sentences, prompt_text, uncovered_terms
 from .terms import content_terms
 from .retrieval import Passage, Retriever
 
@@ -67,10 +74,14 @@ class Answer:
     question: str
     passages: list[Passage] = field(default_factory=list, repr=False)
     draft: str = field(default="", repr=False)  # the model's unverified reply, for diagnosis
+    notice: str | None = None  # set when the configured backend failed and this answer is extractive
 
     def to_dict(self) -> dict:
-        return {"text": self.text, "citations": [asdict(c) for c in self.citations],
-                "abstained": self.abstained}
+        out = {"text": self.text, "citations": [asdict(c) for c in self.citations],
+               "abstained": self.abstained}
+        if self.notice:
+            out["notice"] = self.notice
+        return out
 
 
 @dataclass(frozen=True)
@@ -95,7 +106,7 @@ def format_passages(passages: list[Passage]) -> str:
     blocks = []
     for i, p in enumerate(passages, 1):
         head = f"[{i}] {p.title}" + (f" ({p.date})" if p.date else "")
-        blocks.append(f"{head}\n{p.text}")
+        blocks.append(f"{head}\n{prompt_text(p)}")
     return "\n\n".join(blocks)
 
 
@@ -128,12 +139,17 @@ def abstention_text(passages: list[Passage], unmentioned: list[str] = ()) -> str
             + ", which do not state the answer.")
 
 
+BACKENDS = ("local", "openai", "ollama", "extractive")
+log = logging.getLogger(__name__)
+
+
 class ChatBot:
     """Answers questions from the Chroma store with cited, verified quotes.
 
-    `store` is a directory, an open `ingest.store.Store`, or None for the configured store; `llm` is any LangChain chat
-    model and defaults to the packaged local model (loaded on first use); `backend` is
-    `"local"` or `"extractive"` (no LLM) and defaults to the settings.
+    `store` is a directory, an open `ingest.store.Store`, or None for the configured store;
+    `llm` is any LangChain chat model and overrides the backend's; `backend` is `"local"`
+    (the packaged model, loaded on first use), `"openai"`, `"ollama"` or `"extractive"` (no
+    LLM) and defaults to the settings.
     """
 
     def __init__(self, store=None, settings: Settings | None = None,
@@ -143,8 +159,9 @@ class ChatBot:
 
         self.settings = settings or get_settings()
         self.backend = backend or self.settings.backend
-        if self.backend not in ("local", "extractive"):
-            raise ValueError(f"unknown backend {self.backend!r}: use 'local' or 'extractive'")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown backend {self.backend!r}: use one of "
+                             + ", ".join(BACKENDS))
         self.embedder = get_embedder()
         db = store if isinstance(store, Store) else open_store(store, self.settings)
         self.retriever = Retriever(db, self.embedder)
@@ -204,9 +221,9 @@ class ChatBot:
     @property
     def llm(self):
         if self._llm is None:
-            from .llm import local_chat_model
+            from .llm import chat_model
 
-            self._llm = local_chat_model(self.settings)
+            self._llm = chat_model(self.settings, self.backend)
         return self._llm
 
     def _chain(self):
@@ -223,23 +240,48 @@ class ChatBot:
                   passages: list[Passage]) -> Iterator[Event]:
         conversation = "".join(f"Earlier question: {q}\nEarlier answer: {a}\n\n"
                                for q, a in history[-2:])
-        raw = ""
-        shown = ""
-        for piece in self._chain().stream({"passages": format_passages(passages),
-                                           "conversation": conversation,
-                                           "question": question}):
+        raw, shown, checked = "", "", 0
+        try:
+            pieces = iter(self._chain().stream({"passages": format_passages(passages),
+                                                "conversation": conversation,
+                                                "question": question}))
+        except Exception as exc:  # the backend cannot be built (model missing, server down)
+            yield Done(self._fallback(exc, question, passages))
+            return
+        while True:
+            try:
+                piece = next(pieces)
+            except StopIteration:
+                break
+            except Exception as exc:  # the model or its server failed: answer without it
+                yield Done(self._fallback(exc, question, passages))
+                return
             raw += piece
-            # Hold back what may still turn into the refusal phrase, and the evidence lines.
-            if NOT_IN_SOURCES.startswith(raw.strip()[: len(NOT_IN_SOURCES)]) and len(raw) < 24:
-                continue
+            # Show the answer sentence by sentence, once each is complete and verified.
             _, answer_part = split_reply(raw)
             if answer_part is None:
                 continue
-            text = renumber_partial(answer_part, len(passages)).strip()
-            if text and text != shown:
-                shown = text
-                yield Partial(text)
+            spans = sentence_spans(answer_part)
+            complete = spans[-2][1] if len(spans) > 1 else 0
+            if complete <= checked:
+                continue
+            checked = complete
+            head = raw[: len(raw) - len(answer_part) + complete]
+            answer = self._finish(head, question, passages)
+            if not answer.abstained and answer.text != shown:
+                shown = answer.text
+                yield Partial(shown)
         yield Done(self._finish(raw, question, passages))
+
+    def _fallback(self, exc: Exception, question: str, passages: list[Passage]) -> Answer:
+        from .llm import describe
+
+        log.debug("answer model failed; answering extractively", exc_info=exc)
+        detail = " ".join(str(exc).split())[:300] or type(exc).__name__
+        answer = self._extractive(question, passages)
+        answer.notice = (f"The {describe(self.settings, self.backend)} could not answer "
+                         f"({detail}). Showing the best evidence sentence instead.")
+        return answer
 
     def _finish(self, raw: str, question: str, passages: list[Passage]) -> Answer:
         resolved = None if _REFUSAL.search(raw) else resolve(raw, question, passages)

@@ -128,10 +128,28 @@ def verify_quote(quote: str, hint: int | None, sentences: list[Sentence],
     return best
 
 
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_TAG = re.compile(r"</?[A-Za-z!][^>]*>")
+_URL = re.compile(r"(?:\b(?:https?|ftp|file|javascript|data|vbscript):|\bwww\.)\S*", re.IGNORECASE)
+
+
+def plain_text(text: str) -> str:
+    """Answer text with no images, links, HTML or URLs: a model's reply never makes the
+    reader's browser fetch or open anything (a source's link is in its citation)."""
+    text = _IMAGE.sub("", text)
+    text = _LINK.sub(r"\1", text)
+    text = _TAG.sub("", text)
+    text = _URL.sub("", text)
+    return re.sub(r"[ \t]{2,}", " ", text)
+
+
 def resolve(reply: str, question: str, passages: list[Passage]) -> Resolved:
     """The answer with renumbered markers, and the quote behind each number."""
     sentences = passage_sentences(passages)
     evidence_lines, answer = split_reply(reply)
+    if answer is not None:
+        answer = plain_text(answer)
     claimed = content_terms(question) | content_terms(answer or "")
     evidence: list[Sentence] = []
     for n, line in evidence_lines:
@@ -219,22 +237,3 @@ def _with_markers(claim: str, numbers: list[int]) -> str:
     markers = " " + "".join(f"[{n}]" for n in numbers)
     end = re.search(r"[.!?…]*[\"'”’)]*$", claim).start()
     return claim[:end].rstrip() + markers + claim[end:]
-
-
-def renumber_partial(reply: str, n_passages: int) -> str:
-    """Streaming view of a reply: markers renumbered by first appearance, bad ones hidden,
-    and a marker still being typed held back."""
-    order: dict[int, int] = {}
-
-    def sub(m: re.Match) -> str:
-        out = []
-        for n in (int(x) for x in re.findall(r"\d+", m.group(1))):
-            if 1 <= n <= n_passages:
-                order.setdefault(n, len(order) + 1)
-                out.append(f"[{order[n]}]")
-        return (" " + "".join(out)) if out else ""
-
-    cut = reply.rfind("[")
-    if cut >= 0 and "]" not in reply[cut:]:
-        reply = reply[:cut]
-    return MARKER.sub(sub, reply).rstrip()

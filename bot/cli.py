@@ -13,6 +13,8 @@ from pathlib import Path
 
 from ingest import cli as ingest_cli
 
+BACKENDS = ("local", "openai", "ollama", "extractive")  # bot.chatbot.BACKENDS, without its imports
+
 
 def _ask(args: argparse.Namespace) -> int:
     from .chatbot import ChatBot, Done, Partial
@@ -28,7 +30,7 @@ def _ask(args: argparse.Namespace) -> int:
         shown = ""
         answer = None
         for event in bot.events(args.question, history=history):
-            if isinstance(event, Partial) and event.text.startswith(shown) and sys.stdout.isatty():
+            if isinstance(event, Partial) and event.text.startswith(shown):
                 print(event.text[len(shown):], end="", flush=True)
                 shown = event.text
             elif isinstance(event, Done):
@@ -36,6 +38,8 @@ def _ask(args: argparse.Namespace) -> int:
     except (*ingest_cli.STORE_ERRORS, ModelUnavailableError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if answer.notice:
+        print(f"note: {answer.notice}", file=sys.stderr)
     if shown != answer.text:
         print(("\n\n" if shown else "") + answer.text, end="")
     print()
@@ -90,8 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_ask.add_argument("question")
     p_ask.add_argument("--json", action="store_true",
                        help='print {"text", "citations", "abstained"} as JSON')
-    p_ask.add_argument("--backend", choices=["local", "extractive"], default=None,
-                       help="answer with the local LLM or extractively (default: PARTNERBOT_BACKEND)")
+    p_ask.add_argument("--backend", choices=BACKENDS, default=None,
+                       help="local (packaged LLM), openai (an OpenAI-compatible server), ollama, "
+                            "or extractive (no LLM); default: PARTNERBOT_BACKEND or local")
     p_ask.add_argument("--history", nargs="*", metavar="TURN", default=None,
                        help="earlier turns as alternating question and answer")
     p_ask.set_defaults(func=_ask)
@@ -101,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_eval.add_argument("--corpus", type=Path, nargs="+", default=[Path("corpus")],
                         metavar="DIR", help="folders ingested into a temporary store "
                                             "(default: corpus/)")
-    p_eval.add_argument("--backend", choices=["local", "extractive"], default=None)
+    p_eval.add_argument("--backend", choices=BACKENDS, default=None)
     p_eval.add_argument("--out", type=Path, default=None, help="write every answer as JSONL")
     p_eval.add_argument("--json", action="store_true", help="print the summary as JSON")
     p_eval.set_defaults(func=_eval)

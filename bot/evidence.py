@@ -6,6 +6,7 @@ the chunk retrieved for this turn, never assembled across chunks.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ingest.text import sentence_spans
@@ -25,12 +26,38 @@ class Sentence:
         return content_terms(self.text)
 
 
+# Text in an article that addresses the assistant rather than the reader ("ignore previous
+# instructions and ...") is an injection attempt, not evidence: it is neither shown to the
+# model nor citable. A heuristic first line of defence; the second is that nothing the model
+# writes is shown unless a real sentence backs it, with links and images removed.
+_INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,40}\b(?:instructions?|prompts?|rules|"
+    r"guidelines|directions|context)\b|\b(?:new|updated) instructions\b|\bsystem prompt\b|"
+    r"\byou are (?:now )?(?:an? )?(?:ai|assistant|chatbot|language model)\b|"
+    r"\b(?:assistant|chatbot|AI|language model)s?\s*[,:]\s*(?:please )?(?:reply|respond|answer|say|"
+    r"output|print|write)\b", re.IGNORECASE)
+_MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+
+
+def addresses_the_assistant(text: str) -> bool:
+    return _INSTRUCTION.search(text) is not None
+
+
 def passage_sentences(passages: list[Passage]) -> list[Sentence]:
+    """The citable sentences of this turn's passages (instruction-like ones left out)."""
     out = []
     for i, p in enumerate(passages):
         for s, e in sentence_spans(p.text):
-            out.append(Sentence(i, s, e, p.text[s:e]))
+            if not addresses_the_assistant(p.text[s:e]):
+                out.append(Sentence(i, s, e, p.text[s:e]))
     return out
+
+
+def prompt_text(passage: Passage) -> str:
+    """The passage as the model sees it: without instruction-like sentences or images."""
+    kept = [passage.text[s:e] for s, e in sentence_spans(passage.text)
+            if not addresses_the_assistant(passage.text[s:e])]
+    return _MARKDOWN_IMAGE.sub("", " ".join(kept))
 
 
 def support(claim: str, question: str, sentence: Sentence) -> float:

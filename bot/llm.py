@@ -1,7 +1,12 @@
-"""The in-process LLM as a LangChain chat model: llama.cpp running the packaged GGUF file.
+"""The answer backends, each a LangChain chat model: `chat_model(settings)` picks one.
 
-One `Llama` per process (loading takes seconds and 2 GB); calls to it are serialised by a
-lock because a llama.cpp context cannot serve two generations at once.
+* `local`: llama.cpp in this process, running the packaged GGUF file. One `Llama` per
+  process (loading takes seconds and 2 GB); calls to it are serialised by a lock because a
+  llama.cpp context cannot serve two generations at once (concurrent users queue).
+* `openai`: any OpenAI-compatible server (vLLM, `python -m llama_cpp.server`, ...).
+* `ollama`: an Ollama server.
+
+The `extractive` backend needs no model and never reaches this module.
 """
 
 from __future__ import annotations
@@ -76,6 +81,72 @@ def _load_llama(model_path: str, n_ctx: int, n_threads: int):
 
     return Llama(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, n_batch=512,
                  verbose=False), threading.Lock()
+
+
+class BackendUnavailable(RuntimeError):
+    """The configured answer model cannot be used; the message says which and why."""
+
+
+def chat_model(settings: Settings, backend: str | None = None) -> BaseChatModel:
+    backend = backend or settings.backend
+    if backend == "local":
+        return local_chat_model(settings)
+    if backend == "openai":
+        return openai_chat_model(settings)
+    if backend == "ollama":
+        return ollama_chat_model(settings)
+    raise ValueError(f"backend {backend!r} has no chat model")
+
+
+def _timeout(settings: Settings):
+    import httpx
+
+    return httpx.Timeout(settings.llm_timeout, connect=5.0)
+
+
+def openai_chat_model(settings: Settings) -> BaseChatModel:
+    """Chat completions from an OpenAI-compatible server; without a configured model name,
+    the first model the server lists (vLLM and llama.cpp servers serve one)."""
+    import os
+
+    import httpx
+    from langchain_openai import ChatOpenAI
+
+    base = settings.openai_base_url.rstrip("/")
+    key = settings.openai_api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
+    model = settings.openai_model
+    if not model:
+        try:
+            reply = httpx.get(f"{base}/models", headers={"Authorization": f"Bearer {key}"},
+                              timeout=_timeout(settings))
+            reply.raise_for_status()
+            model = reply.json()["data"][0]["id"]
+        except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError) as exc:
+            raise BackendUnavailable(
+                f"cannot list the models of the OpenAI-compatible server at {base} "
+                f"({type(exc).__name__}: {exc}); set PARTNERBOT_OPENAI_MODEL or check "
+                f"PARTNERBOT_OPENAI_BASE_URL") from exc
+    return ChatOpenAI(base_url=base, model=model, api_key=key, temperature=0.0,
+                      max_tokens=settings.max_answer_tokens, timeout=_timeout(settings),
+                      max_retries=0)
+
+
+def ollama_chat_model(settings: Settings) -> BaseChatModel:
+    from langchain_ollama import ChatOllama
+
+    return ChatOllama(base_url=settings.ollama_url, model=settings.ollama_model,
+                      temperature=0.0, num_predict=settings.max_answer_tokens,
+                      client_kwargs={"timeout": _timeout(settings)})
+
+
+def describe(settings: Settings, backend: str | None = None) -> str:
+    """Where answers come from, for messages: "openai backend (qwen at http://...)"."""
+    backend = backend or settings.backend
+    if backend == "openai":
+        return f"openai backend at {settings.openai_base_url}"
+    if backend == "ollama":
+        return f"ollama backend ({settings.ollama_model} at {settings.ollama_url})"
+    return f"{backend} backend"
 
 
 def local_chat_model(settings: Settings) -> LlamaCppChat:

@@ -89,7 +89,10 @@ def build_app(bot: ChatBot):
                 chat[-1] = {"role": "assistant", "content": event.text}
                 yield chat, gr.skip(), turns, ""
             elif isinstance(event, Done):
-                chat[-1] = {"role": "assistant", "content": event.answer.text}
+                text = event.answer.text
+                if event.answer.notice:
+                    text = f"⚠ {event.answer.notice}\n\n{text}"
+                chat[-1] = {"role": "assistant", "content": text}
                 turns = turns + [(event.answer.question, event.answer.text)]
                 yield chat, answer_html(event.answer), turns, ""
 

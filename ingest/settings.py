@@ -59,9 +59,21 @@ class Settings(BaseSettings):
                                 "questions found, as many generated ones); 'late': only chunks "
                                 "are encoded, sentence vectors pooled from the chunk's pass.")
 
-    backend: Literal["local", "extractive"] = Field(
-        "local", description="'local' answers with the packaged LLM; 'extractive' quotes the "
-                             "best evidence sentences without an LLM.")
+    backend: Literal["local", "openai", "ollama", "extractive"] = Field(
+        "local", description="'local' answers with the packaged LLM in this process; 'openai' "
+                             "with any OpenAI-compatible server (vLLM, llama.cpp server, ...); "
+                             "'ollama' with an Ollama server; 'extractive' quotes the best "
+                             "evidence sentence without an LLM.")
+    openai_base_url: str = Field("http://127.0.0.1:8000/v1",
+                                 description="Base URL of the OpenAI-compatible server.")
+    openai_model: str | None = Field(None, description="Model name on that server (default: "
+                                     "the first model the server lists).")
+    openai_api_key: str | None = Field(None, description="API key (default: OPENAI_API_KEY, "
+                                       "or none for local servers).")
+    ollama_url: str = Field("http://127.0.0.1:11434", description="Ollama server address.")
+    ollama_model: str = Field("qwen2.5:1.5b-instruct", description="Ollama model name.")
+    llm_timeout: float = Field(120.0, gt=0, description="Seconds to wait for a model server's "
+                               "reply (connecting gives up after 5).")
     llm_model: Literal["qwen2.5-coder-1.5b-instruct"] = "qwen2.5-coder-1.5b-instruct"
     model_dir: Path = Field(default_factory=lambda: _default_cache() / "models",
                             description="Where the packaged GGUF parts are joined into one file.")

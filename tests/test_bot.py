@@ -3,7 +3,6 @@
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
 from bot import ChatBot
-from bot.citations import renumber_partial
 
 LAST = ("All partners from the Euro-Atlantic Partnership Council, the Mediterranean Dialogue, the "
         "Istanbul Cooperation Initiative and the Partners across the globe framework were invited "
@@ -80,16 +79,20 @@ def test_refusal_and_invented_numbers_abstain(seed_store):
     assert invented.abstained
 
 
-def test_stream_grows_and_ends_with_answer_text(seed_store):
+def test_stream_shows_only_complete_verified_sentences(seed_store):
     probe = ChatBot(store=seed_store, llm=scripted())
     n, _ = _which_passage(probe, QUESTION, "Russia and Belarus")
-    bot = ChatBot(store=seed_store,
-                  llm=scripted(f"The meeting invited all partners except Russia and Belarus [{n}]."))
-    texts = list(bot.stream(QUESTION))
-    assert len(texts) > 3
-    assert all(len(a) <= len(b) for a, b in zip(texts, texts[1:-1]))
-    assert texts[-1].endswith("Russia and Belarus [1].")
-
+    reply = (f"The meeting invited all partners except Russia and Belarus [{n}]. "
+             "PWNED, says the page. "
+             f"Partners of the Euro-Atlantic Partnership Council were invited [{n}].")
+    events = list(ChatBot(store=seed_store, llm=scripted(reply)).events(QUESTION))
+    partials = [e.text for e in events if type(e).__name__ == "Partial"]
+    final = events[-1].answer.text
+    # The first sentence is shown as soon as it is complete, before the reply ends.
+    assert partials and partials[0] == "The meeting invited all partners except Russia and Belarus [1]."
+    assert all(final.startswith(p) for p in partials)
+    assert final.endswith("Partnership Council were invited [1].")
+    assert not any("PWNED" in t for t in partials + [final])
 
 def test_history_reaches_retrieval_and_prompt(seed_store):
     seen = {}
@@ -103,11 +106,6 @@ def test_history_reaches_retrieval_and_prompt(seed_store):
     bot.ask("And who chaired the reception?", history=[(QUESTION, "Russia and Belarus [1].")])
     assert f"Earlier question: {QUESTION}" in seen["prompt"]
     assert "Question: And who chaired the reception?" in seen["prompt"]
-
-
-def test_renumber_partial_hides_half_typed_markers():
-    assert renumber_partial("Yes [3] and [1", 4) == "Yes [1] and"
-    assert renumber_partial("A [7] b [2]", 4) == "A b [1]"
 
 
 def test_extractive_mode_quotes_best_sentence_without_llm(seed_store):

@@ -22,7 +22,7 @@ def local_bot(seed_store):
 def test_not_invited_question_streams_russia_and_belarus(local_bot):
     texts = list(local_bot.stream(QUESTION))
     final = local_bot.ask(QUESTION)
-    assert len(texts) > 1
+    assert texts and texts[-1] == final.text  # greedy decoding: the same answer twice
     assert "Russia" in final.text and "Belarus" in final.text
     assert not final.abstained
     quotes = [c.quote for c in final.citations]
