@@ -24,9 +24,9 @@ from ingest.settings import Settings, get_settings
 from ingest.text import sentence_spans
 
 from .citations import resolve, split_reply
+from .context import Context, build_context, rank_sentences, whole_passages
 from .dates import parse_time_hint
-from .evidence import Sentence, passage_sentences, prompt_text, uncovered_terms
-from .terms import content_terms
+from .evidence import Sentence, uncovered_terms
 from .retrieval import Passage, Retriever
 
 History = Sequence[tuple[str, str]]
@@ -74,6 +74,7 @@ class Answer:
     question: str
     passages: list[Passage] = field(default_factory=list, repr=False)
     draft: str = field(default="", repr=False)  # the model's unverified reply, for diagnosis
+    context: str = field(default="", repr=False)  # the passage text the model was shown
     notice: str | None = None  # set when the configured backend failed and this answer is extractive
 
     def to_dict(self) -> dict:
@@ -100,14 +101,6 @@ class Done:
 
 
 Event = Union[Retrieved, Partial, Done]
-
-
-def format_passages(passages: list[Passage]) -> str:
-    blocks = []
-    for i, p in enumerate(passages, 1):
-        head = f"[{i}] {p.title}" + (f" ({p.date})" if p.date else "")
-        blocks.append(f"{head}\n{prompt_text(p)}")
-    return "\n\n".join(blocks)
 
 
 def _citation(n: int, quote: Sentence, passages: list[Passage]) -> Citation:
@@ -190,8 +183,8 @@ class ChatBot:
         hint = parse_time_hint(question)
         if not hint and history:  # "And before that?" keeps the earlier question's time frame
             hint = parse_time_hint(history[-1][0])
-        passages = self.retriever.search(self._queries(question, history), self.settings.top_k,
-                                         hint)
+        queries = self._queries(question, history)
+        passages = self.retriever.search(queries, self.settings.top_k, hint)
         yield Retrieved(passages)
         if not passages:
             yield Done(Answer(abstention_text([]), [], True, question, passages))
@@ -203,10 +196,15 @@ class ChatBot:
             yield Done(Answer(abstention_text(passages, unmentioned), [], True, question,
                               passages))
             return
+        ranked = rank_sentences(queries, passages, self.embedder.embed_documents(queries),
+                                lambda sentences: self.retriever.sentence_vectors(passages,
+                                                                                  sentences))
         if self.backend == "extractive":
-            yield Done(self._extractive(question, passages))
+            yield Done(self._extractive(question, passages, ranked))
             return
-        yield from self._generate(question, history, passages)
+        budget = self.settings.context_tokens
+        context = build_context(ranked, passages, budget) if budget else whole_passages(passages)
+        yield from self._generate(question, history, passages, context, ranked)
 
     # -- pipeline steps ---------------------------------------------------------------------
     @staticmethod
@@ -236,17 +234,17 @@ class ChatBot:
         ])
         return prompt | self.llm | StrOutputParser()
 
-    def _generate(self, question: str, history: list[tuple[str, str]],
-                  passages: list[Passage]) -> Iterator[Event]:
+    def _generate(self, question: str, history: list[tuple[str, str]], passages: list[Passage],
+                  context: Context, ranked) -> Iterator[Event]:
         conversation = "".join(f"Earlier question: {q}\nEarlier answer: {a}\n\n"
                                for q, a in history[-2:])
         raw, shown, checked = "", "", 0
         try:
-            pieces = iter(self._chain().stream({"passages": format_passages(passages),
+            pieces = iter(self._chain().stream({"passages": context.text,
                                                 "conversation": conversation,
                                                 "question": question}))
         except Exception as exc:  # the backend cannot be built (model missing, server down)
-            yield Done(self._fallback(exc, question, passages))
+            yield Done(self._fallback(exc, question, passages, ranked))
             return
         while True:
             try:
@@ -254,7 +252,7 @@ class ChatBot:
             except StopIteration:
                 break
             except Exception as exc:  # the model or its server failed: answer without it
-                yield Done(self._fallback(exc, question, passages))
+                yield Done(self._fallback(exc, question, passages, ranked))
                 return
             raw += piece
             # Show the answer sentence by sentence, once each is complete and verified.
@@ -267,47 +265,38 @@ class ChatBot:
                 continue
             checked = complete
             head = raw[: len(raw) - len(answer_part) + complete]
-            answer = self._finish(head, question, passages)
+            answer = self._finish(head, question, passages, context)
             if not answer.abstained and answer.text != shown:
                 shown = answer.text
                 yield Partial(shown)
-        yield Done(self._finish(raw, question, passages))
+        yield Done(self._finish(raw, question, passages, context))
 
-    def _fallback(self, exc: Exception, question: str, passages: list[Passage]) -> Answer:
+    def _fallback(self, exc: Exception, question: str, passages: list[Passage],
+                  ranked) -> Answer:
         from .llm import describe
 
         log.debug("answer model failed; answering extractively", exc_info=exc)
         detail = " ".join(str(exc).split())[:300] or type(exc).__name__
-        answer = self._extractive(question, passages)
+        answer = self._extractive(question, passages, ranked)
         answer.notice = (f"The {describe(self.settings, self.backend)} could not answer "
                          f"({detail}). Showing the best evidence sentence instead.")
         return answer
 
-    def _finish(self, raw: str, question: str, passages: list[Passage]) -> Answer:
-        resolved = None if _REFUSAL.search(raw) else resolve(raw, question, passages)
+    def _finish(self, raw: str, question: str, passages: list[Passage],
+                context: Context) -> Answer:
+        """The verified answer; its quotes come from the passages the model was shown."""
+        resolved = None if _REFUSAL.search(raw) else resolve(raw, question, context.passages)
         if resolved is None or not resolved.quotes:
-            return Answer(abstention_text(passages), [], True, question, passages, draft=raw)
-        citations = [_citation(i, q, passages) for i, q in enumerate(resolved.quotes, 1)]
-        return Answer(resolved.text, citations, False, question, passages, draft=raw)
+            return Answer(abstention_text(passages), [], True, question, passages, draft=raw,
+                          context=context.text)
+        citations = [_citation(i, q, context.passages) for i, q in enumerate(resolved.quotes, 1)]
+        return Answer(resolved.text, citations, False, question, passages, draft=raw,
+                      context=context.text)
 
-    def _extractive(self, question: str, passages: list[Passage]) -> Answer:
+    def _extractive(self, question: str, passages: list[Passage], ranked) -> Answer:
         """The best evidence sentence, quoted and cited: no LLM involved."""
-        sentences = [s for s in passage_sentences(passages) if len(s.text.split()) >= 4]
-        if not sentences:
+        ranked = [(score, s) for score, s in ranked if len(s.text.split()) >= 4]
+        if not ranked or ranked[0][0] < self.settings.extractive_min_score:
             return Answer(abstention_text(passages), [], True, question, passages)
-        q_vec = self.embedder.embed_query(question)
-        s_vecs = self.embedder.embed_documents([s.text for s in sentences])
-        q_terms = content_terms(question)
-
-        def score(i: int) -> float:
-            cosine = sum(a * b for a, b in zip(q_vec, s_vecs[i]))
-            overlap = len(q_terms & sentences[i].terms) / max(1, len(q_terms))
-            return cosine + 0.5 * overlap
-
-        ranked = sorted(range(len(sentences)), key=score, reverse=True)
-        best = ranked[0]
-        if score(best) < self.settings.extractive_min_score:
-            return Answer(abstention_text(passages), [], True, question, passages)
-        quote = sentences[best]
-        citation = _citation(1, quote, passages)
-        return Answer(f"“{quote.text}” [1]", [citation], False, question, passages)
+        citation = _citation(1, ranked[0][1], passages)
+        return Answer(f"“{citation.quote}” [1]", [citation], False, question, passages)

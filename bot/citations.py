@@ -153,10 +153,12 @@ def resolve(reply: str, question: str, passages: list[Passage]) -> Resolved:
     claimed = content_terms(question) | content_terms(answer or "")
     evidence: list[Sentence] = []
     for n, line in evidence_lines:
-        for a, b in sentence_spans(line):  # models often copy several sentences on one line
-            found = verify_quote(line[a:b], n, sentences, claimed)
-            if found is not None and found not in evidence:
-                evidence.append(found)
+        # Models often copy several sentences on one line, with the prompt's "…" between.
+        for piece in re.split(r"\s*(?:…|\.\.\.)\s*", line):
+            for a, b in sentence_spans(piece):
+                found = verify_quote(piece[a:b], n, sentences, claimed)
+                if found is not None and found not in evidence:
+                    evidence.append(found)
     if evidence_lines and not evidence:
         return Resolved(text="", quotes=[])
     reply = answer or ""

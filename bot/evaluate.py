@@ -14,6 +14,10 @@ Metrics (all lexical, stated so they can be checked by hand):
   parenthesised asides in the gold answer are optional);
 * citation precision: share of shown citations whose quote contains a gold evidence sentence, is
   contained in one, or contains at least half of the gold answer's content words;
+* evidence in prompt (LLM backends): share of gold evidence sentences that appear,
+  whitespace-normalised, in the passage text the model was given (the retrieved chunks cut
+  to their best sentences within the prompt budget); a question that never reached the model
+  counts as not given;
 * abstention: share of unanswerable questions declined, and share of answerable ones wrongly
   declined;
 * latency: wall time per question, p50 and p95;
@@ -79,6 +83,7 @@ class Result:
     citations_ok: int
     seconds: float
     quotes_outside: int = 0
+    in_prompt: int | None = None  # gold evidence sentences in the text the model read
 
 
 def quotes_outside_chunks(answer) -> int:
@@ -128,11 +133,14 @@ def run_eval(questions_path: Path, corpus: list[Path], backend: str | None = Non
                 not answer.abstained and answer_correct(answer.text, item["answer"]))
             cited_ok = sum(citation_ok(c.quote, evidence, item["answer"]) for c in answer.citations)
             outside = quotes_outside_chunks(answer)
+            in_prompt = None if bot.backend == "extractive" else sum(
+                _norm(ev) in _norm(answer.context) for ev in evidence)
             results.append(Result(item, answer.to_dict(), found, len(evidence), correct, cited_ok,
-                                  seconds, outside))
+                                  seconds, outside, in_prompt))
             mark = "ok " if correct else "BAD"
+            given = "" if in_prompt is None else f" prompt {in_prompt}/{len(evidence)}"
             log(f"{mark} {item.get('id', ''):5} {item.get('kind', ''):12} {seconds:6.1f}s  "
-                f"evidence {found}/{len(evidence)}  {answer.text[:90]!r}")
+                f"evidence {found}/{len(evidence)}{given}  {answer.text[:90]!r}")
             if out:
                 with out.open("a", encoding="utf-8") as f:
                     f.write(json.dumps({"id": item.get("id"), "question": item["question"],
@@ -152,6 +160,8 @@ def _summary_of(results: list[Result]) -> dict:
     return {
         "questions": len(results),
         "evidence_recall": (sum(r.evidence_found for r in answerable) / ev_total) if ev_total else None,
+        "evidence_in_prompt": (sum(r.in_prompt for r in answerable) / ev_total)
+        if ev_total and all(r.in_prompt is not None for r in answerable) else None,
         "answer_correct": (sum(r.correct for r in answerable) / len(answerable)) if answerable else None,
         "false_abstention": (sum(r.answer["abstained"] for r in answerable) / len(answerable))
         if answerable else None,
@@ -172,10 +182,10 @@ def summarize(results: list[Result], backend: str, k: int) -> dict:
 
 
 def format_summary(summary: dict) -> str:
-    cols = ["questions", "evidence_recall", "answer_correct", "false_abstention",
+    cols = ["questions", "evidence_recall", "evidence_in_prompt", "answer_correct", "false_abstention",
             "citation_precision", "abstention_accuracy", "latency_p50_s", "latency_p95_s",
             "quotes_outside_chunks"]
-    heads = ["n", f"recall@{summary['k']}", "correct", "false abst.", "cite prec.",
+    heads = ["n", f"recall@{summary['k']}", "in prompt", "correct", "false abst.", "cite prec.",
              "abstained", "p50 s", "p95 s", "quotes outside"]
 
     def cell(v):

@@ -87,7 +87,7 @@ def key_terms(question: str) -> list[str]:
         lw = word.lower()
         if lw in STOP_WORDS or lw in (o.lower() for o in out):
             continue
-        if word[0].isdigit() or (i > 0 and word[0].isupper()):
+        if word[0].isdigit() or (i > 0 and word[0].isupper() and len(word) > 1):  # not "U.S."
             out.append(word)
     return out
 
@@ -114,5 +114,8 @@ def uncovered_terms(question: str, passages: list[Passage]) -> list[str]:
         else:
             found = root in have or root[: max(4, len(root) - 3)] in prefixes
         if not found:
-            missing.append(term)
+            if missing and f"{missing[-1]} {term}" in question:  # "New Zealand" as one name
+                missing[-1] = f"{missing[-1]} {term}"
+            else:
+                missing.append(term)
     return missing

@@ -115,6 +115,22 @@ class Retriever:
         chunk_ids = [[sid.rsplit(":", 1)[0] for sid in ids] for ids in res["ids"]]
         return _best_first(chunk_ids, res["distances"])
 
+    def sentence_vectors(self, passages: list[Passage], sentences) -> list[list[float]]:
+        """The stored vector of each sentence (`bot.evidence.Sentence`) of `passages`; a
+        sentence the store holds no vector for (too short to index) is encoded now."""
+        from ingest.pipeline import indexed_sentences
+
+        ids, where = [], {}
+        for i, p in enumerate(passages):
+            for j, span in enumerate(indexed_sentences(p.text)):
+                where[(i, *span)] = f"{p.id}:{j}"
+        wanted = [where.get((s.passage, s.start, s.end)) for s in sentences]
+        got = self.store.sentences.get(ids=[w for w in wanted if w], include=["embeddings"])
+        stored = dict(zip(got["ids"], got["embeddings"]))
+        missing = [s.text for s, w in zip(sentences, wanted) if w not in stored]
+        fresh = iter(self.embedder.embed_documents(missing) if missing else [])
+        return [stored[w] if w in stored else next(fresh) for w in wanted]
+
     def search(self, queries: list[str], k: int, hint: TimeHint | None = None) -> list[Passage]:
         """Top `k` chunks for any of `queries`, best first."""
         total = self.count()
@@ -149,7 +165,7 @@ class Retriever:
 
 
 def _fuse(rankings: list[list[str]]) -> dict[str, float]:
-    """Reciprocal-rank fusion: each ranking gives an id 1 / (60 + its rank)."""
+    """Reciprocal-rank fusion: each ranking gives an id 1 / (RRF_K + its rank)."""
     fused: dict[str, float] = {}
     for ranking in rankings:
         for rank, cid in enumerate(ranking):

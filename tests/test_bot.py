@@ -217,3 +217,34 @@ def test_evidence_block_may_span_lines_with_a_copied_header():
     assert answer == "It is so [1]."
     assert split_reply("Evidence [1]: still copying")[1] is None
     assert split_reply("Plain answer [1].") == ([], "Plain answer [1].")
+
+
+def test_prompt_holds_the_best_sentences_within_the_budget(seed_store):
+    from bot.context import build_context, estimate_tokens, rank_sentences
+
+    bot = ChatBot(store=seed_store, backend="extractive")
+    passages = bot.retriever.search([QUESTION], 4)
+    ranked = rank_sentences([QUESTION], passages, bot.embedder.embed_documents([QUESTION]),
+                            lambda ss: bot.retriever.sentence_vectors(passages, ss))
+    assert ranked[0][1].text == LAST  # the stored sentence vectors rank the answer first
+    whole = sum(estimate_tokens(p.text) for p in passages)
+    context = build_context(ranked, passages, 120)
+    assert LAST in context.text
+    assert estimate_tokens(context.text) <= 120 + 10 < whole  # headers are counted too
+    assert "…" in context.text
+    for p in context.passages:  # what the model sees is verbatim text of its passages
+        body = context.text.split(f"{p.title}", 1)[1].split("\n", 2)[1]
+        for piece in body.split("…"):
+            assert not piece.strip() or piece.strip() in p.text
+
+
+def test_evidence_copied_across_the_prompts_gaps_is_verified_sentence_by_sentence(seed_store):
+    probe = ChatBot(store=seed_store, llm=scripted())
+    n, passages = _which_passage(probe, QUESTION, "Russia and Belarus")
+    other = next(s for s in passages[n - 1].text.split(". ") if "Russia" not in s
+                 and len(s.split()) > 6)
+    reply = (f"Evidence [{n}]: {other}. … {LAST} …\n"
+             f"Answer: Russia and Belarus were not invited [{n}].")
+    answer = ChatBot(store=seed_store, llm=scripted(reply)).ask(QUESTION)
+    assert not answer.abstained
+    assert [c.quote for c in answer.citations] == [LAST]
