@@ -19,12 +19,12 @@ from .test_bot import LAST, QUESTION
 pytestmark = pytest.mark.llm
 
 
-def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 180) -> None:
+def _wait_for(url: str, proc: subprocess.Popen, log, seconds: float = 180) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"server exited with {proc.returncode}: "
-                                 f"{proc.stderr.read().decode(errors='replace')[-2000:]}")
+                                 f"{log.read_text(errors='replace')[-2000:]}")
         try:
             urllib.request.urlopen(url, timeout=2)
             return
@@ -34,7 +34,7 @@ def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 180) -> None:
 
 
 @pytest.fixture(scope="module")
-def openai_server():
+def openai_server(tmp_path_factory):
     """`python -m llama_cpp.server` serving the packaged model over the OpenAI API."""
     from bot.model_file import ensure_model_file
     from ingest.settings import get_settings
@@ -42,13 +42,14 @@ def openai_server():
     settings = get_settings()
     model = ensure_model_file(settings.llm_model, settings.model_dir)
     port = free_port()
+    log = tmp_path_factory.mktemp("llama-server") / "server.log"
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
          "--port", str(port), "--n_ctx", "4096", "--n_threads", str(settings.llm_threads),
          "--model_alias", "packaged-qwen"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        stdout=log.open("wb"), stderr=subprocess.STDOUT)  # a pipe would fill up and stall it
     try:
-        _wait_for(f"http://127.0.0.1:{port}/v1/models", proc)
+        _wait_for(f"http://127.0.0.1:{port}/v1/models", proc, log)
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         proc.terminate()
