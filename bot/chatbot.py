@@ -4,9 +4,11 @@
 API only consume its events:
 
 * `Retrieved(passages)` as soon as retrieval is done (the UI shows sources before the answer),
-* `Partial(text)` while the answer streams: the answer so far, made only of complete
-  sentences that already passed the citation check (text a model writes is never shown
-  unverified, not even for a moment),
+* `Partial(text)` while the answer streams: the complete sentences that passed the citation
+  check, then the sentence being written, word by word, as long as each of its words is a
+  word of the question or of the passages the model read (so an injected "PWNED", a link or
+  an invented name is never shown, not even for a moment; a sentence that then fails its
+  check disappears),
 * `Done(answer)` with the final, verified `Answer`.
 
 A backend that cannot answer (server down, model missing) never raises into an interface:
@@ -23,7 +25,7 @@ from typing import Iterator, Sequence, Union
 from ingest.settings import Settings, get_settings
 from ingest.text import sentence_spans
 
-from .citations import resolve, split_reply
+from .citations import grounded_prefix, grounding_vocabulary, resolve, split_reply
 from .context import Context, build_context, rank_sentences, whole_passages
 from .dates import parse_time_hint
 from .evidence import Sentence, uncovered_terms
@@ -238,7 +240,8 @@ class ChatBot:
                   context: Context, ranked) -> Iterator[Event]:
         conversation = "".join(f"Earlier question: {q}\nEarlier answer: {a}\n\n"
                                for q, a in history[-2:])
-        raw, shown, checked = "", "", 0
+        raw, shown, verified, checked = "", "", "", 0
+        vocabulary = grounding_vocabulary(question, context.passages)
         try:
             pieces = iter(self._chain().stream({"passages": context.text,
                                                 "conversation": conversation,
@@ -255,19 +258,22 @@ class ChatBot:
                 yield Done(self._fallback(exc, question, passages, ranked))
                 return
             raw += piece
-            # Show the answer sentence by sentence, once each is complete and verified.
+            # Complete sentences are shown once verified; the sentence being written is shown
+            # word by word only while every word is one the question or the passages use.
             _, answer_part = split_reply(raw)
             if answer_part is None:
                 continue
             spans = sentence_spans(answer_part)
             complete = spans[-2][1] if len(spans) > 1 else 0
-            if complete <= checked:
-                continue
-            checked = complete
-            head = raw[: len(raw) - len(answer_part) + complete]
-            answer = self._finish(head, question, passages, context)
-            if not answer.abstained and answer.text != shown:
-                shown = answer.text
+            if complete > checked:
+                checked = complete
+                head = raw[: len(raw) - len(answer_part) + complete]
+                answer = self._finish(head, question, passages, context)
+                verified = "" if answer.abstained else answer.text
+            text = " ".join(x for x in (verified, grounded_prefix(answer_part[checked:],
+                                                                   vocabulary)) if x)
+            if text and text != shown:
+                shown = text
                 yield Partial(shown)
         yield Done(self._finish(raw, question, passages, context))
 

@@ -25,7 +25,7 @@ from difflib import SequenceMatcher
 from ingest.text import sentence_spans
 
 from .evidence import Sentence, passage_sentences, support
-from .terms import content_terms, numbers_in, term_list
+from .terms import WORD as WORD_RE, content_terms, numbers_in, term_list
 from .retrieval import Passage
 
 MARKER = re.compile(r"\s*\[(?:passages?\s*)?(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\]", re.IGNORECASE)
@@ -239,3 +239,28 @@ def _with_markers(claim: str, numbers: list[int]) -> str:
     markers = " " + "".join(f"[{n}]" for n in numbers)
     end = re.search(r"[.!?…]*[\"'”’)]*$", claim).start()
     return claim[:end].rstrip() + markers + claim[end:]
+
+
+def grounding_vocabulary(question: str, passages: list[Passage]) -> set[str]:
+    """Words an answer being streamed may show before its sentence is checked: those of the
+    question and of the passages' citable sentences (lower-cased, stemmed)."""
+    words = content_terms(question)
+    for s in passage_sentences(passages):
+        words |= s.terms
+    return words
+
+
+def grounded_prefix(sentence: str, vocabulary: set[str]) -> str:
+    """The start of an unfinished answer sentence up to its first word that is not in
+    `vocabulary` (stop words pass), without markers, links or a half-typed last word."""
+    text = plain_text(MARKER.sub("", sentence.split("[")[0] if sentence.count("[") >
+                                 sentence.count("]") else sentence))
+    text = text.lstrip()
+    end = 0
+    for m in WORD_RE.finditer(text):
+        if m.end() == len(text):
+            break  # the word may still be growing
+        if term_list(m.group()) and term_list(m.group())[0] not in vocabulary:
+            break
+        end = m.end()
+    return text[:end].rstrip(" ,;:–—-(")

@@ -40,7 +40,9 @@ def _ask(args: argparse.Namespace) -> int:
         return 1
     if answer.notice:
         print(f"note: {answer.notice}", file=sys.stderr)
-    if shown != answer.text:
+    if answer.text.startswith(shown):
+        print(answer.text[len(shown):], end="")
+    else:  # a streamed sentence failed its check: the checked answer in full
         print(("\n\n" if shown else "") + answer.text, end="")
     print()
     for c in answer.citations:

@@ -79,7 +79,7 @@ def test_refusal_and_invented_numbers_abstain(seed_store):
     assert invented.abstained
 
 
-def test_stream_shows_only_complete_verified_sentences(seed_store):
+def test_stream_shows_grounded_words_then_verified_sentences(seed_store):
     probe = ChatBot(store=seed_store, llm=scripted())
     n, _ = _which_passage(probe, QUESTION, "Russia and Belarus")
     reply = (f"The meeting invited all partners except Russia and Belarus [{n}]. "
@@ -88,10 +88,13 @@ def test_stream_shows_only_complete_verified_sentences(seed_store):
     events = list(ChatBot(store=seed_store, llm=scripted(reply)).events(QUESTION))
     partials = [e.text for e in events if type(e).__name__ == "Partial"]
     final = events[-1].answer.text
-    # The first sentence is shown as soon as it is complete, before the reply ends.
-    assert partials and partials[0] == "The meeting invited all partners except Russia and Belarus [1]."
-    assert all(final.startswith(p) for p in partials)
-    assert final.endswith("Partnership Council were invited [1].")
+    first = "The meeting invited all partners except Russia and Belarus [1]."
+    # Word by word while the first sentence is written, then the sentence with its citation.
+    assert "The meeting invited" in partials and first in partials
+    assert partials.index("The meeting invited") < partials.index(first)
+    assert all(final.startswith(p) for p in partials if "[1]" in p)
+    assert final == first + " Partners of the Euro-Atlantic Partnership Council were invited [1]."
+    # The unverifiable sentence never shows, not even its first word.
     assert not any("PWNED" in t for t in partials + [final])
 
 def test_history_reaches_retrieval_and_prompt(seed_store):
