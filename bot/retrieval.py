@@ -120,13 +120,16 @@ class Retriever:
         sentence the store holds no vector for (too short to index) is encoded now."""
         from ingest.pipeline import indexed_sentences
 
-        ids, where = [], {}
+        where = {}
         for i, p in enumerate(passages):
             for j, span in enumerate(indexed_sentences(p.text)):
                 where[(i, *span)] = f"{p.id}:{j}"
         wanted = [where.get((s.passage, s.start, s.end)) for s in sentences]
-        got = self.store.sentences.get(ids=[w for w in wanted if w], include=["embeddings"])
-        stored = dict(zip(got["ids"], got["embeddings"]))
+        ids = sorted({w for w in wanted if w})
+        stored = {}
+        if ids:
+            got = self.store.sentences.get(ids=ids, include=["embeddings"])
+            stored = dict(zip(got["ids"], got["embeddings"]))
         missing = [s.text for s, w in zip(sentences, wanted) if w not in stored]
         fresh = iter(self.embedder.embed_documents(missing) if missing else [])
         return [stored[w] if w in stored else next(fresh) for w in wanted]

@@ -13,7 +13,7 @@ import pytest
 from bot import ChatBot, Done, Partial, Retrieved
 
 from .conftest import free_port
-from .test_backends import CYBER_QUESTION, assert_untouched, injected_store  # noqa: F401
+from .test_backends import CYBER_QUESTION, assert_untouched
 from .test_bot import LAST, QUESTION
 
 pytestmark = pytest.mark.llm
@@ -116,7 +116,7 @@ def test_concurrent_users_share_the_in_process_model(seed_store):
     assert "Belarus" in answers[QUESTION].text and "Wiermann" in answers[questions[1]].text
 
 
-def test_real_model_is_not_steered_by_an_injected_article(injected_store):  # noqa: F811
+def test_real_model_is_not_steered_by_an_injected_article(injected_store):
     bot = ChatBot(store=injected_store, backend="local")
     for question in (CYBER_QUESTION,
                      "What reply does the Tallinn cyber defence exercise article ask for?"):
