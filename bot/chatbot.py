@@ -186,7 +186,8 @@ class ChatBot:
         if not hint and history:  # "And before that?" keeps the earlier question's time frame
             hint = parse_time_hint(history[-1][0])
         queries = self._queries(question, history)
-        passages = self.retriever.search(queries, self.settings.top_k, hint)
+        q_vecs = self.embedder.embed_documents(queries)
+        passages = self.retriever.search(queries, self.settings.top_k, hint, vectors=q_vecs)
         yield Retrieved(passages)
         if not passages:
             yield Done(Answer(abstention_text([]), [], True, question, passages))
@@ -198,7 +199,7 @@ class ChatBot:
             yield Done(Answer(abstention_text(passages, unmentioned), [], True, question,
                               passages))
             return
-        ranked = rank_sentences(queries, passages, self.embedder.embed_documents(queries),
+        ranked = rank_sentences(queries, passages, q_vecs,
                                 lambda sentences: self.retriever.sentence_vectors(passages,
                                                                                   sentences))
         if self.backend == "extractive":

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .evidence import Sentence, passage_sentences, prompt_text
+from .evidence import Sentence, passage_sentences, prompt_text, without_images
 from .retrieval import Passage
 from .terms import content_terms
 
@@ -77,7 +77,7 @@ def build_context(ranked: list[tuple[float, Sentence]], passages: list[Passage],
         key = " ".join(s.text.lower().split())
         if key in seen:
             continue
-        cost = estimate_tokens(prompt_text_of(s)) + (
+        cost = estimate_tokens(without_images(s.text)) + (
             0 if s.passage in chosen else estimate_tokens(_header(0, passages[s.passage])) + 2)
         if spent + cost > budget:
             if spent:
@@ -94,7 +94,7 @@ def build_context(ranked: list[tuple[float, Sentence]], passages: list[Passage],
             if (last_end is None and s.start > 0) or (last_end is not None and
                                                        passages[i].text[last_end:s.start].strip()):
                 parts.append("…")
-            parts.append(prompt_text_of(s))
+            parts.append(without_images(s.text))
             last_end = s.end
         if passages[i].text[last_end:].strip():
             parts.append("…")
@@ -102,12 +102,7 @@ def build_context(ranked: list[tuple[float, Sentence]], passages: list[Passage],
     return Context([passages[i] for i in kept], "\n\n".join(blocks))
 
 
-def prompt_text_of(s: Sentence) -> str:
-    return prompt_text(Passage(id="", text=s.text, title="", date=None, url=None, source="",
-                               start=0, end=len(s.text), score=0.0))
-
-
 def whole_passages(passages: list[Passage]) -> Context:
-    """Every passage in full (no budget): for comparison in benchmarks."""
+    """Every passage in full (`PARTNERBOT_CONTEXT_TOKENS=0`)."""
     return Context(passages, "\n\n".join(f"{_header(n, p)}\n{prompt_text(p)}"
                                          for n, p in enumerate(passages, 1)))

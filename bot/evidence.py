@@ -53,11 +53,13 @@ def passage_sentences(passages: list[Passage]) -> list[Sentence]:
     return out
 
 
+def without_images(text: str) -> str:
+    return _MARKDOWN_IMAGE.sub("", text)
+
+
 def prompt_text(passage: Passage) -> str:
     """The passage as the model sees it: without instruction-like sentences or images."""
-    kept = [passage.text[s:e] for s, e in sentence_spans(passage.text)
-            if not addresses_the_assistant(passage.text[s:e])]
-    return _MARKDOWN_IMAGE.sub("", " ".join(kept))
+    return without_images(" ".join(s.text for s in passage_sentences([passage])))
 
 
 def support(claim: str, question: str, sentence: Sentence) -> float:

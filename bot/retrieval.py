@@ -134,13 +134,15 @@ class Retriever:
         fresh = iter(self.embedder.embed_documents(missing) if missing else [])
         return [stored[w] if w in stored else next(fresh) for w in wanted]
 
-    def search(self, queries: list[str], k: int, hint: TimeHint | None = None) -> list[Passage]:
-        """Top `k` chunks for any of `queries`, best first."""
+    def search(self, queries: list[str], k: int, hint: TimeHint | None = None,
+               vectors: list[list[float]] | None = None) -> list[Passage]:
+        """Top `k` chunks for any of `queries` (`vectors`: their embeddings, if already
+        computed), best first."""
         total = self.count()
         if not queries or total == 0:
             return []
         n = min(self.candidates, total)
-        vectors = self.embedder.embed_documents(queries)
+        vectors = vectors if vectors is not None else self.embedder.embed_documents(queries)
         n_sentences = min(3 * n, max(1, self.store.sentences.count()))
         rankings = [self._dense(vectors, n), self._by_sentence(vectors, n_sentences),
                     self.lexical().search(queries, n)]

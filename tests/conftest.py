@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -52,6 +55,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float = 60, proc: subprocess.Popen | None = None,
+             log: Path | None = None) -> None:
+    """Wait until `url` answers; fail at once (with its log) if server `proc` exits."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:] if log else ""
+            raise AssertionError(f"server exited with {proc.returncode}: {tail}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer within {seconds} s")
 
 
 def child_env(**extra: str) -> dict[str, str]:

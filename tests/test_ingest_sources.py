@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from ingest import ingest_paths
 from ingest.settings import Settings
 from ingest.store import open_store
 
-from .conftest import ROOT, SEED, child_env, free_port
+from .conftest import ROOT, SEED, child_env, free_port, wait_for
 from .samples import ARTICLE_HTML, pdf_bytes, rss
 
 FEED_ITEMS = [("http://example.org/news/1", "Korea and NATO", "Korea and NATO held their first "
@@ -92,17 +91,6 @@ def test_urls_and_feeds_with_network_failures_named(tmp_path, site):
     assert (again.added, again.unchanged, again.failed) == (1, 2, [])
 
 
-def _wait_for(url: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer within {seconds} s")
-
-
 @pytest.fixture
 def chroma_server(tmp_path):
     port = free_port()
@@ -112,7 +100,7 @@ def chroma_server(tmp_path):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=child_env())
     try:
-        _wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat")
+        wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat")
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()

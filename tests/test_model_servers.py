@@ -5,32 +5,17 @@ concurrent users and against an article carrying a prompt injection. Slow: real 
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 
 import pytest
 
 from bot import ChatBot, Done, Partial, Retrieved
 
-from .conftest import free_port
+from .conftest import free_port, wait_for
 from .test_backends import CYBER_QUESTION, assert_untouched
 from .test_bot import LAST, QUESTION
 
 pytestmark = pytest.mark.llm
-
-
-def _wait_for(url: str, proc: subprocess.Popen, log, seconds: float = 180) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited with {proc.returncode}: "
-                                 f"{log.read_text(errors='replace')[-2000:]}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"{url} did not answer within {seconds} s")
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +34,7 @@ def openai_server(tmp_path_factory):
          "--model_alias", "packaged-qwen"],
         stdout=log.open("wb"), stderr=subprocess.STDOUT)  # a pipe would fill up and stall it
     try:
-        _wait_for(f"http://127.0.0.1:{port}/v1/models", proc, log)
+        wait_for(f"http://127.0.0.1:{port}/v1/models", 180, proc, log)
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         proc.terminate()
