@@ -29,7 +29,8 @@ from .citations import grounded_prefix, grounding_vocabulary, resolve, split_rep
 from .context import Context, build_context, rank_sentences, whole_passages
 from .dates import parse_time_hint
 from .evidence import Sentence, uncovered_terms
-from .retrieval import Passage, Retriever
+from .retrieval import Filters, Passage, Retriever
+from .terms import content_terms
 
 History = Sequence[tuple[str, str]]
 
@@ -86,6 +87,22 @@ class Answer:
             out["notice"] = self.notice
         return out
 
+    def sources_text(self) -> str:
+        """The numbered sources as plain text, one per citation: title, date, link or file,
+        page, then the quoted sentence."""
+        lines = []
+        for c in self.citations:
+            where = ", ".join(x for x in (c.date, c.url or c.source, c.page and f"p. {c.page}")
+                              if x)
+            lines.append(f"[{c.n}] {c.title} ({where})\n    “{c.quote}”")
+        return "\n".join(lines)
+
+    def text_with_sources(self) -> str:
+        """The answer, then its sources: what a copy or an API reply carries."""
+        if not self.citations:
+            return self.text
+        return f"{self.text}\n\nSources:\n{self.sources_text()}"
+
 
 @dataclass(frozen=True)
 class Retrieved:
@@ -103,6 +120,28 @@ class Done:
 
 
 Event = Union[Retrieved, Partial, Done]
+
+
+def text_deltas(events: Iterator[Event]) -> Iterator[str | Answer]:
+    """The streamed answer as append-only text pieces (for consumers that cannot take back
+    what they printed: a terminal, an OpenAI-style stream), then the final `Answer`.
+
+    When a shown sentence fails its check, the checked answer follows in full after a blank
+    line."""
+    shown = ""
+    for event in events:
+        if isinstance(event, Partial) and event.text.startswith(shown):
+            if event.text != shown:
+                yield event.text[len(shown):]
+                shown = event.text
+        elif isinstance(event, Done):
+            text = event.answer.text
+            if text.startswith(shown):
+                if text != shown:
+                    yield text[len(shown):]
+            else:
+                yield ("\n\n" if shown else "") + text
+            yield event.answer
 
 
 def _citation(n: int, quote: Sentence, passages: list[Passage]) -> Citation:
@@ -163,34 +202,44 @@ class ChatBot:
         self._llm = llm
 
     # -- public API -------------------------------------------------------------------------
-    def ask(self, question: str, history: History | None = None) -> Answer:
-        for event in self.events(question, history):
+    def ask(self, question: str, history: History | None = None,
+            filters: Filters | None = None) -> Answer:
+        for event in self.events(question, history, filters):
             if isinstance(event, Done):
                 return event.answer
         raise RuntimeError("answer pipeline ended without an answer")  # pragma: no cover
 
-    def stream(self, question: str, history: History | None = None) -> Iterator[str]:
+    def stream(self, question: str, history: History | None = None,
+               filters: Filters | None = None) -> Iterator[str]:
         """Yields the answer text so far; the last value is the final `Answer.text`."""
-        for event in self.events(question, history):
+        for event in self.events(question, history, filters):
             if isinstance(event, Partial):
                 yield event.text
             elif isinstance(event, Done):
                 yield event.answer.text
 
-    def events(self, question: str, history: History | None = None) -> Iterator[Event]:
+    def events(self, question: str, history: History | None = None,
+               filters: Filters | None = None) -> Iterator[Event]:
+        """The answer pipeline as events; `filters` limits retrieval to a date range and to
+        some sites (see `bot.retrieval.Filters`)."""
         question = " ".join((question or "").split())
         if not question:
             raise ValueError("question is empty")
         history = list(history or [])
         hint = parse_time_hint(question)
-        if not hint and history:  # "And before that?" keeps the earlier question's time frame
+        if not hint and history and len(content_terms(question)) <= 2:
+            # "And before that?" keeps the earlier question's time frame; a question with a
+            # subject of its own does not.
             hint = parse_time_hint(history[-1][0])
         queries = self._queries(question, history)
         q_vecs = self.embedder.embed_documents(queries)
-        passages = self.retriever.search(queries, self.settings.top_k, hint, vectors=q_vecs)
+        passages = self.retriever.search(queries, self.settings.top_k, hint, vectors=q_vecs,
+                                         filters=filters)
         yield Retrieved(passages)
         if not passages:
-            yield Done(Answer(abstention_text([]), [], True, question, passages))
+            text = (f"No document in the corpus matches the filters ({filters.describe()})."
+                    if filters else abstention_text([]))
+            yield Done(Answer(text, [], True, question, passages))
             return
         # Names, places and numbers the question asks about must appear in what was found;
         # otherwise no model is asked (a small model answers anyway, and invents).

@@ -1,4 +1,4 @@
-"""The `partnerbot` command: `ingest`, `docs`, `ask`, `eval`, `serve`. A thin adapter over ingest and ChatBot.
+"""The `partnerbot` command: `ingest`, `docs`, `ask`, `eval`, `feedback`, `serve`. A thin adapter over ingest and ChatBot.
 
 Exit codes: 0 success, 1 failure (some files failed, store unusable, model missing),
 2 usage error.
@@ -17,7 +17,7 @@ BACKENDS = ("local", "openai", "ollama", "extractive")  # bot.chatbot.BACKENDS, 
 
 
 def _ask(args: argparse.Namespace) -> int:
-    from .chatbot import ChatBot, Done, Partial
+    from .chatbot import ChatBot, text_deltas
     from .model_file import ModelUnavailableError
 
     history = list(zip(args.history[0::2], args.history[1::2])) if args.history else None
@@ -27,27 +27,20 @@ def _ask(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(bot.ask(args.question, history=history).to_dict(), ensure_ascii=False))
             return 0
-        shown = ""
         answer = None
-        for event in bot.events(args.question, history=history):
-            if isinstance(event, Partial) and event.text.startswith(shown):
-                print(event.text[len(shown):], end="", flush=True)
-                shown = event.text
-            elif isinstance(event, Done):
-                answer = event.answer
+        for piece in text_deltas(bot.events(args.question, history=history)):
+            if isinstance(piece, str):
+                print(piece, end="", flush=True)
+            else:
+                answer = piece
     except (*ingest_cli.STORE_ERRORS, ModelUnavailableError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    print()
     if answer.notice:
         print(f"note: {answer.notice}", file=sys.stderr)
-    if answer.text.startswith(shown):
-        print(answer.text[len(shown):], end="")
-    else:  # a streamed sentence failed its check: the checked answer in full
-        print(("\n\n" if shown else "") + answer.text, end="")
-    print()
-    for c in answer.citations:
-        where = ", ".join(x for x in (c.date, c.url or c.source, c.page and f"p. {c.page}") if x)
-        print(f"\n[{c.n}] {c.title} ({where})\n    “{c.quote}”")
+    if answer.citations:
+        print("\n" + answer.sources_text().replace("\n[", "\n\n["))
     return 0
 
 
@@ -74,6 +67,18 @@ def _serve(args: argparse.Namespace) -> int:
     except ingest_cli.STORE_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _feedback_export(args: argparse.Namespace) -> int:
+    from .feedback import FeedbackLog
+
+    path = args.db or ingest_cli.settings_from(args).feedback_db
+    if not path.is_file():
+        print(f"error: no feedback file at {path}", file=sys.stderr)
+        return 1
+    for item in FeedbackLog(path).export():
+        print(json.dumps(item, ensure_ascii=False))
     return 0
 
 
@@ -112,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_eval.add_argument("--out", type=Path, default=None, help="write every answer as JSONL")
     p_eval.add_argument("--json", action="store_true", help="print the summary as JSON")
     p_eval.set_defaults(func=_eval)
+
+    p_feedback = sub.add_parser("feedback", help="what web chat users rated")
+    fb_sub = p_feedback.add_subparsers(dest="action", required=True)
+    p_export = fb_sub.add_parser("export", help="print every rating as JSONL")
+    p_export.add_argument("--db", type=Path, default=None,
+                          help="feedback file (default: PARTNERBOT_FEEDBACK_DB)")
+    p_export.set_defaults(func=_feedback_export)
 
     p_serve = sub.add_parser("serve", help="start the web chat")
     ingest_cli.add_store_argument(p_serve)

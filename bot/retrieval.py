@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import date
+from urllib.parse import urlparse
 
 import numpy as np
 
@@ -49,6 +51,70 @@ class Passage:
         return self.page + sum(1 for b in self.page_breaks if b <= offset)
 
 
+def site_of(url: str | None) -> str:
+    """The site a document comes from (`nato.int`), or "local files" for one without a URL."""
+    host = urlparse(url or "").hostname or ""
+    return host.removeprefix("www.") or "local files"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Limits a search to documents dated within [`since`, `until`] (ISO dates, either may
+    be None; an undated document never matches a date limit) and from `sites` (see `site_of`;
+    empty: any site)."""
+
+    since: str | None = None
+    until: str | None = None
+    sites: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, since: str | None = None, until: str | None = None,
+              sites=()) -> "Filters":
+        """From what a user types: `YYYY`, `YYYY-MM` or `YYYY-MM-DD` (a year or month
+        means its first day as `since`, its last day as `until`). ValueError names the field."""
+        return cls(_bound("since", since, first=True), _bound("until", until, first=False),
+                   tuple(sorted(set(sites or ()))))
+
+    def __bool__(self) -> bool:
+        return bool(self.since or self.until or self.sites)
+
+    def describe(self) -> str:
+        parts = [f"from {self.since}" if self.since else "", f"to {self.until}" if self.until
+                 else "", "sources: " + ", ".join(self.sites) if self.sites else ""]
+        return ", ".join(p for p in parts if p)
+
+    def where(self) -> dict | None:
+        """The date part as a Chroma metadata filter (dates are stored as yyyymmdd numbers)."""
+        parts = []
+        if self.since:
+            parts.append({"date_num": {"$gte": int(self.since.replace("-", ""))}})
+        if self.until:
+            parts.append({"date_num": {"$lte": int(self.until.replace("-", ""))}})
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def _bound(field: str, value: str | None, first: bool) -> str | None:
+    import calendar
+    import re
+
+    value = (value or "").strip()
+    if not value:
+        return None
+    m = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", value)
+    try:
+        if not m:
+            raise ValueError
+        year, month, day = int(m[1]), m[2] and int(m[2]), m[3] and int(m[3])
+        month = month or (1 if first else 12)
+        day = day or (1 if first else calendar.monthrange(year, month)[1])
+        return date(year, month, day).isoformat()
+    except ValueError:
+        raise ValueError(f"{field}: {value!r} is not a date (use YYYY, YYYY-MM or "
+                         f"YYYY-MM-DD)") from None
+
+
 class _Lexical:
     """BM25 (bm25s) over every chunk of the store, for one store generation."""
 
@@ -64,7 +130,8 @@ class _Lexical:
             self.index.index(bm25s.tokenization.Tokenized(ids=corpus, vocab=vocab),
                              show_progress=False)
 
-    def search(self, queries: list[str], n: int) -> list[str]:
+    def search(self, queries: list[str], n: int, allowed: frozenset[str] | None = None
+               ) -> list[str]:
         if not self.ids:
             return []
         best = np.zeros(len(self.ids), dtype=np.float32)
@@ -72,6 +139,9 @@ class _Lexical:
             tokens = [t for t in term_list(q) if t in self.vocab]
             if tokens:
                 best = np.maximum(best, self.index.get_scores(tokens))
+        if allowed is not None:
+            best *= np.fromiter((i in allowed for i in self.ids), dtype=np.float32,
+                                count=len(self.ids))
         n = min(n, len(self.ids))
         top = np.argpartition(-best, n - 1)[:n]
         return [self.ids[i] for i in sorted(top, key=lambda i: -best[i]) if best[i] > 0]
@@ -84,6 +154,7 @@ class Retriever:
         self.candidates = candidates
         self._lexical: _Lexical | None = None
         self._lexical_generation: int | None = None
+        self._allowed: dict[tuple[int, Filters], frozenset[str]] = {}
         self._lock = threading.Lock()
 
     def count(self) -> int:
@@ -105,14 +176,40 @@ class Retriever:
                 self._lexical_generation = generation
             return self._lexical
 
-    def _dense(self, vectors: list[list[float]], n: int) -> list[str]:
-        res = self.store.chunks.query(query_embeddings=vectors, n_results=n, include=["distances"])
+    def sites(self) -> list[str]:
+        """Every site the stored documents come from (see `site_of`), sorted."""
+        return sorted({site_of(meta.get("url")) for _, meta, _ in self.store.chunk_records()})
+
+    def allowed(self, filters: Filters) -> frozenset[str]:
+        """Ids of the chunks `filters` lets through, cached per store generation."""
+        key = (self.store.generation(), filters)
+        with self._lock:
+            if key not in self._allowed:
+                sites = set(filters.sites)
+                self._allowed = {key: frozenset(
+                    cid for cid, meta, _ in self.store.chunk_records(filters.where())
+                    if not sites or site_of(meta.get("url")) in sites)}
+            return self._allowed[key]
+
+    def _dense(self, vectors: list[list[float]], n: int,
+               allowed: frozenset[str] | None = None) -> list[str]:
+        ids = sorted(allowed) if allowed is not None else None
+        res = self.store.chunks.query(query_embeddings=vectors, n_results=n, ids=ids,
+                                      include=["distances"])
         return _best_first(res["ids"], res["distances"])
 
-    def _by_sentence(self, vectors: list[list[float]], n: int) -> list[str]:
-        res = self.store.sentences.query(query_embeddings=vectors, n_results=n,
+    def _by_sentence(self, vectors: list[list[float]], n: int,
+                     allowed: frozenset[str] | None = None) -> list[str]:
+        # Sentences carry no metadata: a filtered search looks deeper and keeps the allowed.
+        depth = n if allowed is None else min(10 * n, max(1, self.store.sentences.count()))
+        res = self.store.sentences.query(query_embeddings=vectors, n_results=depth,
                                          include=["distances"])
         chunk_ids = [[sid.rsplit(":", 1)[0] for sid in ids] for ids in res["ids"]]
+        if allowed is not None:
+            kept = [[(c, d) for c, d in zip(ids, dists) if c in allowed]
+                    for ids, dists in zip(chunk_ids, res["distances"])]
+            chunk_ids = [[c for c, _ in row] for row in kept]
+            return _best_first(chunk_ids, [[d for _, d in row] for row in kept])
         return _best_first(chunk_ids, res["distances"])
 
     def sentence_vectors(self, passages: list[Passage], sentences) -> list[list[float]]:
@@ -135,17 +232,20 @@ class Retriever:
         return [stored[w] if w in stored else next(fresh) for w in wanted]
 
     def search(self, queries: list[str], k: int, hint: TimeHint | None = None,
-               vectors: list[list[float]] | None = None) -> list[Passage]:
+               vectors: list[list[float]] | None = None,
+               filters: Filters | None = None) -> list[Passage]:
         """Top `k` chunks for any of `queries` (`vectors`: their embeddings, if already
-        computed), best first."""
-        total = self.count()
+        computed) among those `filters` allow, best first."""
+        allowed = self.allowed(filters) if filters else None
+        total = self.count() if allowed is None else len(allowed)
         if not queries or total == 0:
             return []
         n = min(self.candidates, total)
         vectors = vectors if vectors is not None else self.embedder.embed_documents(queries)
         n_sentences = min(3 * n, max(1, self.store.sentences.count()))
-        rankings = [self._dense(vectors, n), self._by_sentence(vectors, n_sentences),
-                    self.lexical().search(queries, n)]
+        rankings = [self._dense(vectors, n, allowed),
+                    self._by_sentence(vectors, n_sentences, allowed),
+                    self.lexical().search(queries, n, allowed)]
         fused = _fuse(rankings)
         order = sorted(fused, key=fused.get, reverse=True)
         got = self.store.chunks.get(ids=order, include=["documents", "metadatas"])

@@ -1,29 +1,73 @@
-"""The Gradio web chat: a thin adapter that renders `ChatBot.events` as a streaming chat and
-a sources panel. The only module that imports gradio (lazily, with an install hint).
+"""The web server: the Gradio chat (a thin adapter that renders `ChatBot.events`), the "Add
+documents" tab (a thin adapter over `ingest_paths`), feedback, and the OpenAI-compatible API,
+all on one FastAPI app. The only module that imports gradio (lazily, with an install hint).
+
+Everything shown comes from documents or a model, so it is escaped here (`html.escape`) or
+rendered by Gradio's sanitising Markdown; links are only ever http(s).
 """
 
 from __future__ import annotations
 
 import html
+import re
+import shutil
 import threading
+import unicodedata
 from pathlib import Path
 
+from .admission import BUSY_MESSAGE, Busy, Gate
 from .chatbot import Answer, ChatBot, Done, Partial, Retrieved
-from .retrieval import Passage
+from .retrieval import Filters, Passage
 
 EXAMPLES = [
     "Which partners were not invited to the July 2021 meeting?",
     "Who hosted the first in-person meeting with NATO Partners at NATO HQ since the start of the pandemic?",
     "What did the Chair of the NATO Military Committee say about partners?",
 ]
-MAX_QUESTION_CHARS = 2000
+EMPTY_PANEL = "<p class='hint'>Sources appear here: click a citation such as [1] in an answer.</p>"
 
 _CSS = """
 #sources .src { border-left: 3px solid #888; padding: 4px 10px; margin: 0 0 12px 0; }
+#sources .src.active { border-left-color: #d97706; background: rgba(253, 230, 138, 0.25); }
 #sources .src .title { font-weight: 600; margin: 0 0 2px 0; }
 #sources .meta { color: #666; font-size: 0.85em; margin-bottom: 4px; }
+#sources .passage { font-size: 0.92em; line-height: 1.45; white-space: pre-wrap; }
 #sources mark { background: #fff3a3; padding: 0 2px; }
+#sources .src.active mark { background: #fbbf24; }
+#sources .not-in-corpus { border: 1px solid #c2410c; border-radius: 6px; padding: 6px 10px;
+                          margin-bottom: 10px; }
+#sources details > summary { cursor: pointer; color: #666; margin: 8px 0; }
 """
+
+# Citations in answers are links to "#source-<turn>-<n>": open that source in the panel,
+# unfold the earlier turn it belongs to, highlight it. Nothing else on the page is scripted.
+_HEAD = """<script>
+document.addEventListener("click", (event) => {
+  const link = event.target.closest && event.target.closest('a[href^="#source-"]');
+  if (!link) return;
+  event.preventDefault();
+  event.stopPropagation();
+  const target = document.getElementById(link.getAttribute("href").slice(1));
+  if (!target) return;
+  document.querySelectorAll("#sources .src.active").forEach((el) => el.classList.remove("active"));
+  const fold = target.closest("details");
+  if (fold) fold.open = true;
+  target.classList.add("active");
+  target.scrollIntoView({behavior: "smooth", block: "center"});
+}, true);
+</script>"""
+
+
+def safe_name(name: str) -> str:
+    """An uploaded file's name reduced to a harmless base name (no folders, no leading dots,
+    no control or shell characters), its suffix kept."""
+    base = unicodedata.normalize("NFKC", Path(name or "").name)
+    base = re.sub(r"[^\w.\- ]+", "_", base).strip(" .")
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    stem = stem[:100] or "upload"
+    return f"{stem}.{suffix[:10]}" if suffix else stem
 
 
 def _link(url: str | None, text: str) -> str:
@@ -34,97 +78,296 @@ def _link(url: str | None, text: str) -> str:
 
 
 def _meta_line(date: str | None, source: str, url: str | None, page: int | None = None) -> str:
-    bits = [html.escape(date or "undated"), html.escape(source)]
+    bits = [html.escape(date or "undated")]
     if page:
         bits.append(f"p. {page}")
-    if url:
-        bits.append(_link(url, url))
+    bits.append(_link(url, url) if url else html.escape(source))
     return '<div class="meta">' + " · ".join(bits) + "</div>"
+
+
+def _titles(passages: list[Passage]) -> str:
+    seen, items = set(), []
+    for p in passages:
+        if (p.title, p.source) not in seen:
+            seen.add((p.title, p.source))
+            items.append(f'<div class="src"><div class="title">{_link(p.url, p.title)}</div>'
+                         f"{_meta_line(p.date, p.source, p.url)}</div>")
+    return "".join(items)
 
 
 def retrieved_html(passages: list[Passage]) -> str:
     if not passages:
         return "<p>No sources found in the store.</p>"
-    items = [f'<div class="src"><div class="title">{_link(p.url, p.title)}</div>'
-             f"{_meta_line(p.date, p.source, p.url)}</div>" for p in passages]
-    return "<p><b>Retrieved — answering…</b></p>" + "".join(items)
+    return "<p><b>Retrieved — answering…</b></p>" + _titles(passages)
 
 
-def answer_html(answer: Answer) -> str:
+def _in_passage(c, passages: list[Passage]) -> str:
+    """The passage around a citation's quote, the quote marked."""
+    for p in passages:
+        if p.source == c.source and p.start <= c.start and c.end <= p.end:
+            a, b = c.start - p.start, c.end - p.start
+            return (html.escape(p.text[:a]) + f"<mark>{html.escape(p.text[a:b])}</mark>"
+                    + html.escape(p.text[b:]))
+    return f"<mark>{html.escape(c.quote)}</mark>"
+
+
+def answer_html(answer: Answer, turn: int) -> str:
+    """The sources of one answer: each citation's title, date, link and its passage with the
+    quoted sentence highlighted; or the "not in the corpus" state."""
     if answer.abstained:
-        head = "<p><b>Not in the corpus.</b> No retrieved sentence answers this question.</p>"
-        return head + "".join(
-            f'<div class="src"><div class="title">{_link(p.url, p.title)}</div>'
-            f"{_meta_line(p.date, p.source, p.url)}</div>" for p in answer.passages)
-    items = []
-    for c in answer.citations:
-        items.append(
-            f'<div class="src" id="source-{c.n}"><div class="title">[{c.n}] {_link(c.url, c.title)}</div>'
-            f"{_meta_line(c.date, c.source, c.url, c.page)}"
-            f"<blockquote><mark>{html.escape(c.quote)}</mark></blockquote></div>")
-    return "<p><b>Sources</b></p>" + "".join(items)
+        return ('<div class="not-in-corpus"><b>Not in the corpus.</b> No retrieved sentence '
+                f"answers “{html.escape(answer.question)}”. Nearest articles:</div>"
+                + _titles(answer.passages))
+    items = [f'<div class="src" id="source-{turn}-{c.n}">'
+             f'<div class="title">[{c.n}] {_link(c.url, c.title)}</div>'
+             f"{_meta_line(c.date, c.source, c.url, c.page)}"
+             f'<div class="passage">{_in_passage(c, answer.passages)}</div></div>'
+             for c in answer.citations]
+    return f"<p><b>Sources — {html.escape(answer.question)}</b></p>" + "".join(items)
 
 
-def build_app(bot: ChatBot):
+def panel_html(turn_panels: list[str], current: str | None = None) -> str:
+    """Newest first: the answer being written or the latest answer's sources, then earlier
+    answers' sources folded."""
+    if not turn_panels and current is None:
+        return EMPTY_PANEL
+    shown = [current] if current is not None else [turn_panels[-1]]
+    earlier = turn_panels if current is not None else turn_panels[:-1]
+    shown += [f"<details><summary>Earlier answer {i + 1}</summary>{h}</details>"
+              for i, h in reversed(list(enumerate(earlier)))]
+    return "".join(shown)
+
+
+def chat_markdown(answer: Answer, turn: int) -> str:
+    """The answer for the chat: citations link to their source in the panel; a notice first."""
+    text = re.sub(r"\[(\d+)\]", lambda m: f"[\\[{m[1]}\\]](#source-{turn}-{m[1]})",
+                  answer.text.replace("\\", "\\\\")) if answer.citations else answer.text
+    return f"⚠ {answer.notice}\n\n{text}" if answer.notice else text
+
+
+def build_app(bot: ChatBot, gate: Gate | None = None, feedback=None, db=None):
+    """The Blocks app; `db` (the open, writable store) enables the "Add documents" tab."""
     try:
         import gradio as gr
     except ImportError as exc:  # pragma: no cover - gradio is a core dependency
         raise SystemExit("the web chat needs gradio: pip install -e .") from exc
 
-    def respond(message: str, chat: list, turns: list):
-        message = (message or "").strip()
+    settings = bot.settings
+    gate = gate or Gate(settings.workers, settings.queue_size)
+    limit = settings.max_question_chars
+
+    def respond(message, chat, turns, records, panels, since, until, sites):
+        message = " ".join((message or "").split())
         if not message:
-            yield chat, gr.skip(), turns, ""
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
-        if len(message) > MAX_QUESTION_CHARS:
-            raise gr.Error(f"The question is {len(message)} characters long; "
-                           f"the limit is {MAX_QUESTION_CHARS}.")
-        chat = chat + [{"role": "user", "content": message},
-                       {"role": "assistant", "content": "…"}]
-        yield chat, gr.skip(), turns, ""
-        for event in bot.events(message, history=turns):
-            if isinstance(event, Retrieved):
-                yield chat, retrieved_html(event.passages), turns, ""
-            elif isinstance(event, Partial):
-                chat[-1] = {"role": "assistant", "content": event.text}
-                yield chat, gr.skip(), turns, ""
-            elif isinstance(event, Done):
-                text = event.answer.text
-                if event.answer.notice:
-                    text = f"⚠ {event.answer.notice}\n\n{text}"
-                chat[-1] = {"role": "assistant", "content": text}
-                turns = turns + [(event.answer.question, event.answer.text)]
-                yield chat, answer_html(event.answer), turns, ""
+        if len(message) > limit:
+            raise gr.Error(f"The question is {len(message)} characters long; the limit is "
+                           f"{limit}.")
+        try:
+            filters = Filters.parse(since, until, sites)
+        except ValueError as exc:
+            raise gr.Error(f"Filter {exc}") from None
+        chat = chat + [{"role": "user", "content": message}]
+        try:
+            ticket = gate.admit()
+        except Busy:
+            chat.append({"role": "assistant", "content": f"⚠ {BUSY_MESSAGE}"})
+            yield chat, gr.skip(), "", gr.skip(), turns, records + [None], panels
+            return
+        try:
+            chat.append({"role": "assistant", "content": "…"})
+            yield chat, gr.skip(), "", gr.skip(), turns, records, panels
+            turn = len(records) + 1
+            with ticket:
+                for event in bot.events(message, history=turns, filters=filters or None):
+                    if isinstance(event, Retrieved):
+                        yield (chat, panel_html(panels, retrieved_html(event.passages)), "",
+                               gr.skip(), turns, records, panels)
+                    elif isinstance(event, Partial):
+                        chat[-1] = {"role": "assistant", "content": event.text}
+                        yield chat, gr.skip(), "", gr.skip(), turns, records, panels
+                    elif isinstance(event, Done):
+                        a = event.answer
+                        chat[-1] = {"role": "assistant", "content": chat_markdown(a, turn)}
+                        panels = panels + [answer_html(a, turn)]
+                        yield (chat, panel_html(panels), "", a.text_with_sources(),
+                               turns + [(a.question, a.text)],
+                               records + [{"question": a.question, **a.to_dict()}], panels)
+        finally:
+            ticket.cancel()
 
     def new_chat():
-        return [], "<p>Sources appear here.</p>", [], ""
+        return [], EMPTY_PANEL, "", "", [], [], [], None, ""
+
+    def rate(records, data):
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        record = records[index // 2] if index % 2 and index // 2 < len(records) else None
+        if record is None or feedback is None or data.liked in (None, ""):
+            return None, gr.skip()
+        rating = "up" if data.liked in (True, "Like") else "down"
+        fid = feedback.record(rating, record)
+        return fid, (f"Thanks — rated {'👍' if rating == 'up' else '👎'}. "
+                     "Add a comment below if you like.")
+
+    rate.__annotations__["data"] = gr.LikeData  # Gradio passes the rating by this type
+
+    def send_comment(fid, text):
+        text = (text or "").strip()
+        if fid is None:
+            return gr.skip(), "Rate an answer with 👍 or 👎 first."
+        if not text:
+            return gr.skip(), "The comment is empty."
+        feedback.comment(fid, text)
+        return "", "Comment saved with your rating."
 
     with gr.Blocks(title="Partnerbot") as demo:
-        gr.Markdown("## Partnerbot\nAnswers about NATO and its partners, quoted from the corpus.")
-        turns = gr.State([])
-        with gr.Row():
-            with gr.Column(scale=3):
-                chat = gr.Chatbot(elem_id="chat", label="Chat", height=480)
-                question = gr.Textbox(elem_id="question", show_label=False, lines=1,
-                                      placeholder="Ask about NATO partnerships…")
-                with gr.Row():
-                    ask = gr.Button("Ask", variant="primary", elem_id="ask")
-                    clear = gr.Button("New chat", elem_id="new-chat")
-                gr.Examples(EXAMPLES, inputs=question)
-            with gr.Column(scale=2):
-                sources = gr.HTML("<p>Sources appear here.</p>", elem_id="sources")
-        outputs = [chat, sources, turns, question]
-        ask.click(respond, [question, chat, turns], outputs, api_name="ask")
-        question.submit(respond, [question, chat, turns], outputs, api_name=False)
-        clear.click(new_chat, None, outputs, api_name=False)
-    return demo, _CSS
+        gr.Markdown("## Partnerbot\nAnswers about NATO and its partners, each sentence quoted "
+                    "from the corpus. Click a citation to see it in its article.")
+        turns, records, panels, rated = gr.State([]), gr.State([]), gr.State([]), gr.State(None)
+        with gr.Tab("Chat"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chat = gr.Chatbot(elem_id="chat", label="Chat", height=480,
+                                      buttons=["copy"], feedback_options=("Like", "Dislike"))
+                    question = gr.Textbox(elem_id="question", label="Question",
+                                          show_label=False, lines=1,
+                                          max_length=limit,
+                                          placeholder="Ask about NATO partnerships…")
+                    with gr.Row():
+                        ask = gr.Button("Ask", variant="primary", elem_id="ask")
+                        clear = gr.Button("New chat", elem_id="new-chat")
+                        copy = gr.Button("Copy answer with sources", elem_id="copy")
+                    answer_copy = gr.Textbox(visible="hidden", elem_id="answer-copy",
+                                             label="Answer with sources")
+                    gr.Examples(EXAMPLES, inputs=question)
+                    with gr.Accordion("Filters", open=False):
+                        with gr.Row():
+                            since = gr.Textbox("", label="From (YYYY, YYYY-MM or YYYY-MM-DD)",
+                                               elem_id="since")
+                            until = gr.Textbox("", label="To", elem_id="until")
+                        sites = gr.Dropdown(bot.retriever.sites(), multiselect=True,
+                                            label="Sources (any if empty)", elem_id="sites")
+                    with gr.Accordion("Comment on your rating", open=False):
+                        comment = gr.Textbox(show_label=False, lines=2, max_length=2000,
+                                             placeholder="What was right or wrong?",
+                                             elem_id="comment")
+                        send = gr.Button("Send comment", size="sm")
+                    feedback_status = gr.Markdown(elem_id="feedback-status")
+                with gr.Column(scale=2):
+                    sources = gr.HTML(EMPTY_PANEL, elem_id="sources", label="Sources")
+        if db is not None:
+            _documents_tab(gr, bot, db, sites)
+
+        args = [question, chat, turns, records, panels, since, until, sites]
+        outputs = [chat, sources, question, answer_copy, turns, records, panels]
+        # The gate, not Gradio's queue, decides who waits: one queue for chat and API.
+        ask.click(respond, args, outputs, api_name="ask", concurrency_limit=None)
+        question.submit(respond, args, outputs, api_name=False, concurrency_limit=None)
+        clear.click(new_chat, None, outputs + [rated, feedback_status], api_name=False)
+        copy.click(None, [answer_copy], None, api_name=False,
+                   js="(text) => { if (text) navigator.clipboard.writeText(text); return []; }")
+        chat.like(rate, [records], [rated, feedback_status], api_name=False)
+        send.click(send_comment, [rated, comment], [comment, feedback_status], api_name=False)
+    return demo
+
+
+def _documents_tab(gr, bot: ChatBot, db, sites) -> None:
+    from ingest import ingest_paths
+    from ingest.fetch import is_url
+    from ingest.loaders import SUPPORTED_SUFFIXES
+
+    settings = bot.settings
+
+    def add(files, url):
+        url = (url or "").strip()
+        if url and not is_url(url):
+            raise gr.Error(f"URL: {url!r} is not an http(s) address.")
+        inputs: list[str | Path] = []
+        settings.uploads.mkdir(parents=True, exist_ok=True)
+        for f in files or []:
+            name = safe_name(getattr(f, "orig_name", None) or Path(f).name)
+            target = settings.uploads / name
+            shutil.copyfile(f, target)  # the app's own copy: a re-upload updates it
+            inputs.append(target)
+        if url:
+            inputs.append(url)
+        if not inputs:
+            raise gr.Error("Choose files to upload or paste a URL or feed first.")
+        lines: list[str] = []
+        done = threading.Event()
+        result = {}
+
+        def progress(label, outcome, report):
+            lines.append(f"- {outcome}: {Path(label).name if not is_url(label) else label}")
+
+        def run():
+            try:
+                result["report"] = ingest_paths(inputs, settings=settings, db=db,
+                                                progress=progress)
+            except Exception as exc:  # shown to the user; the store keeps what it had
+                result["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=run, daemon=True).start()
+        shown = -1
+        while not done.wait(0.5):
+            if len(lines) != shown:
+                shown = len(lines)
+                yield "**Adding…**\n" + "\n".join(lines), gr.skip()
+        if "error" in result:
+            raise gr.Error(f"Adding failed: {result['error']}")
+        r = result["report"]
+        summary = (f"**Done.** Added {r.added}, updated {r.updated}, unchanged {r.unchanged}, "
+                   f"duplicate {r.duplicate}, failed {len(r.failed)}; {r.chunks} chunks. "
+                   "New documents can be asked about now.")
+        failures = [f"- failed: {Path(f.source).name if not is_url(f.source) else f.source}: "
+                    f"{f.reason}" for f in r.failed]
+        text = "\n".join([summary, *lines, *failures])
+        yield text, gr.update(choices=bot.retriever.sites())
+
+    with gr.Tab("Add documents"):
+        gr.Markdown("Upload articles (" + ", ".join(SUPPORTED_SUFFIXES) + f"; up to "
+                    f"{settings.max_file_mb:g} MB each) or paste the address of a page or "
+                    "an RSS/Atom feed.")
+        files = gr.File(None, file_count="multiple", file_types=list(SUPPORTED_SUFFIXES),
+                        label="Files", elem_id="upload")
+        url = gr.Textbox("", label="URL or feed", placeholder="https://…", elem_id="url")
+        go = gr.Button("Add to the corpus", variant="primary", elem_id="add-docs")
+        log = gr.Markdown(elem_id="ingest-log", label="Summary")
+        go.click(add, [files, url], [log, sites], api_name="add_documents",
+                 concurrency_limit=1)
+
+
+def create_server(bot: ChatBot, db=None, feedback=None):
+    """The FastAPI app serving the chat at `/` and the OpenAI-compatible API at `/v1`."""
+    import gradio as gr
+    from fastapi import FastAPI
+
+    from .openai_api import router
+
+    settings = bot.settings
+    gate = Gate(settings.workers, settings.queue_size)
+    demo = build_app(bot, gate=gate, feedback=feedback, db=db)
+    # Questions are admitted by the gate; the rest (ratings, uploads) wait in Gradio's queue.
+    demo.queue(default_concurrency_limit=1, max_size=4 * settings.queue_size)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(router(bot, gate, settings.max_question_chars))
+    return gr.mount_gradio_app(app, demo, path="", css=_CSS, head=_HEAD, show_error=True,
+                               max_file_size=f"{settings.max_file_mb:g}mb",
+                               footer_links=["api"])
 
 
 def serve(store: str | Path | None = None, corpus: str | Path | None = None,
           host: str = "127.0.0.1", port: int | None = None, settings=None) -> None:
-    """Serve the chat; ingest `corpus` first when the store is empty."""
+    """Serve the chat and the API; ingest `corpus` first when the store is empty."""
+    import uvicorn
+
     from ingest import get_settings, ingest_paths
     from ingest.store import open_store
+
+    from .feedback import FeedbackLog
 
     settings = settings or get_settings()
     port = port or settings.port
@@ -139,6 +382,8 @@ def serve(store: str | Path | None = None, corpus: str | Path | None = None,
     if bot.backend == "local":
         # Load the model while the page opens, not on the first question.
         threading.Thread(target=lambda: bot.llm, daemon=True).start()
-    demo, css = build_app(bot)
-    demo.queue(default_concurrency_limit=2, max_size=32)
-    demo.launch(server_name=host, server_port=port, css=css, show_error=True)
+    app = create_server(bot, db=db, feedback=FeedbackLog(settings.feedback_db))
+    print(f"Partnerbot: chat at http://{host}:{port}/ , OpenAI-compatible API at "
+          f"http://{host}:{port}/v1", flush=True)
+    # Open event streams must not keep a stopping server alive.
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)

@@ -92,6 +92,15 @@ class Settings(BaseSettings):
                          "(cosine to the question + half the share of question words it holds).")
 
     port: int = Field(default_factory=lambda: int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    uploads: Path = Field(default_factory=lambda: _default_home() / "uploads",
+                          description="Where the web app keeps the files users add.")
+    feedback_db: Path = Field(default_factory=lambda: _default_home() / "feedback.sqlite",
+                              description="SQLite file of the web chat's thumbs up/down.")
+    queue_size: int = Field(32, ge=1, description="Questions the web app lets wait; more get "
+                                                  "a busy message.")
+    workers: int = Field(2, ge=1, description="Questions the web app answers at once (the "
+                                              "in-process model still takes one at a time).")
+    max_question_chars: int = Field(2000, ge=1, description="Longer questions are refused.")
 
 
 @lru_cache(maxsize=1)

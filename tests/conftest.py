@@ -18,6 +18,7 @@ CORPUS = ROOT / "corpus"
 SEED = CORPUS / "2021-07-13-nato-partners-invaluable-assets.txt"
 SHARED = ROOT.parent / "shared"
 OUTPUT = ROOT / "test-output"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's; Playwright never downloads a browser here
 
 
 @pytest.fixture(autouse=True)

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import OUTPUT, ROOT, child_env, free_port
+from .conftest import CHROMIUM, OUTPUT, ROOT, child_env, free_port
 from .test_bot import LAST, QUESTION
 
 pytestmark = pytest.mark.llm
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")

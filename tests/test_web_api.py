@@ -1,0 +1,289 @@
+"""The web server as clients and attackers meet it, without the LLM: `python app.py` in its
+own process over a real store (extractive answers, so 20 concurrent chats take seconds),
+reached over real HTTP by gradio_client, the `openai` package, raw requests and Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from .conftest import CHROMIUM, CORPUS, OUTPUT, ROOT, child_env, free_port, wait_for
+from .test_bot import LAST, QUESTION
+
+BUSY = "Partnerbot is busy"
+SECRET = "do-not-serve-this-secret-7731"
+XSS_ARTICLE = """Title: Harbour Partnership Review
+Date: 2025-03-04
+Source: https://example.org/harbour-review
+
+The Harbour Partnership Review was published by the Kettleby Institute on 4 March 2025.
+The review's annex is titled <script>window.__xss = 1</script> and covers port security.
+Its appendix <img src=x onerror="window.__xss = 2"> lists the harbour partners.
+The summary links <a href="javascript:window.__xss=3">the partners</a> to port authorities.
+"""
+ACCORD = """Title: Zanzibar Accord signed
+Date: 2026-11-01
+
+The Zanzibar Accord between NATO and the Republic of Freedonia was signed in Tallinn on 1 November 2026.
+It covers maritime security training for coast guard crews.
+"""
+
+
+@pytest.mark.parametrize("name, safe", [
+    ("../../etc/passwd", "passwd"), (".env", "env"), ("a<script>b.txt", "a_script_b.txt"),
+    ("report (final).PDF", "report _final_.PDF"), ("..", "upload"), ("x" * 300 + ".txt",
+                                                                      "x" * 100 + ".txt")])
+def test_upload_names_are_reduced_to_a_harmless_base_name(name, safe):
+    from bot.web import safe_name
+
+    assert safe_name(name) == safe
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory):
+    """app.py with extractive answers, one worker and room for 4 waiting questions, a 1 MB
+    upload limit, started in a folder holding a `.env` it must never serve."""
+    from ingest import ingest_paths
+
+    home = tmp_path_factory.mktemp("web-api")
+    (home / ".env").write_text(f"OPENAI_API_KEY={SECRET}\n")
+    articles = home / "articles"
+    articles.mkdir()
+    (articles / "harbour-review.txt").write_text(XSS_ARTICLE)
+    store = home / "store"
+    report = ingest_paths([CORPUS, articles], store=store)
+    assert report.added == 2 and not report.failed
+    port = free_port()
+    log = home / "app.log"
+    env = child_env(PARTNERBOT_PORT=str(port), PARTNERBOT_BACKEND="extractive",
+                    PARTNERBOT_WORKERS="1", PARTNERBOT_QUEUE_SIZE="4",
+                    PARTNERBOT_MAX_FILE_MB="1", PARTNERBOT_UPLOADS=str(home / "uploads"),
+                    PARTNERBOT_FEEDBACK_DB=str(home / "feedback.sqlite"))
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--store", str(store)],
+                                cwd=home, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(url + "/", 240, proc, log)
+        yield {"url": url, "home": home, "proc": proc}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)  # the server must stop on SIGTERM even with clients connected
+
+
+def _client(url):
+    from gradio_client import Client
+
+    return Client(url + "/", verbose=False)
+
+
+def _text(message) -> str:
+    content = message["content"]
+    return content if isinstance(content, str) else "".join(p.get("text", "") for p in content)
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, r.read().decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
+
+
+def test_gradio_api_answers_with_citation_and_quote_in_its_passage(app_server):
+    chat, panel, question, copied = _client(app_server["url"]).predict(QUESTION, api_name="/ask")
+    answer = _text(chat[-1])
+    assert "Russia and Belarus" in answer and "(#source-1-1)" in answer
+    assert question == ""
+    # the panel shows the quoted sentence marked inside its passage, with title, date, link
+    assert f"<mark>{LAST}" in panel and "2021-07-13" in panel
+    assert 'href="https://www.nato.int/cps/en/natohq/news_185837.htm"' in panel
+    assert panel.index("<mark>") > panel.index('class="passage">') + 20
+    # what "Copy answer with sources" copies
+    assert copied.startswith("“All partners") and "\n\nSources:\n[1] NATO Partners" in copied
+
+
+def test_filters_limit_retrieval_by_date_and_source(app_server):
+    client = _client(app_server["url"])
+    chat, *_ = client.predict(QUESTION, [], "2027", "", [], api_name="/ask")
+    assert "No document in the corpus matches the filters (from 2027-01-01)" in _text(chat[-1])
+    chat, panel, *_ = client.predict("Who published the Harbour Partnership Review?", [],
+                                     "2025-03", "2025-03", ["example.org"], api_name="/ask")
+    assert "Kettleby Institute" in _text(chat[-1])
+    assert "nato.int" not in panel
+    with pytest.raises(Exception, match="since: '03/2025' is not a date"):
+        client.predict(QUESTION, [], "03/2025", "", [], api_name="/ask")
+
+
+def test_openai_endpoint_answers_with_citations_streaming_and_not(app_server):
+    import openai
+
+    client = openai.OpenAI(base_url=app_server["url"] + "/v1", api_key="unused", max_retries=0)
+    assert [m.id for m in client.models.list()] == ["partnerbot"]
+    reply = client.chat.completions.create(
+        model="partnerbot", messages=[{"role": "user", "content": QUESTION}])
+    text = reply.choices[0].message.content
+    assert "Russia and Belarus" in text and "\n\nSources:\n[1] NATO Partners" in text
+    citations = reply.model_extra["citations"]
+    assert citations[0]["quote"] == LAST and citations[0]["date"] == "2021-07-13"
+    assert reply.model_extra["abstained"] is False
+
+    pieces, last = [], None
+    for chunk in client.chat.completions.create(
+            model="partnerbot", stream=True,
+            messages=[{"role": "system", "content": "Be brief."},
+                      {"role": "user", "content": "Who hosted the meeting?"},
+                      {"role": "assistant", "content": "The director."},
+                      {"role": "user", "content": QUESTION}]):
+        pieces.append(chunk.choices[0].delta.content or "")
+        last = chunk
+    assert "".join(pieces) == text
+    assert last.choices[0].finish_reason == "stop"
+    assert last.model_extra["citations"][0]["quote"] == LAST
+
+
+def test_openai_endpoint_names_the_field_of_a_bad_request(app_server):
+    import openai
+
+    client = openai.OpenAI(base_url=app_server["url"] + "/v1", api_key="unused", max_retries=0)
+    with pytest.raises(openai.BadRequestError, match="the last message must be the user's"):
+        client.chat.completions.create(model="partnerbot",
+                                       messages=[{"role": "assistant", "content": "hi"}])
+    with pytest.raises(openai.BadRequestError, match=r"messages\[0\].content: the question is "
+                                                     r"2001 characters long; the limit is 2000"):
+        client.chat.completions.create(model="partnerbot",
+                                       messages=[{"role": "user", "content": "x" * 2001}])
+    with pytest.raises(openai.BadRequestError, match="filters.until: 'soon' is not a date"):
+        client.chat.completions.create(model="partnerbot", extra_body={"filters": {"until": "soon"}},
+                                       messages=[{"role": "user", "content": QUESTION}])
+
+
+def test_gradio_refuses_a_question_over_the_length_limit(app_server):
+    with pytest.raises(Exception, match="2001 characters long; the limit is 2000"):
+        _client(app_server["url"]).predict("y" * 2001, api_name="/ask")
+
+
+def test_twenty_concurrent_chats_get_an_answer_or_the_busy_message(app_server):
+    import openai
+
+    url = app_server["url"]
+    client = _client(url)
+    jobs = [client.submit(QUESTION, api_name="/ask") for _ in range(20)]
+    outcomes = []
+    for job in jobs:
+        text = _text(job.result(timeout=120)[0][-1])
+        assert "Russia and Belarus" in text or BUSY in text, text
+        outcomes.append(BUSY not in text)
+
+    api = openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0, timeout=120)
+
+    def one(_):
+        try:
+            reply = api.chat.completions.create(
+                model="partnerbot", messages=[{"role": "user", "content": QUESTION}])
+            assert "Russia and Belarus" in reply.choices[0].message.content
+            return True
+        except openai.RateLimitError as exc:
+            assert BUSY in str(exc)
+            return False
+
+    with ThreadPoolExecutor(20) as pool:
+        api_outcomes = list(pool.map(one, range(20)))
+    print(f"gradio: {sum(outcomes)} answered, {20 - sum(outcomes)} busy; "
+          f"openai: {sum(api_outcomes)} answered, {20 - sum(api_outcomes)} busy")
+    assert any(outcomes) and any(api_outcomes)
+    # still up, and the gate let everyone go: a lone question is answered, not refused
+    assert app_server["proc"].poll() is None
+    assert "Russia and Belarus" in _text(_client(url).predict(QUESTION, api_name="/ask")[0][-1])
+
+
+@pytest.mark.parametrize("path", [
+    "/gradio_api/file=/etc/passwd", "/gradio_api/file=../../../../etc/passwd",
+    "/gradio_api/file=%2Fetc%2Fpasswd", "/gradio_api/file=.env", "/gradio_api/file=./.env",
+    "/gradio_api/file=app.py", "/file=/etc/passwd", "/gradio_api/file=..%2F..%2Fetc%2Fpasswd",
+    "/static/../../../etc/passwd", "/.env", "/../.env"])
+def test_no_file_outside_the_app_is_served(app_server, path):
+    status, body = _get(app_server["url"] + path)
+    assert status in (400, 403, 404, 405), (status, body[:200])
+    assert "root:" not in body and SECRET not in body
+
+
+def test_upload_gets_a_safe_name_and_is_answerable_at_once(app_server, tmp_path):
+    from gradio_client import handle_file
+
+    odd = tmp_path / "..evil name;$(rm -rf ~)<b>.txt"
+    odd.write_text(ACCORD)
+    client = _client(app_server["url"])
+    summary, _ = client.predict([handle_file(str(odd))], "", api_name="/add_documents")
+    assert "Added 1" in summary and "failed 0" in summary
+    [stored] = [p.name for p in (app_server["home"] / "uploads").iterdir()]
+    assert re.fullmatch(r"[\w][\w .-]*\.txt", stored) and "evil name" in stored
+    chat, panel, *_ = client.predict("Where was the Zanzibar Accord signed?", api_name="/ask")
+    assert "Tallinn" in _text(chat[-1]) and "Zanzibar Accord signed" in panel
+
+
+def test_upload_over_the_size_limit_is_refused_and_nothing_is_lost(app_server, tmp_path):
+    from gradio_client import handle_file
+
+    big = tmp_path / "big.txt"
+    big.write_text("Title: Big\n\n" + "NATO partners met again. " * 60_000)  # ~1.5 MB
+    client = _client(app_server["url"])
+    with pytest.raises(Exception, match="(?i)size|too large|exceeds"):
+        client.predict([handle_file(str(big))], "", api_name="/add_documents")
+    assert "Russia and Belarus" in _text(client.predict(QUESTION, api_name="/ask")[0][-1])
+
+
+def test_feedback_is_stored_and_exported_as_jsonl(tmp_path):
+    from bot.feedback import FeedbackLog
+
+    db = tmp_path / "fb.sqlite"
+    log = FeedbackLog(db)
+    answer = {"question": "Q?", "text": "A [1]", "abstained": False,
+              "citations": [{"n": 1, "quote": "A.", "title": "T"}]}
+    fid = log.record("down", answer)
+    log.comment(fid, "wrong date")
+    log.record("up", answer)
+    with pytest.raises(ValueError, match="rating: 'meh'"):
+        log.record("meh", answer)
+    out = subprocess.run([sys.executable, "-m", "bot.cli", "feedback", "export", "--db", str(db)],
+                         cwd=ROOT, env=child_env(), capture_output=True, text=True, check=True)
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [(r["rating"], r["comment"]) for r in rows] == [("down", "wrong date"), ("up", "")]
+    assert rows[0]["question"] == "Q?" and rows[0]["citations"][0]["quote"] == "A."
+    missing = subprocess.run([sys.executable, "-m", "bot.cli", "feedback", "export", "--db",
+                              str(tmp_path / "none.sqlite")], cwd=ROOT, env=child_env(),
+                             capture_output=True, text=True)
+    assert missing.returncode == 1 and "no feedback file at" in missing.stderr
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed (make browser)")
+def test_document_text_shows_as_text_and_runs_nothing(app_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    OUTPUT.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                    args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(app_server["url"] + "/", wait_until="load")
+        page.locator("#question textarea").fill("What is the review's annex titled?")
+        page.locator("#ask").click()
+        panel = page.locator("#sources .passage").first
+        expect(panel).to_contain_text("<script>window.__xss = 1</script>", timeout=60_000)
+        expect(panel).to_contain_text('<img src=x onerror="window.__xss = 2">')
+        expect(panel).to_contain_text('<a href="javascript:window.__xss=3">the partners</a>')
+        page.wait_for_timeout(500)
+        assert page.evaluate("window.__xss") is None and not dialogs
+        assert page.locator('a[href^="javascript:"], #sources img, #chat img[src="x"]').count() == 0
+        page.screenshot(path=str(OUTPUT / "web-xss.png"), full_page=True)
+        browser.close()
