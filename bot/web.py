@@ -265,6 +265,7 @@ def build_app(bot: ChatBot, gate: Gate | None = None, feedback=None, db=None):
         ask.click(respond, args, outputs, api_name="ask", concurrency_limit=None)
         question.submit(respond, args, outputs, api_name=False, concurrency_limit=None)
         clear.click(new_chat, None, outputs + [rated, feedback_status], api_name=False)
+        chat.clear(new_chat, None, outputs + [rated, feedback_status], api_name=False)
         copy.click(None, [answer_copy], None, api_name=False,
                    js="(text) => { if (text) navigator.clipboard.writeText(text); return []; }")
         chat.like(rate, [records], [rated, feedback_status], api_name=False)
