@@ -176,10 +176,22 @@ def resolve(reply: str, question: str, passages: list[Passage]) -> Resolved:
         if not backing:
             backing = _best_backing(claim, question, sentences)
         # A number the claim states must be in its backing (or the backing's article date,
-        # or the question); otherwise the claim is not from the corpus.
-        known = set().union(numbers_in(question),
-                            *(numbers_in(b.text) | numbers_in(passages[b.passage].date or "")
-                              for b in backing))
+        # or the question); otherwise the claim is not from the corpus. A number the model
+        # took from another sentence it was shown ("... and joined in 2023" while quoting
+        # only the sentence about applying) is repaired by citing that sentence too.
+        def dated(sentence: Sentence) -> set[str]:
+            return numbers_in(sentence.text) | numbers_in(passages[sentence.passage].date or "")
+
+        known = set().union(numbers_in(question), *(dated(b) for b in backing))
+        words = content_terms(claim) - numbers_in(claim)
+        for number in sorted(numbers_in(claim) - known) if backing else ():
+            # the number alone is no support: the sentence must also share a word
+            holders = [c for c in sentences if number in dated(c) and c not in backing
+                       and words & c.terms]
+            if holders:
+                found = max(holders, key=lambda c: support(claim, question, c))
+                backing.append(found)
+                known |= dated(found)
         if backing and not numbers_in(claim) - known:
             kept.append((claim, backing))
 

@@ -154,6 +154,30 @@ def test_answer_number_must_come_from_the_evidence(seed_store):
     assert answer.abstained
 
 
+def test_a_number_from_another_shown_sentence_is_cited_from_it(seed_store):
+    # The model quotes the sentence about the host but takes the head count from another
+    # sentence it was shown: that sentence is cited too, instead of the answer being dropped.
+    question = ("Who hosted the first in-person meeting with NATO Partners at NATO HQ since the "
+                "start of the pandemic, and how many partner representatives attended it?")
+    reply = ("Evidence [1]: On 13 July 2021, the Director General of the NATO International "
+             "Military Staff (IMS), Lieutenant General Hans-Werner Wiermann under the auspices of "
+             "the Cooperative Security Division hosted the first in-person meeting with NATO "
+             "Partners at NATO HQ since the start of pandemic.\nAnswer: Lieutenant General "
+             "Wiermann hosted it, and 32 partner military representatives attended [1].")
+    answer = ChatBot(store=seed_store, llm=scripted(reply)).ask(question)
+    assert not answer.abstained
+    assert "32 partner military representatives attended [1][2]" in answer.text
+    assert "32 participating partner military representatives" in answer.citations[1].quote
+    _assert_quotes_verbatim(answer)
+    # a number that only shares itself with a shown sentence is still not from the corpus
+    reply = ("Evidence [1]: Over more than 25 years, the Alliance has developed a network of "
+             "partnerships that contribute to improved security for the broader international "
+             "community.\nAnswer: For 32 years [1]")
+    answer = ChatBot(store=seed_store, llm=scripted(reply)).ask(
+        "For how long has the Alliance been developing partnerships?")
+    assert answer.abstained
+
+
 def test_stream_hides_evidence_lines(seed_store):
     reply = ("Evidence [1]: All partners from the Euro-Atlantic Partnership Council, the "
              "Mediterranean Dialogue, the Istanbul Cooperation Initiative and the Partners across "
