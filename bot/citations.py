@@ -171,7 +171,7 @@ def resolve(reply: str, question: str, passages: list[Passage]) -> Resolved:
         claim = MARKER.sub("", claim_with_markers).strip()
         if not claim:
             continue
-        backing = _backing_from_evidence(claim, question, evidence) if evidence else \
+        backing = _covering(claim, question, evidence) if evidence else \
             _backing_from_markers(claim, question, _markers(claim_with_markers), by_passage)
         if not backing:
             backing = _best_backing(claim, question, sentences)
@@ -182,17 +182,23 @@ def resolve(reply: str, question: str, passages: list[Passage]) -> Resolved:
         def dated(sentence: Sentence) -> set[str]:
             return numbers_in(sentence.text) | numbers_in(passages[sentence.passage].date or "")
 
-        known = set().union(numbers_in(question), *(dated(b) for b in backing))
+        def unbacked(sources: list[Sentence]) -> set[str]:
+            return numbers_in(claim) - set().union(numbers_in(question),
+                                                   *(dated(b) for b in sources))
+
         words = content_terms(claim) - numbers_in(claim)
-        for number in sorted(numbers_in(claim) - known) if backing else ():
+        missing = unbacked(backing) if backing else set()
+        for number in sorted(missing):
             # the number alone is no support: the sentence must also share a word
             holders = [c for c in sentences if number in dated(c) and c not in backing
                        and words & c.terms]
             if holders:
-                found = max(holders, key=lambda c: support(claim, question, c))
-                backing.append(found)
-                known |= dated(found)
-        if backing and not numbers_in(claim) - known:
+                backing.append(max(holders, key=lambda c: support(claim, question, c)))
+        if missing and not unbacked(backing):
+            # cite only the sentences still needed once the repair is in
+            covering = _covering(claim, question, backing)
+            backing = covering if not unbacked(covering) else backing
+        if backing and not unbacked(backing):
             kept.append((claim, backing))
 
     quotes: list[Sentence] = []
@@ -207,10 +213,10 @@ def resolve(reply: str, question: str, passages: list[Passage]) -> Resolved:
     return Resolved(text=" ".join(parts), quotes=quotes)
 
 
-def _backing_from_evidence(claim: str, question: str, evidence: list[Sentence]) -> list[Sentence]:
-    """The evidence sentence that backs the claim best, plus any other that backs a part of
-    the claim the first does not (an answer combining two articles cites both)."""
-    ranked = sorted(evidence, key=lambda c: support(claim, question, c), reverse=True)
+def _covering(claim: str, question: str, candidates: list[Sentence]) -> list[Sentence]:
+    """The candidate that backs the claim best, then each other that adds a word or number
+    of the claim the ones before it lack (an answer combining two articles cites both)."""
+    ranked = sorted(candidates, key=lambda c: support(claim, question, c), reverse=True)
     if not ranked or support(claim, question, ranked[0]) <= 0:
         return []
     claim_terms = content_terms(claim) | numbers_in(claim)
