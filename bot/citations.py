@@ -24,7 +24,7 @@ from difflib import SequenceMatcher
 
 from ingest.text import sentence_spans
 
-from .evidence import Sentence, passage_sentences, support
+from .evidence import Sentence, passage_sentences, support, without_images
 from .terms import WORD as WORD_RE, content_terms, numbers_in, term_list
 from .retrieval import Passage
 
@@ -128,7 +128,6 @@ def verify_quote(quote: str, hint: int | None, sentences: list[Sentence],
     return best
 
 
-_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _TAG = re.compile(r"</?[A-Za-z!][^>]*>")
 _URL = re.compile(r"(?:\b(?:https?|ftp|file|javascript|data|vbscript):|\bwww\.)\S*", re.IGNORECASE)
@@ -137,7 +136,7 @@ _URL = re.compile(r"(?:\b(?:https?|ftp|file|javascript|data|vbscript):|\bwww\.)\
 def plain_text(text: str) -> str:
     """Answer text with no images, links, HTML or URLs: a model's reply never makes the
     reader's browser fetch or open anything (a source's link is in its citation)."""
-    text = _IMAGE.sub("", text)
+    text = without_images(text)
     text = _LINK.sub(r"\1", text)
     text = _TAG.sub("", text)
     text = _URL.sub("", text)
@@ -166,6 +165,10 @@ def resolve(reply: str, question: str, passages: list[Passage]) -> Resolved:
     for s in sentences:
         by_passage.setdefault(s.passage, []).append(s)
     kept: list[tuple[str, list[Sentence]]] = []
+
+    def dated(sentence: Sentence) -> set[str]:
+        return numbers_in(sentence.text) | numbers_in(passages[sentence.passage].date or "")
+
     for s, e in sentence_spans(reply):
         claim_with_markers = reply[s:e]
         claim = MARKER.sub("", claim_with_markers).strip()
@@ -179,9 +182,6 @@ def resolve(reply: str, question: str, passages: list[Passage]) -> Resolved:
         # or the question); otherwise the claim is not from the corpus. A number the model
         # took from another sentence it was shown ("... and joined in 2023" while quoting
         # only the sentence about applying) is repaired by citing that sentence too.
-        def dated(sentence: Sentence) -> set[str]:
-            return numbers_in(sentence.text) | numbers_in(passages[sentence.passage].date or "")
-
         def unbacked(sources: list[Sentence]) -> set[str]:
             return numbers_in(claim) - set().union(numbers_in(question),
                                                    *(dated(b) for b in sources))

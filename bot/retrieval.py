@@ -15,6 +15,8 @@ chunk's best score over them.
 
 from __future__ import annotations
 
+import calendar
+import re
 import threading
 from dataclasses import dataclass
 from datetime import date
@@ -85,20 +87,18 @@ class Filters:
 
     def where(self) -> dict | None:
         """The date part as a Chroma metadata filter (dates are stored as yyyymmdd numbers)."""
-        parts = []
-        if self.since:
-            parts.append({"date_num": {"$gte": int(self.since.replace("-", ""))}})
-        if self.until:
-            parts.append({"date_num": {"$lte": int(self.until.replace("-", ""))}})
-        if not parts:
+        from ingest.pipeline import date_number
+
+        if not (self.since or self.until):
             return None
+        # undated documents are stored as 0: "until" alone must not let them through
+        parts = [{"date_num": {"$gte": date_number(self.since) if self.since else 1}}]
+        if self.until:
+            parts.append({"date_num": {"$lte": date_number(self.until)}})
         return parts[0] if len(parts) == 1 else {"$and": parts}
 
 
 def _bound(field: str, value: str | None, first: bool) -> str | None:
-    import calendar
-    import re
-
     value = (value or "").strip()
     if not value:
         return None
@@ -178,7 +178,7 @@ class Retriever:
 
     def sites(self) -> list[str]:
         """Every site the stored documents come from (see `site_of`), sorted."""
-        return sorted({site_of(meta.get("url")) for _, meta, _ in self.store.chunk_records()})
+        return sorted({site_of(d.url) for d in self.store.documents()})
 
     def allowed(self, filters: Filters) -> frozenset[str]:
         """Ids of the chunks `filters` lets through, cached per store generation."""

@@ -299,8 +299,11 @@ def _documents_tab(gr, bot: ChatBot, db, sites) -> None:
         done = threading.Event()
         result = {}
 
+        def name(label: str) -> str:  # the upload's name, not where the app keeps it
+            return label if is_url(label) else Path(label).name
+
         def progress(label, outcome, report):
-            lines.append(f"- {outcome}: {Path(label).name if not is_url(label) else label}")
+            lines.append(f"- {outcome}: {name(label)}")
 
         def run():
             try:
@@ -323,8 +326,7 @@ def _documents_tab(gr, bot: ChatBot, db, sites) -> None:
         summary = (f"**Done.** Added {r.added}, updated {r.updated}, unchanged {r.unchanged}, "
                    f"duplicate {r.duplicate}, failed {len(r.failed)}; {r.chunks} chunks. "
                    "New documents can be asked about now.")
-        failures = [f"- failed: {Path(f.source).name if not is_url(f.source) else f.source}: "
-                    f"{f.reason}" for f in r.failed]
+        failures = [f"- failed: {name(f.source)}: {f.reason}" for f in r.failed]
         text = "\n".join([summary, *lines, *failures])
         yield text, gr.update(choices=bot.retriever.sites())
 

@@ -146,7 +146,8 @@ def _indexed(sentence: str) -> bool:
     return len(sentence.split()) >= MIN_SENTENCE_WORDS
 
 
-def _date_number(iso: str | None) -> int:
+def date_number(iso: str | None) -> int:
+    """An ISO date as the yyyymmdd number stored in `date_num` (0: undated)."""
     return int(iso.replace("-", "")) if iso else 0
 
 
@@ -270,7 +271,7 @@ class _Writer:
         for p in self.pending:
             a = p.article
             base = {"doc_key": a.key, "doc_hash": p.doc_hash, "source": a.source,
-                    "title": a.title, "date_num": _date_number(a.date),
+                    "title": a.title, "date_num": date_number(a.date),
                     "n_chunks": len(p.chunks)}
             base.update({k: v for k, v in (("date", a.date), ("url", a.url),
                                            ("language", a.language)) if v})
