@@ -30,6 +30,7 @@ from .context import Context, build_context, rank_sentences, whole_passages
 from .dates import parse_time_hint
 from .evidence import Sentence, uncovered_terms
 from .retrieval import Filters, Passage, Retriever
+from .subjects import substituted_subject
 from .terms import content_terms
 
 History = Sequence[tuple[str, str]]
@@ -151,13 +152,16 @@ def _citation(n: int, quote: Sentence, passages: list[Passage]) -> Citation:
                     page=p.page_at(quote.start))
 
 
-def abstention_text(passages: list[Passage], unmentioned: list[str] = ()) -> str:
+def abstention_text(passages: list[Passage], unmentioned: list[str] = (),
+                    why: str | None = None) -> str:
     if not passages:
         return "The corpus does not answer this: the store holds no documents yet."
     if unmentioned:
         names = ", ".join(f"“{t}”" for t in unmentioned)
         lead = (f"The corpus does not answer this question: no article retrieved for it "
                 f"mentions {names}. ")
+    elif why:
+        lead = f"The corpus does not answer this question: {why}. "
     else:
         lead = "The corpus does not answer this question. "
     nearby, seen = [], set()
@@ -343,8 +347,10 @@ class ChatBot:
         """The verified answer; its quotes come from the passages the model was shown."""
         resolved = None if _REFUSAL.search(raw) else resolve(raw, question, context.passages)
         if resolved is None or not resolved.quotes:
-            return Answer(abstention_text(passages), [], True, question, passages, draft=raw,
-                          context=context.text)
+            why = resolved.wrong_subject.describe() if resolved and resolved.wrong_subject \
+                else None
+            return Answer(abstention_text(passages, why=why), [], True, question, passages,
+                          draft=raw, context=context.text)
         citations = [_citation(i, q, context.passages) for i, q in enumerate(resolved.quotes, 1)]
         return Answer(resolved.text, citations, False, question, passages, draft=raw,
                       context=context.text)
@@ -352,7 +358,10 @@ class ChatBot:
     def _extractive(self, question: str, passages: list[Passage], ranked) -> Answer:
         """The best evidence sentence, quoted and cited: no LLM involved."""
         ranked = [(score, s) for score, s in ranked if len(s.text.split()) >= 4]
-        if not ranked or ranked[0][0] < self.settings.extractive_min_score:
-            return Answer(abstention_text(passages), [], True, question, passages)
+        best = ranked[0][1] if ranked else None
+        substitution = best and substituted_subject(question, [best], passages)
+        if substitution or not ranked or ranked[0][0] < self.settings.extractive_min_score:
+            why = substitution.describe() if substitution else None
+            return Answer(abstention_text(passages, why=why), [], True, question, passages)
         citation = _citation(1, ranked[0][1], passages)
         return Answer(f"“{citation.quote}” [1]", [citation], False, question, passages)

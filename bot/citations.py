@@ -11,8 +11,9 @@ The model is asked to copy its evidence first (`Evidence [n]: <sentence>`), then
 * each answer sentence is backed by the verified evidence sentence that shares most with it
   (or, when the model gave no evidence lines, by the best sentence of the passage its `[n]`
   names; failing both, by the retrieved sentence that best supports it, above a threshold);
-  a sentence stating a number its backing does not contain, or that nothing backs, is
-  dropped; markers are renumbered to the quotes.
+  a sentence stating a number its backing does not contain, whose backing is about another
+  country than the question's, or that nothing backs, is dropped; markers are renumbered to
+  the quotes.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ingest.text import sentence_spans
 from .evidence import Sentence, passage_sentences, support, without_images
 from .terms import WORD as WORD_RE, content_terms, numbers_in, term_list
 from .retrieval import Passage
+from .subjects import Substitution, substituted_subject
 
 MARKER = re.compile(r"\s*\[(?:passages?\s*)?(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\]", re.IGNORECASE)
 _MIN_UNMARKED_SUPPORT = 5.0  # at least two shared content words plus a question word
@@ -36,6 +38,7 @@ _MIN_UNMARKED_SUPPORT = 5.0  # at least two shared content words plus a question
 class Resolved:
     text: str
     quotes: list[Sentence]  # quotes[i] backs citation number i + 1
+    wrong_subject: Substitution | None = None  # why a claim was dropped, for the reader
 
 
 def _markers(sentence: str) -> list[int]:
@@ -165,6 +168,7 @@ def resolve(reply: str, question: str, passages: list[Passage]) -> Resolved:
     for s in sentences:
         by_passage.setdefault(s.passage, []).append(s)
     kept: list[tuple[str, list[Sentence]]] = []
+    wrong_subject = None
 
     def dated(sentence: Sentence) -> set[str]:
         return numbers_in(sentence.text) | numbers_in(passages[sentence.passage].date or "")
@@ -199,7 +203,13 @@ def resolve(reply: str, question: str, passages: list[Passage]) -> Resolved:
             covering = _covering(claim, question, backing)
             backing = covering if not unbacked(covering) else backing
         if backing and not unbacked(backing):
-            kept.append((claim, backing))
+            # The right topic about the wrong country ("the ROK contributed $12 million" for
+            # a question about New Zealand) is not an answer.
+            substitution = substituted_subject(question, backing, passages)
+            if substitution is None:
+                kept.append((claim, backing))
+            else:
+                wrong_subject = wrong_subject or substitution
 
     quotes: list[Sentence] = []
     parts: list[str] = []
@@ -209,8 +219,30 @@ def resolve(reply: str, question: str, passages: list[Passage]) -> Resolved:
             if q not in quotes:
                 quotes.append(q)
             numbers.append(quotes.index(q) + 1)
-        parts.append(_with_markers(claim, numbers))
-    return Resolved(text=" ".join(parts), quotes=quotes)
+        if echoes(claim, question):
+            # "Which part of the IMS ...?" answered "The IMS": the claim only repeats the
+            # question; its backing sentence says what the model failed to pick out.
+            parts.append(" ".join(f"“{without_images(quotes[n - 1].text).strip()}” [{n}]"
+                                  for n in numbers))
+        else:
+            parts.append(_with_markers(claim, numbers))
+    return Resolved(text=" ".join(parts), quotes=quotes, wrong_subject=wrong_subject)
+
+
+def _acronyms(text: str) -> set[str]:
+    """Initials of the capitalised names in `text` ("International Military Staff" -> "ims"),
+    small words inside a name skipped."""
+    out = set()
+    for name in re.findall(r"[A-Z][\w’'-]*(?:\s+(?:(?:of|and|for|the)\s+)*[A-Z][\w’'-]*)+", text):
+        out.add("".join(w[0] for w in name.split() if w[0].isupper()).lower())
+    return out
+
+
+def echoes(claim: str, question: str) -> bool:
+    """True when the claim says nothing the question does not: each of its words and numbers
+    is one of the question's, or the initials of a name in it."""
+    said = content_terms(claim) | numbers_in(claim)
+    return bool(said) and not (said - content_terms(question) - _acronyms(question))
 
 
 def _covering(claim: str, question: str, candidates: list[Sentence]) -> list[Sentence]:

@@ -299,3 +299,55 @@ def test_filters_limit_retrieval_to_dates_and_sites_and_skip_undated_articles(tm
     assert titles(Filters.parse(sites=["example.org"])) == {"Harbour drill"}
     assert titles(Filters.parse(sites=["local files"])) == {"Harbour drill notes"}
     assert bot.retriever.sites() == ["example.org", "local files"]
+
+
+def test_an_answer_about_another_country_than_the_one_asked_is_declined(tmp_path):
+    # The right topic about the wrong country: asked about New Zealand, a small model quotes
+    # the sentence on the ROK's contribution. Asked about the Republic of Korea (or which
+    # partner gave it), the same reply is the answer.
+    from ingest import ingest_paths
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "rok.txt").write_text(
+        "Title: Indo-Pacific partners support Ukraine\nDate: 2024-07-11\n\nThe Republic of "
+        "Korea is a close partner of the Alliance. In June, the ROK contributed $12 million to "
+        "the NATO Comprehensive Assistance Package for Ukraine. It also pledged generators for "
+        "the energy sector.\n")
+    (docs / "nz.txt").write_text(
+        "Title: New Zealand extends its deployment\nDate: 2024-07-11\n\nNew Zealand has "
+        "provided more than NZ$ 100 million in support to Ukraine since 2022. Its personnel "
+        "help train Ukrainian soldiers in the United Kingdom.\n")
+    ingest_paths([docs], store=tmp_path / "store")
+    reply = ("Evidence [1]: In June, the ROK contributed $12 million to the NATO Comprehensive "
+             "Assistance Package for Ukraine.\nAnswer: $12 million [1]")
+
+    def ask(question, **kw):
+        return ChatBot(store=tmp_path / "store", llm=scripted(reply), **kw).ask(question)
+
+    topic = "contributed to the NATO Comprehensive Assistance Package for Ukraine?"
+    declined = ask(f"How much has New Zealand {topic}")
+    assert declined.abstained
+    assert "say this of the Republic of Korea, not of New Zealand" in declined.text
+    for question in (f"How much has the Republic of Korea {topic}",
+                     f"Which partner country {topic}"):
+        answer = ask(question)
+        assert not answer.abstained, question
+        assert answer.citations[0].quote.startswith("In June, the ROK contributed $12 million")
+    extractive = ChatBot(store=tmp_path / "store", backend="extractive").ask(
+        f"How much has New Zealand {topic}")
+    assert extractive.abstained and "not of New Zealand" in extractive.text
+
+
+def test_an_answer_that_only_repeats_the_question_shows_its_quote(seed_store):
+    # "Which part of the International Military Staff ...?" answered "The IMS": the initials
+    # of the question's own name. The backing sentence is shown instead.
+    sentence = ("The IMS by means of its Cooperative Security Division holds regular meetings "
+                "with NATO Partners to assess these ongoing partnerships.")
+    reply = f"Evidence [1]: {sentence}\nAnswer: The IMS [1]"
+    answer = ChatBot(store=seed_store, llm=scripted(reply)).ask(
+        "Which part of the International Military Staff organises the recurring "
+        "get-togethers with partner nations?")
+    assert not answer.abstained
+    assert answer.text == f"“{sentence}” [1]"
+    assert answer.citations[0].quote == sentence
