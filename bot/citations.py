@@ -11,7 +11,8 @@ The model is asked to copy its evidence first (`Evidence [n]: <sentence>`), then
 * each answer sentence is backed by the verified evidence sentence that shares most with it
   (or, when the model gave no evidence lines, by the best sentence of the passage its `[n]`
   names; failing both, by the retrieved sentence that best supports it, above a threshold);
-  a sentence stating a number its backing does not contain, whose backing is about another
+  when another sentence the model was shown says more of what the claim says, that one is
+  cited; a sentence stating a number its backing does not contain, whose backing is about another
   country than the question's, or that nothing backs, is dropped; markers are renumbered to
   the quotes.
 """
@@ -182,6 +183,10 @@ def resolve(reply: str, question: str, passages: list[Passage]) -> Resolved:
             _backing_from_markers(claim, question, _markers(claim_with_markers), by_passage)
         if not backing:
             backing = _best_backing(claim, question, sentences)
+        elif better := _better_quote(claim, question, backing, sentences):
+            # The model copied one sentence and answered from another it was shown ("the
+            # so-called Israeli model" is not in its evidence line): cite the one that says it.
+            backing = _covering(claim, question, backing + [better])
         # A number the claim states must be in its backing (or the backing's article date,
         # or the question); otherwise the claim is not from the corpus. A number the model
         # took from another sentence it was shown ("... and joined in 2023" while quoting
@@ -259,6 +264,22 @@ def _covering(claim: str, question: str, candidates: list[Sentence]) -> list[Sen
             backing.append(other)
             covered |= other.terms | numbers_in(other.text)
     return backing
+
+
+def _better_quote(claim: str, question: str, backing: list[Sentence],
+                  sentences: list[Sentence]) -> Sentence | None:
+    """A shown sentence holding at least two, and most, of the claim's own words (those the
+    question does not already give) that `backing` lacks, or None."""
+    covered = set().union(*(b.terms for b in backing))
+    lacking = content_terms(claim) - content_terms(question) - covered
+    if len(lacking) < 2:
+        return None
+    best = max((s for s in sentences if s not in backing),
+               key=lambda s: len(lacking & s.terms), default=None)
+    if best is None:
+        return None
+    found = len(lacking & best.terms)
+    return best if found >= 2 and 2 * found >= len(lacking) else None
 
 
 def _backing_from_markers(claim: str, question: str, markers: list[int],

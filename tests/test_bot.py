@@ -351,3 +351,18 @@ def test_an_answer_that_only_repeats_the_question_shows_its_quote(seed_store):
     assert not answer.abstained
     assert answer.text == f"“{sentence}” [1]"
     assert answer.citations[0].quote == sentence
+
+
+def test_a_claim_is_cited_from_the_shown_sentence_that_says_it(seed_store):
+    # The model copies one sentence as evidence but answers from another it was shown: the
+    # sentence that says what the answer says is cited, not the copied one.
+    ims = ("The IMS by means of its Cooperative Security Division holds regular meetings with "
+           "NATO Partners to assess these ongoing partnerships.")
+    reply = ("Evidence [1]: Over more than 25 years, the Alliance has developed a network of "
+             "partnerships that contribute to improved security for the broader international "
+             "community.\nAnswer: Its Cooperative Security Division holds regular meetings to "
+             "assess these ongoing partnerships [1].")
+    answer = ChatBot(store=seed_store, llm=scripted(reply)).ask(
+        "Who in the International Military Staff keeps the partnerships under review?")
+    assert not answer.abstained
+    assert [c.quote for c in answer.citations] == [ims]
