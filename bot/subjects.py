@@ -18,11 +18,11 @@ from functools import lru_cache
 from .evidence import Sentence
 from .retrieval import Passage
 
-# canonical name: other names and adjectives it goes by. Countries without entries of their
-# own are matched by name only.
+# canonical name: "|"-separated other names and adjectives it goes by. Countries without
+# entries of their own are matched by name only.
 _ALIASES = {
     "Afghanistan": "Afghan", "Albania": "Albanian", "Algeria": "Algerian",
-    "Argentina": "Argentine Argentinian", "Armenia": "Armenian", "Australia": "Australian",
+    "Argentina": "Argentine|Argentinian", "Armenia": "Armenian", "Australia": "Australian",
     "Austria": "Austrian", "Azerbaijan": "Azerbaijani", "Bahrain": "Bahraini",
     "Belarus": "Belarusian", "Belgium": "Belgian",
     "Bosnia and Herzegovina": "Bosnia|Bosnian", "Brazil": "Brazilian", "Bulgaria": "Bulgarian",
@@ -73,7 +73,7 @@ def _table() -> tuple[re.Pattern, dict[str, str]]:
     canonical: dict[str, str] = {}
     for name, others in _ALIASES.items():
         canonical[name] = name
-        for alias in (others.split("|") if "|" in others else others.split()):
+        for alias in others.split("|"):
             canonical[alias] = name
     for name in _OTHERS + _MORE:
         canonical.setdefault(name, name)
@@ -106,12 +106,12 @@ class Substitution:
     found: tuple[str, ...]  # the countries the backing names instead
 
     def describe(self) -> str:
-        return (f"the passages found say this of {_names(self.found)}, not of "
-                f"{_names(self.asked)}")
+        return (f"the passages found say this of {_names(self.found, 'and')}, not of "
+                f"{_names(self.asked, 'or')}")
 
 
-def _names(countries: tuple[str, ...]) -> str:
-    return " or ".join(_SHORT.get(c, c) for c in countries)
+def _names(countries: tuple[str, ...], joint: str) -> str:
+    return f" {joint} ".join(_SHORT.get(c, c) for c in countries)
 
 
 _SHORT = {"South Korea": "the Republic of Korea", "United States": "the United States",

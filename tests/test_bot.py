@@ -366,3 +366,19 @@ def test_a_claim_is_cited_from_the_shown_sentence_that_says_it(seed_store):
         "Who in the International Military Staff keeps the partnerships under review?")
     assert not answer.abstained
     assert [c.quote for c in answer.citations] == [ims]
+
+
+def test_countries_are_recognised_by_their_short_names_and_adjectives():
+    from bot.citations import echoes
+    from bot.subjects import countries_in
+
+    assert countries_in("In June, the ROK contributed") == {"South Korea"}
+    assert countries_in("the Republic of Korea’s budget; Korean troops") == {"South Korea"}
+    assert countries_in("North Korea's missiles") == {"North Korea"}
+    assert countries_in("the U.S.-Sweden Defense Cooperation Agreement") == {"United States",
+                                                                              "Sweden"}
+    assert countries_in("Papua New Guinea") == {"Papua New Guinea"}
+    assert countries_in("NATO Allies and us") == set()
+    question = "Which part of the International Military Staff organises the meetings?"
+    assert echoes("The IMS", question)
+    assert not echoes("The Cooperative Security Division", question)
