@@ -222,6 +222,21 @@ class ChatBot:
             elif isinstance(event, Done):
                 yield event.answer.text
 
+    def as_retriever(self, k: int | None = None, filters=None):
+        """This bot's retrieval as a LangChain `BaseRetriever` (see `bot.runnables`): one
+        `Document` per chunk, with title, date, url, source and offsets in its metadata."""
+        from .runnables import PartnerbotRetriever
+
+        return PartnerbotRetriever(retriever=self.retriever, k=k or self.settings.top_k,
+                                   filters=filters)
+
+    def as_runnable(self):
+        """This bot as a LangChain `Runnable`: `{"question", "history"}` in, the answer as a
+        dict out; `stream`/`astream` yield the text as it is generated."""
+        from .runnables import ChatRunnable
+
+        return ChatRunnable(self)
+
     def events(self, question: str, history: History | None = None,
                filters: Filters | None = None) -> Iterator[Event]:
         """The answer pipeline as events; `filters` limits retrieval to a date range and to
