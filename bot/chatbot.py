@@ -177,6 +177,26 @@ def abstention_text(passages: list[Passage], unmentioned: list[str] = (),
             + ", which do not state the answer.")
 
 
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_MONTHS = ("January February March April May June July August September October November "
+           "December").split()
+
+
+def with_as_of(answer: Answer) -> Answer:
+    """The answer, saying when its facts stood: when neither the question nor the answer
+    states a year, "(as of <date of its newest cited source>)" is added at the end (appended,
+    so a streamed answer only grows)."""
+    dates = sorted(c.date for c in answer.citations if c.date)
+    if answer.abstained or not dates or _YEAR.search(f"{answer.question} {answer.text}"):
+        return answer
+    year, month, day = (int(x) for x in dates[-1].split("-"))
+    when = f"{day} {_MONTHS[month - 1]} {year}"
+    text = answer.text.rstrip()
+    answer.text = (f"{text} (As of {when}.)" if text.endswith((".", "!", "?", "”"))
+                   else f"{text} (as of {when})")
+    return answer
+
+
 BACKENDS = ("local", "openai", "ollama", "extractive")
 log = logging.getLogger(__name__)
 
@@ -271,11 +291,12 @@ class ChatBot:
                                 lambda sentences: self.retriever.sentence_vectors(passages,
                                                                                   sentences))
         if self.backend == "extractive":
-            yield Done(self._extractive(question, passages, ranked))
+            yield Done(with_as_of(self._extractive(question, passages, ranked)))
             return
         budget = self.settings.context_tokens
         context = build_context(ranked, passages, budget) if budget else whole_passages(passages)
-        yield from self._generate(question, history, passages, context, ranked)
+        for event in self._generate(question, history, passages, context, ranked):
+            yield Done(with_as_of(event.answer)) if isinstance(event, Done) else event
 
     # -- pipeline steps ---------------------------------------------------------------------
     @staticmethod

@@ -349,7 +349,7 @@ def test_an_answer_that_only_repeats_the_question_shows_its_quote(seed_store):
         "Which part of the International Military Staff organises the recurring "
         "get-togethers with partner nations?")
     assert not answer.abstained
-    assert answer.text == f"“{sentence}” [1]"
+    assert answer.text == f"“{sentence}” [1] (as of 13 July 2021)"
     assert answer.citations[0].quote == sentence
 
 
@@ -382,3 +382,20 @@ def test_countries_are_recognised_by_their_short_names_and_adjectives():
     question = "Which part of the International Military Staff organises the meetings?"
     assert echoes("The IMS", question)
     assert not echoes("The Cooperative Security Division", question)
+
+
+def test_an_answer_without_a_year_says_as_of_when():
+    from bot.chatbot import Answer, Citation, with_as_of
+
+    def answer(question, text, *dates, abstained=False):
+        cites = [Citation(n, "T", d, None, "s.txt", "q", 0, 1) for n, d in enumerate(dates, 1)]
+        return with_as_of(Answer(text, cites, abstained, question)).text
+
+    assert answer("Who vetoed the mission?", "Germany [1]", "2024-07-10") == \
+        "Germany [1] (as of 10 July 2024)"
+    assert answer("Who joined?", "Finland and Sweden joined [1][2].", "2025-03-17",
+                  "2022-06-29") == "Finland and Sweden joined [1][2]. (As of 17 March 2025.)"
+    assert answer("Who joined in 2023?", "Finland [1]", "2025-03-17") == "Finland [1]"
+    assert answer("Who joined?", "Finland, in 2023 [1]", "2025-03-17") == "Finland, in 2023 [1]"
+    assert answer("Who joined?", "Finland [1]", None) == "Finland [1]"
+    assert answer("Who joined?", "No.", abstained=True) == "No."
