@@ -27,7 +27,7 @@ from ingest.text import sentence_spans
 
 from .citations import grounded_prefix, grounding_vocabulary, resolve, split_reply
 from .context import Context, build_context, rank_sentences, whole_passages
-from .dates import parse_time_hint
+from .dates import mentions_year, parse_time_hint, spoken_date
 from .evidence import Sentence, uncovered_terms
 from .retrieval import Filters, Passage, Retriever
 from .subjects import substituted_subject
@@ -177,20 +177,14 @@ def abstention_text(passages: list[Passage], unmentioned: list[str] = (),
             + ", which do not state the answer.")
 
 
-_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
-_MONTHS = ("January February March April May June July August September October November "
-           "December").split()
-
-
 def with_as_of(answer: Answer) -> Answer:
     """The answer, saying when its facts stood: when neither the question nor the answer
     states a year, "(as of <date of its newest cited source>)" is added at the end (appended,
     so a streamed answer only grows)."""
     dates = sorted(c.date for c in answer.citations if c.date)
-    if answer.abstained or not dates or _YEAR.search(f"{answer.question} {answer.text}"):
+    if answer.abstained or not dates or mentions_year(f"{answer.question} {answer.text}"):
         return answer
-    year, month, day = (int(x) for x in dates[-1].split("-"))
-    when = f"{day} {_MONTHS[month - 1]} {year}"
+    when = spoken_date(dates[-1])
     text = answer.text.rstrip()
     answer.text = (f"{text} (As of {when}.)" if text.endswith((".", "!", "?", "”"))
                    else f"{text} (as of {when})")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_MONTHS = {m: i for i, m in enumerate(
-    "january february march april may june july august september october november december"
-    .split(), 1)}
+MONTH_NAMES = ("january february march april may june july august september october "
+               "november december").split()
+_MONTHS = {m: i for i, m in enumerate(MONTH_NAMES, 1)}
 _MONTH_RE = "|".join(_MONTHS)
 _YEAR = r"(?:19|20)\d\d"
 
@@ -27,6 +27,16 @@ class TimeHint:
 
     def __bool__(self) -> bool:
         return bool(self.years or self.latest or self.before or self.after)
+
+
+def mentions_year(text: str) -> bool:
+    return re.search(rf"\b{_YEAR}\b", text) is not None
+
+
+def spoken_date(iso: str) -> str:
+    """"2024-07-10" -> "10 July 2024"."""
+    year, month, day = (int(x) for x in iso.split("-"))
+    return f"{day} {MONTH_NAMES[month - 1].capitalize()} {year}"
 
 
 def parse_time_hint(question: str) -> TimeHint:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ingest.text import sentence_spans
 
+from .dates import MONTH_NAMES
 from .retrieval import Passage
 from .terms import STOP_WORDS, WORD, stem, content_terms, numbers_in, term_list
 
@@ -77,10 +78,6 @@ def support(claim: str, question: str, sentence: Sentence) -> float:
     return 2.0 * len(shared) + 1.0 * len(nums) + 1.0 * len(content_terms(question) & s_terms)
 
 
-_MONTH_NAMES = ("january february march april may june july august september october november "
-                "december").split()
-
-
 def key_terms(question: str) -> list[str]:
     """What a question is about and a passage must mention: its numbers and capitalised words
     (names, places, programmes), the first word excepted."""
@@ -106,7 +103,7 @@ def uncovered_terms(question: str, passages: list[Passage]) -> list[str]:
         have.update(term_list(f"{p.title} {p.text}"))
         if p.date:
             year, month, _ = p.date.split("-")
-            have.update((year, _MONTH_NAMES[int(month) - 1]))
+            have.update((year, MONTH_NAMES[int(month) - 1]))
     prefixes = {w[:n] for w in have for n in range(4, len(w) + 1)}
     missing = []
     for term in key_terms(question):
