@@ -170,10 +170,6 @@ def resolve(reply: str, question: str, passages: list[Passage]) -> Resolved:
         by_passage.setdefault(s.passage, []).append(s)
     kept: list[tuple[str, list[Sentence]]] = []
     wrong_subject = None
-
-    def dated(sentence: Sentence) -> set[str]:
-        return numbers_in(sentence.text) | numbers_in(passages[sentence.passage].date or "")
-
     for s, e in sentence_spans(reply):
         claim_with_markers = reply[s:e]
         claim = MARKER.sub("", claim_with_markers).strip()
@@ -187,34 +183,16 @@ def resolve(reply: str, question: str, passages: list[Passage]) -> Resolved:
             # The model copied one sentence and answered from another it was shown ("the
             # so-called Israeli model" is not in its evidence line): cite the one that says it.
             backing = _covering(claim, question, backing + [better])
-        # A number the claim states must be in its backing (or the backing's article date,
-        # or the question); otherwise the claim is not from the corpus. A number the model
-        # took from another sentence it was shown ("... and joined in 2023" while quoting
-        # only the sentence about applying) is repaired by citing that sentence too.
-        def unbacked(sources: list[Sentence]) -> set[str]:
-            return numbers_in(claim) - set().union(numbers_in(question),
-                                                   *(dated(b) for b in sources))
-
-        words = content_terms(claim) - numbers_in(claim)
-        missing = unbacked(backing) if backing else set()
-        for number in sorted(missing):
-            # the number alone is no support: the sentence must also share a word
-            holders = [c for c in sentences if number in dated(c) and c not in backing
-                       and words & c.terms]
-            if holders:
-                backing.append(max(holders, key=lambda c: support(claim, question, c)))
-        if missing and not unbacked(backing):
-            # cite only the sentences still needed once the repair is in
-            covering = _covering(claim, question, backing)
-            backing = covering if not unbacked(covering) else backing
-        if backing and not unbacked(backing):
-            # The right topic about the wrong country ("the ROK contributed $12 million" for
-            # a question about New Zealand) is not an answer.
-            substitution = substituted_subject(question, backing, passages)
-            if substitution is None:
-                kept.append((claim, backing))
-            else:
-                wrong_subject = wrong_subject or substitution
+        backing = _with_its_numbers(claim, question, backing, sentences, passages)
+        if not backing:
+            continue
+        # The right topic about the wrong country ("the ROK contributed $12 million" for a
+        # question about New Zealand) is not an answer.
+        substitution = substituted_subject(question, backing, passages)
+        if substitution is None:
+            kept.append((claim, backing))
+        else:
+            wrong_subject = wrong_subject or substitution
 
     quotes: list[Sentence] = []
     parts: list[str] = []
@@ -232,6 +210,37 @@ def resolve(reply: str, question: str, passages: list[Passage]) -> Resolved:
         else:
             parts.append(_with_markers(claim, numbers))
     return Resolved(text=" ".join(parts), quotes=quotes, wrong_subject=wrong_subject)
+
+
+def _with_its_numbers(claim: str, question: str, backing: list[Sentence],
+                      sentences: list[Sentence], passages: list[Passage]) -> list[Sentence]:
+    """`backing`, once every number the claim states is in it (or in a backing sentence's
+    article date, or in the question); empty when a number is from nowhere.
+
+    A number the model took from another sentence it was shown ("... and joined in 2023"
+    while quoting only the sentence about applying) is repaired by citing that sentence too,
+    if it shares a word with the claim besides the number; then only the sentences still
+    needed are kept."""
+    def dated(sentence: Sentence) -> set[str]:
+        return numbers_in(sentence.text) | numbers_in(passages[sentence.passage].date or "")
+
+    def unbacked(sources: list[Sentence]) -> set[str]:
+        return numbers_in(claim) - set().union(numbers_in(question), *map(dated, sources))
+
+    missing = unbacked(backing) if backing else set()
+    if not missing:
+        return backing
+    words = content_terms(claim) - numbers_in(claim)
+    backing = list(backing)
+    for number in sorted(missing):
+        holders = [c for c in sentences if number in dated(c) and c not in backing
+                   and words & c.terms]
+        if holders:
+            backing.append(max(holders, key=lambda c: support(claim, question, c)))
+    if unbacked(backing):
+        return []
+    covering = _covering(claim, question, backing)
+    return covering if not unbacked(covering) else backing
 
 
 def _acronyms(text: str) -> set[str]:

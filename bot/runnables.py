@@ -25,6 +25,8 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import ConfigDict, Field, PrivateAttr
 
+from ingest.settings import get_settings
+
 from .dates import parse_time_hint
 from .retrieval import Filters, Passage, Retriever
 
@@ -61,7 +63,7 @@ class PartnerbotRetriever(BaseRetriever):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     store: Optional[str | Path] = None
-    k: int = Field(4, ge=1)
+    k: int = Field(default_factory=lambda: get_settings().top_k, ge=1)
     filters: Optional[Filters] = None
     _retriever: Retriever = PrivateAttr()
 
