@@ -1,12 +1,13 @@
 # Two commands do all setup on a fresh machine:
 #   make run    - install, then serve the chat over corpus/ at http://127.0.0.1:7860
 #   make test   - install (with test tools and Chromium), then run the tests offline
+#   make bench  - the benchmark (README, Performance): ~30 min on 2 cores
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: setup run test browser clean
+.PHONY: setup run test bench browser clean
 
 setup: $(STAMP)
 
@@ -15,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# The CPU build first: otherwise a dependency may pull a multi-GB CUDA torch.
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,bench]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -37,5 +38,9 @@ test: setup browser
 	  unshare --net sh -c 'ip link set lo up 2>/dev/null; exec $(PY) -m pytest $(PYTEST_ARGS)'; \
 	else $(PY) -m pytest $(PYTEST_ARGS); fi
 
+# BENCH_ARGS="--readme" also rewrites the README's Performance tables with this run's.
+bench: setup
+	$(PY) -m bench $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) test-output .pytest_cache
+	rm -rf $(VENV) test-output .pytest_cache bench-results

@@ -67,6 +67,76 @@ def _timed_model(base):
     return Timed(llama=base.llama, lock=base.lock, max_tokens=base.max_tokens), record
 
 
+def measure(bot, questions: list[tuple[str, list[str]]], floor: bool = True,
+            log=print) -> list[dict]:
+    """Ask each (question, earlier questions) once; one row of timings per question. With the
+    local backend each timed call starts from the same cache state, and `floor` also times
+    llama.cpp alone on the same prompt."""
+    from bot import Done, Partial, Retrieved
+    from bot.chatbot import SYSTEM_PROMPT
+
+    local = bot.backend == "local"
+    record: dict = {}
+    if local:
+        bot._llm, record = _timed_model(bot.llm)
+        llama = bot._llm.llama
+
+    def prime() -> None:
+        """Cache state before every timed call: the instructions, no question."""
+        llama.create_chat_completion(messages=[
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": "Passages:"}], max_tokens=1)
+
+    bot.ask(FALLBACK[0])  # warm-up: first-call allocations, not a user-visible cost
+
+    rows = []
+    for question, earlier in questions:
+        history: list[tuple[str, str]] = []
+        for q in earlier:  # the conversation so far, untimed
+            history.append((q, bot.ask(q, history=history).text))
+        if local:
+            prime()
+            record.clear()
+        t0 = time.perf_counter()
+        t_retrieved = t_shown = None
+        for event in bot.events(question, history):
+            now = time.perf_counter() - t0
+            if isinstance(event, Retrieved):
+                t_retrieved = now
+            elif isinstance(event, Partial) and t_shown is None:
+                t_shown = now
+            elif isinstance(event, Done):
+                total = now
+                answer = event.answer
+        row = {"retrieval_ms": t_retrieved * 1000, "total": total,
+               "shown": t_shown if t_shown is not None else total,
+               "abstained": answer.abstained, "asked": bool(record.get("messages"))}
+        if local and row["asked"]:
+            first = record["first"] or record["end"]
+            row["first"] = first - t0
+            gen = record["end"] - first
+            row["tok_s"] = (record["tokens"] - 1) / gen if gen > 0 else float("nan")
+            if floor:
+                prime()
+                t1 = time.perf_counter()
+                out = llama.create_chat_completion(messages=record["messages"], max_tokens=1)
+                row["floor"] = time.perf_counter() - t1
+                row["prompt_tokens"] = out["usage"]["prompt_tokens"]
+        rows.append(row)
+        if row.get("floor") is not None:
+            log(f"{row['prompt_tokens']:5d} tok  retrieval {row['retrieval_ms']:5.0f} ms  "
+                f"first {row['first']:6.2f} s  floor {row['floor']:6.2f} s  "
+                f"shown {row['shown']:6.2f} s  total {row['total']:6.2f} s  "
+                f"{row['tok_s']:5.1f} tok/s  "
+                f"{'abstained' if answer.abstained else 'answered '}  {question[:60]}")
+        else:
+            first = f"first {row['first']:6.2f} s" if "first" in row else "no model call"
+            log(f"retrieval {row['retrieval_ms']:5.0f} ms  {first:15}  "
+                f"total {row['total']:6.2f} s  "
+                f"{'abstained' if answer.abstained else 'answered '}  {question[:60]}")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default="local", choices=["local", "extractive"])
@@ -74,14 +144,12 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None)
     args = parser.parse_args()
 
-    from bot import ChatBot, Done, Partial, Retrieved
-    from bot.chatbot import SYSTEM_PROMPT
+    from bot import ChatBot
     from bot.evaluate import percentile
     from ingest import ingest_paths
 
     corpus, questions = _questions(args.corpus)
     questions = questions[: args.limit] if args.limit else questions
-    local = args.backend == "local"
 
     with tempfile.TemporaryDirectory() as store:
         t = time.perf_counter()
@@ -90,66 +158,11 @@ def main() -> None:
               f"{time.perf_counter() - t:.1f} s")
         t = time.perf_counter()
         bot = ChatBot(store=store, backend=args.backend)
-        record: dict = {}
-        if local:
-            bot._llm, record = _timed_model(bot.llm)
-            llama = bot._llm.llama
+        if args.backend == "local":
+            bot.llm  # loaded here, not inside the first timed answer
         print(f"load: {time.perf_counter() - t:.1f} s (embedder + store"
-              f"{' + LLM' if local else ''})")
-
-        def prime() -> None:
-            """Cache state before every timed call: the instructions, no question."""
-            llama.create_chat_completion(messages=[
-                {"role": "system", "content": SYSTEM_PROMPT},
-                {"role": "user", "content": "Passages:"}], max_tokens=1)
-
-        bot.ask(FALLBACK[0])  # warm-up: first-call allocations, not a user-visible cost
-
-        rows = []
-        for question, earlier in questions:
-            history: list[tuple[str, str]] = []
-            for q in earlier:  # the conversation so far, untimed
-                history.append((q, bot.ask(q, history=history).text))
-            if local:
-                prime()
-                record.clear()
-            t0 = time.perf_counter()
-            t_retrieved = t_shown = None
-            for event in bot.events(question, history):
-                now = time.perf_counter() - t0
-                if isinstance(event, Retrieved):
-                    t_retrieved = now
-                elif isinstance(event, Partial) and t_shown is None:
-                    t_shown = now
-                elif isinstance(event, Done):
-                    total = now
-                    answer = event.answer
-            row = {"retrieval_ms": t_retrieved * 1000, "total": total,
-                   "shown": t_shown if t_shown is not None else total,
-                   "abstained": answer.abstained, "asked": bool(record.get("messages"))}
-            if local and row["asked"]:
-                first = record["first"] or record["end"]
-                row["first"] = first - t0
-                gen = record["end"] - first
-                row["tok_s"] = (record["tokens"] - 1) / gen if gen > 0 else float("nan")
-                prime()
-                t1 = time.perf_counter()
-                out = llama.create_chat_completion(messages=record["messages"], max_tokens=1)
-                row["floor"] = time.perf_counter() - t1
-                row["prompt_tokens"] = out["usage"]["prompt_tokens"]
-            rows.append(row)
-            if row.get("first") is not None:
-                print(f"{row['prompt_tokens']:5d} tok  retrieval {row['retrieval_ms']:5.0f} ms  "
-                      f"first {row['first']:6.2f} s  floor {row['floor']:6.2f} s  "
-                      f"shown {row['shown']:6.2f} s  total {row['total']:6.2f} s  "
-                      f"{row['tok_s']:5.1f} tok/s  "
-                      f"{'abstained' if answer.abstained else 'answered '}  {question[:60]}",
-                      flush=True)
-            else:
-                print(f"   -- tok  retrieval {row['retrieval_ms']:5.0f} ms  no model call        "
-                      f"                      total {row['total']:6.2f} s  "
-                      f"{'abstained' if answer.abstained else 'answered '}  {question[:60]}",
-                      flush=True)
+              f"{' + LLM' if args.backend == 'local' else ''})")
+        rows = measure(bot, questions, log=lambda line: print(line, flush=True))
 
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}; backend {args.backend}; {len(rows)} questions "

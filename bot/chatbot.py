@@ -259,15 +259,7 @@ class ChatBot:
         if not question:
             raise ValueError("question is empty")
         history = list(history or [])
-        hint = parse_time_hint(question)
-        if not hint and history and len(content_terms(question)) <= 2:
-            # "And before that?" keeps the earlier question's time frame; a question with a
-            # subject of its own does not.
-            hint = parse_time_hint(history[-1][0])
-        queries = self._queries(question, history)
-        q_vecs = self.embedder.embed_documents(queries)
-        passages = self.retriever.search(queries, self.settings.top_k, hint, vectors=q_vecs,
-                                         filters=filters)
+        queries, q_vecs, passages = self._retrieval(question, history, filters)
         yield Retrieved(passages)
         if not passages:
             text = (f"No document in the corpus matches the filters ({filters.describe()})."
@@ -292,7 +284,29 @@ class ChatBot:
         for event in self._generate(question, history, passages, context, ranked):
             yield Done(with_as_of(event.answer)) if isinstance(event, Done) else event
 
+    def retrieve(self, question: str, history: History | None = None,
+                 filters: Filters | None = None) -> list[Passage]:
+        """The passages an answer to `question` would be drawn from (no model is asked)."""
+        question = " ".join((question or "").split())
+        if not question:
+            raise ValueError("question is empty")
+        return self._retrieval(question, list(history or []), filters)[2]
+
     # -- pipeline steps ---------------------------------------------------------------------
+    def _retrieval(self, question: str, history: list[tuple[str, str]],
+                   filters: Filters | None):
+        """(queries, their vectors, passages) for a question and the turns before it."""
+        hint = parse_time_hint(question)
+        if not hint and history and len(content_terms(question)) <= 2:
+            # "And before that?" keeps the earlier question's time frame; a question with a
+            # subject of its own does not.
+            hint = parse_time_hint(history[-1][0])
+        queries = self._queries(question, history)
+        q_vecs = self.embedder.embed_documents(queries)
+        passages = self.retriever.search(queries, self.settings.top_k, hint, vectors=q_vecs,
+                                         filters=filters)
+        return queries, q_vecs, passages
+
     @staticmethod
     def _queries(question: str, history: list[tuple[str, str]]) -> list[str]:
         """The question, plus the question joined with the previous one for follow-ups whose

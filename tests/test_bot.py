@@ -121,6 +121,17 @@ def test_extractive_mode_quotes_best_sentence_without_llm(seed_store):
     assert bot.ask("What is the boiling point of tungsten?").abstained
 
 
+def test_retrieve_returns_the_passages_an_answer_is_drawn_from(seed_store):
+    bot = ChatBot(store=seed_store, backend="extractive")
+    history = [(QUESTION, "Russia and Belarus [1].")]
+    for question, turns in ((QUESTION, []), ("And who chaired the reception?", history)):
+        passages = bot.retrieve(question, turns)
+        assert passages and len(passages) <= bot.settings.top_k
+        assert [p.id for p in passages] == [p.id for p in bot.ask(question, turns).passages]
+    with pytest.raises(ValueError, match="question is empty"):
+        bot.retrieve("  ")
+
+
 def test_empty_store_abstains(tmp_path):
     answer = ChatBot(store=tmp_path / "empty", backend="extractive").ask(QUESTION)
     assert answer.abstained and "no documents" in answer.text
