@@ -60,24 +60,11 @@ README_END = "<!-- bench:end -->"
 
 
 # -- helpers shared by the tasks ------------------------------------------------------------
-def _pct(values: list[float], p: float) -> float | None:
-    from bot.evaluate import percentile
-
-    return percentile(values, p) if values else None
-
-
 def _questions() -> list[dict]:
     if not DEV.exists():
         return []
     return [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines()
             if line.strip()]
-
-
-def _found(evidence: list[str], texts: list[str]) -> int:
-    from bot.evaluate import _norm
-
-    texts = [_norm(t) for t in texts]
-    return sum(any(_norm(ev) in t for t in texts) for ev in evidence)
 
 
 def _recall(rows: list[dict]) -> float | None:
@@ -86,9 +73,12 @@ def _recall(rows: list[dict]) -> float | None:
     return sum(scored) / len(scored) if scored else None
 
 
-def _latency(rows: list[dict], key: str = "ms") -> dict:
-    values = [r[key] for r in rows]
-    return {"p50": _pct(values, 0.5), "p95": _pct(values, 0.95)}
+def _p50_p95(values: list[float]) -> dict:
+    from bot.evaluate import percentile
+
+    if not values:
+        return {"p50": None, "p95": None}
+    return {"p50": percentile(values, 0.5), "p95": percentile(values, 0.95)}
 
 
 def _files(paths: list[str]) -> list[Path]:
@@ -205,11 +195,11 @@ def task_pb_retrieve(a) -> dict:
 
 
 def _retrieval_row(item: dict, texts: list[str], ms: float) -> dict:
-    from bot.evaluate import UNANSWERABLE, _evidence_list
+    from bot.evaluate import UNANSWERABLE, _evidence_list, evidence_found
 
     evidence = [] if item["answer"] == UNANSWERABLE else _evidence_list(item)
     return {"id": item.get("id"), "ms": ms, "evidence": len(evidence),
-            "found": _found(evidence, texts[:K])}
+            "found": evidence_found(evidence, texts[:K])}
 
 
 def task_tutorial_retrieve(a) -> dict:
@@ -355,8 +345,8 @@ def task_scale_query(a) -> dict:
         recall[name] = hits / (n * len(q_vecs))
         del matrix, vecs
     return {"chunks": db.chunks.count(), "sentences": db.sentences.count(),
-            "first_s": first_s, "plain_ms": _latency([{"ms": v} for v in plain]),
-            "filtered_ms": _latency([{"ms": v} for v in filtered]), "serve_mb": serve_mb,
+            "first_s": first_s, "plain_ms": _p50_p95(plain),
+            "filtered_ms": _p50_p95(filtered), "serve_mb": serve_mb,
             "hnsw_recall": recall, "depths": {"chunks": depth, "sentences": 3 * depth}}
 
 
@@ -558,7 +548,7 @@ def markdown(r: dict) -> str:
         for row in r["retrieval"]:
             for name, key in (("Partnerbot", "partnerbot"), ("LangChain tutorial", "tutorial")):
                 m = row[key]
-                lat = _latency(m["rows"])
+                lat = _p50_p95([x["ms"] for x in m["rows"]])
                 lines.append(f"| {row['corpus']} | {name} | "
                              f"{chunks[row['corpus']][key]['chunks']:,} | "
                              f"{_f(_recall(m['rows']), 2)} | {_f(lat['p50'])} | "
@@ -592,11 +582,11 @@ def markdown(r: dict) -> str:
     for row in r["answer"]:
         rows = row["rows"]
         asked = [x for x in rows if "first" in x]
-        first = _latency(asked, "first") if asked else {"p50": None, "p95": None}
-        total = _latency(rows, "total")
+        first = _p50_p95([x["first"] for x in asked])
+        total = _p50_p95([x["total"] for x in rows])
         lines.append(f"| {row['backend']} | {len(rows)} | {len(asked)} | "
                      f"{_f(first['p50'], 2)} / {_f(first['p95'], 2)} | "
-                     f"{_f(_latency(rows, 'shown')['p50'], 2)} | "
+                     f"{_f(_p50_p95([x['shown'] for x in rows])['p50'], 2)} | "
                      f"{_f(total['p50'], 2)} / {_f(total['p95'], 2)} |")
     return "\n".join(lines) + "\n"
 

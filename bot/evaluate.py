@@ -43,6 +43,12 @@ def _norm(text: str) -> str:
     return " ".join(text.replace("’", "'").replace("“", '"').replace("”", '"').split()).lower()
 
 
+def evidence_found(evidence: list[str], texts: list[str]) -> int:
+    """How many of the gold evidence sentences lie inside one of `texts` (retrieved chunks)."""
+    texts = [_norm(t) for t in texts]
+    return sum(any(_norm(ev) in t for t in texts) for ev in evidence)
+
+
 def _evidence_list(item: dict) -> list[str]:
     ev = item.get("evidence")
     if not ev:
@@ -126,8 +132,7 @@ def run_eval(questions_path: Path, corpus: list[Path], backend: str | None = Non
             answer = bot.ask(item["question"], history=history)
             seconds = time.perf_counter() - t
             evidence = _evidence_list(item)
-            passages = [_norm(p.text) for p in answer.passages]
-            found = sum(any(_norm(ev) in p for p in passages) for ev in evidence)
+            found = evidence_found(evidence, [p.text for p in answer.passages])
             unanswerable = item["answer"] == UNANSWERABLE
             correct = answer.abstained if unanswerable else (
                 not answer.abstained and answer_correct(answer.text, item["answer"]))
