@@ -256,6 +256,11 @@ def task_scale_build(a) -> dict:
 
     n_base = len(chunk_ids)
     written_chunks = written_sentences = 0
+    # What is written is also appended to plain files, for the exact search `scale-query`
+    # checks the index against (reading a million vectors back out of Chroma takes minutes).
+    exact = {name: (open(_exact_path(a.store, name, "ids"), "w"),
+                    open(_exact_path(a.store, name, "f32"), "wb"))
+             for name in ("chunks", "sentences")}
     t = time.perf_counter()
     with open_store(a.store) as db:
         batch = 2000
@@ -286,11 +291,21 @@ def task_scale_build(a) -> dict:
                                                                      np.float32)
             db.upsert(db.sentences, s_ids, s_arr)
             db.upsert(db.chunks, c_ids, c_arr, documents=c_docs, metadatas=c_metas)
+            for name, ids, arr in (("chunks", c_ids, c_arr), ("sentences", s_ids, s_arr)):
+                exact[name][0].write("".join(f"{i}\n" for i in ids))
+                exact[name][1].write(np.ascontiguousarray(arr, dtype=np.float32).tobytes())
             written_chunks += len(c_ids)
             written_sentences += len(s_ids)
         db.touch()
+    for files in exact.values():
+        for f in files:
+            f.close()
     return {"chunks": written_chunks, "sentences": written_sentences,
             "seconds": time.perf_counter() - t}
+
+
+def _exact_path(store, name: str, kind: str) -> Path:
+    return Path(f"{store}.{name}.{kind}")
 
 
 def task_scale_query(a) -> dict:
@@ -320,30 +335,27 @@ def task_scale_query(a) -> dict:
         filtered.append((time.perf_counter() - t) * 1000)
     serve_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    # Exact search over the very same vectors, at the depths `Retriever.search` asks for.
+    # Exact search over the very vectors `scale-build` wrote, at the depths `Retriever.search`
+    # asks for.
     db = bot.retriever.store
     q_vecs = np.asarray(bot.embedder.embed_documents(questions), dtype=np.float32)
     depth = bot.retriever.candidates
     recall = {}
     for name, collection, n in (("chunks", db.chunks, depth),
                                 ("sentences", db.sentences, 3 * depth)):
-        ids, vecs = [], []
-        total = collection.count()
-        for offset in range(0, total, 10000):
-            page = collection.get(include=["embeddings"], limit=10000, offset=offset)
-            ids.extend(page["ids"])
-            vecs.append(np.asarray(page["embeddings"], dtype=np.float32))
-        matrix = np.concatenate(vecs)
-        n = min(n, total)
+        ids = _exact_path(a.store, name, "ids").read_text().split("\n")[:-1]
+        matrix = np.fromfile(_exact_path(a.store, name, "f32"), dtype=np.float32)
+        matrix = matrix.reshape(len(ids), -1)
+        n = min(n, len(ids))
         approx = collection.query(query_embeddings=q_vecs.tolist(), n_results=n,
                                   include=["distances"])["ids"]
+        scores = q_vecs @ matrix.T
         hits = 0
-        for qi, q in enumerate(q_vecs):
-            scores = matrix @ q
-            exact = np.argpartition(-scores, n - 1)[:n]
+        for qi in range(len(q_vecs)):
+            exact = np.argpartition(-scores[qi], n - 1)[:n]
             hits += len({ids[i] for i in exact} & set(approx[qi]))
         recall[name] = hits / (n * len(q_vecs))
-        del matrix, vecs
+        del matrix, scores
     return {"chunks": db.chunks.count(), "sentences": db.sentences.count(),
             "first_s": first_s, "plain_ms": _p50_p95(plain),
             "filtered_ms": _p50_p95(filtered), "serve_mb": serve_mb,
@@ -465,6 +477,8 @@ def run_all(args: argparse.Namespace) -> dict:
             queried = child("scale-query", store=store)
             out["scale"].append({"size": size, "build": built, "query": queried})
             shutil.rmtree(store, ignore_errors=True)
+            for leftover in work.glob(f"{store.name}.*"):
+                leftover.unlink()
 
         out["answer"] = []
         for backend in args.backends:

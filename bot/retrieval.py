@@ -152,28 +152,41 @@ class Retriever:
         self.store = store
         self.embedder = embedder
         self.candidates = candidates
+        # What is cached per store generation (see `_refresh`).
+        self._generation: int | None = None
+        self._counts = (0, 0)  # chunks, sentences
         self._lexical: _Lexical | None = None
-        self._lexical_generation: int | None = None
-        self._allowed: dict[tuple[int, Filters], frozenset[str]] = {}
+        self._allowed: dict[Filters, frozenset[str]] = {}
         self._lock = threading.Lock()
 
-    def count(self) -> int:
-        return self.store.chunks.count()
-
-    def lexical(self) -> _Lexical:
+    def _refresh(self) -> None:
+        """Drop what was cached for an older store generation. Chroma counts a collection by
+        scanning it (17 ms per query at 20,000 chunks, ten times that at 200,000), so the
+        counts are read once per generation, like the BM25 index and the filters' id sets."""
         generation = self.store.generation()
         with self._lock:
-            if self._lexical is None or generation != self._lexical_generation:
+            if generation != self._generation:
+                self._counts = (self.store.chunks.count(), self.store.sentences.count())
+                self._lexical = None
+                self._allowed = {}
+                self._generation = generation
+
+    def count(self) -> int:
+        self._refresh()
+        return self._counts[0]
+
+    def lexical(self) -> _Lexical:
+        self._refresh()
+        return self._lexical_index()
+
+    def _lexical_index(self) -> _Lexical:
+        with self._lock:
+            if self._lexical is None:
                 ids, texts = [], []
-                total = self.store.chunks.count()
-                for offset in range(0, total, 5000):
-                    page = self.store.chunks.get(include=["documents", "metadatas"],
-                                                 limit=5000, offset=offset)
-                    ids.extend(page["ids"])
-                    texts.extend(f"{m.get('title', '')}\n{d}"
-                                 for d, m in zip(page["documents"], page["metadatas"]))
+                for cid, meta, doc in self.store.chunk_records(documents=True):
+                    ids.append(cid)
+                    texts.append(f"{meta.get('title', '')}\n{doc}")
                 self._lexical = _Lexical(ids, texts)
-                self._lexical_generation = generation
             return self._lexical
 
     def sites(self) -> list[str]:
@@ -182,14 +195,17 @@ class Retriever:
 
     def allowed(self, filters: Filters) -> frozenset[str]:
         """Ids of the chunks `filters` lets through, cached per store generation."""
-        key = (self.store.generation(), filters)
+        self._refresh()
+        return self._allowed_ids(filters)
+
+    def _allowed_ids(self, filters: Filters) -> frozenset[str]:
         with self._lock:
-            if key not in self._allowed:
+            if filters not in self._allowed:
                 sites = set(filters.sites)
-                self._allowed = {key: frozenset(
+                self._allowed[filters] = frozenset(
                     cid for cid, meta, _ in self.store.chunk_records(filters.where())
-                    if not sites or site_of(meta.get("url")) in sites)}
-            return self._allowed[key]
+                    if not sites or site_of(meta.get("url")) in sites)
+            return self._allowed[filters]
 
     def _dense(self, vectors: list[list[float]], n: int,
                allowed: frozenset[str] | None = None) -> list[str]:
@@ -201,7 +217,7 @@ class Retriever:
     def _by_sentence(self, vectors: list[list[float]], n: int,
                      allowed: frozenset[str] | None = None) -> list[str]:
         # Sentences carry no metadata: a filtered search looks deeper and keeps the allowed.
-        depth = n if allowed is None else min(10 * n, max(1, self.store.sentences.count()))
+        depth = n if allowed is None else min(10 * n, max(1, self._counts[1]))
         res = self.store.sentences.query(query_embeddings=vectors, n_results=depth,
                                          include=["distances"])
         chunk_ids = [[sid.rsplit(":", 1)[0] for sid in ids] for ids in res["ids"]]
@@ -236,16 +252,17 @@ class Retriever:
                filters: Filters | None = None) -> list[Passage]:
         """Top `k` chunks for any of `queries` (`vectors`: their embeddings, if already
         computed) among those `filters` allow, best first."""
-        allowed = self.allowed(filters) if filters else None
-        total = self.count() if allowed is None else len(allowed)
+        self._refresh()
+        allowed = self._allowed_ids(filters) if filters else None
+        total = self._counts[0] if allowed is None else len(allowed)
         if not queries or total == 0:
             return []
         n = min(self.candidates, total)
         vectors = vectors if vectors is not None else self.embedder.embed_documents(queries)
-        n_sentences = min(3 * n, max(1, self.store.sentences.count()))
+        n_sentences = min(3 * n, max(1, self._counts[1]))
         rankings = [self._dense(vectors, n, allowed),
                     self._by_sentence(vectors, n_sentences, allowed),
-                    self.lexical().search(queries, n, allowed)]
+                    self._lexical_index().search(queries, n, allowed)]
         fused = _fuse(rankings)
         order = sorted(fused, key=fused.get, reverse=True)
         got = self.store.chunks.get(ids=order, include=["documents", "metadatas"])

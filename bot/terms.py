@@ -19,6 +19,19 @@ WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 
 def stem(word: str) -> str:
+    """`word` without a plural or possessive ending (cached: a corpus repeats its words)."""
+    found = _STEMS.get(word)
+    if found is None:
+        found = _stem(word)
+        if len(_STEMS) < 500_000:  # bounded: stray tokens (ids, typos) must not grow it forever
+            _STEMS[word] = found
+    return found
+
+
+_STEMS: dict[str, str] = {}
+
+
+def _stem(word: str) -> str:
     word = word.replace("’", "'")
     if word.endswith("'s"):
         word = word[:-2]
@@ -30,7 +43,7 @@ def stem(word: str) -> str:
 
 def term_list(text: str) -> list[str]:
     """Lower-cased, lightly stemmed words of `text` in order, without stop words."""
-    return [stem(w) for w in (m.lower() for m in WORD.findall(text)) if w not in STOP_WORDS]
+    return [stem(w) for w in WORD.findall(text.lower()) if w not in STOP_WORDS]
 
 
 def content_terms(text: str) -> set[str]:

@@ -312,6 +312,34 @@ def test_filters_limit_retrieval_to_dates_and_sites_and_skip_undated_articles(tm
     assert bot.retriever.sites() == ["example.org", "local files"]
 
 
+def test_a_running_bot_sees_documents_ingested_after_it_started(tmp_path):
+    """Counts, the BM25 index and filtered id sets are cached per store generation: a write
+    by another process (here: another store handle) must show up in the next search."""
+    from bot.retrieval import Filters
+    from ingest import ingest_paths
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Title: Harbour drill\nDate: 2020-05-02\n\nThe harbour drill "
+                                "with partner navies took place in Gdynia.\n")
+    ingest_paths([docs / "a.txt"], store=tmp_path / "store")
+    bot = ChatBot(store=tmp_path / "store", backend="extractive")
+    since = Filters.parse(since="2021")
+    assert bot.retriever.count() == 1
+    assert bot.retriever.search(["Zgorzelec logistics hub"], 4, filters=since) == []
+    before = {p.title for p in bot.retrieve("Zgorzelec logistics hub")}
+
+    (docs / "b.txt").write_text("Title: Logistics hub\nDate: 2021-03-04\n\nThe Zgorzelec "
+                                "logistics hub opened to partner convoys.\n")
+    ingest_paths([docs / "b.txt"], store=tmp_path / "store")
+    assert bot.retriever.count() == 2
+    assert bot.retriever.lexical().search(["Zgorzelec"], 4)  # BM25 rebuilt with the new word
+    assert [p.title for p in bot.retrieve("Zgorzelec logistics hub")][0] == "Logistics hub"
+    assert "Logistics hub" not in before
+    assert [p.title for p in bot.retriever.search(["Zgorzelec logistics hub"], 4,
+                                                  filters=since)] == ["Logistics hub"]
+
+
 def test_an_answer_about_another_country_than_the_one_asked_is_declined(tmp_path):
     # The right topic about the wrong country: asked about New Zealand, a small model quotes
     # the sentence on the ROK's contribution. Asked about the Republic of Korea (or which
