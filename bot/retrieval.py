@@ -130,8 +130,14 @@ class _Lexical:
             self.index.index(bm25s.tokenization.Tokenized(ids=corpus, vocab=vocab),
                              show_progress=False)
 
-    def search(self, queries: list[str], n: int, allowed: frozenset[str] | None = None
-               ) -> list[str]:
+    def mask(self, allowed: frozenset[str]) -> np.ndarray:
+        """1 for the chunks in `allowed`, 0 for the others, in index order."""
+        return np.fromiter((i in allowed for i in self.ids), dtype=np.float32,
+                           count=len(self.ids))
+
+    def search(self, queries: list[str], n: int, allowed: frozenset[str] | None = None,
+               mask: np.ndarray | None = None) -> list[str]:
+        """Top `n` chunk ids for any of `queries`, among `allowed` (or where `mask` is 1)."""
         if not self.ids:
             return []
         best = np.zeros(len(self.ids), dtype=np.float32)
@@ -139,9 +145,10 @@ class _Lexical:
             tokens = [t for t in term_list(q) if t in self.vocab]
             if tokens:
                 best = np.maximum(best, self.index.get_scores(tokens))
-        if allowed is not None:
-            best *= np.fromiter((i in allowed for i in self.ids), dtype=np.float32,
-                                count=len(self.ids))
+        if mask is None and allowed is not None:
+            mask = self.mask(allowed)
+        if mask is not None:
+            best *= mask
         n = min(n, len(self.ids))
         top = np.argpartition(-best, n - 1)[:n]
         return [self.ids[i] for i in sorted(top, key=lambda i: -best[i]) if best[i] > 0]
@@ -157,6 +164,7 @@ class Retriever:
         self._counts = (0, 0)  # chunks, sentences
         self._lexical: _Lexical | None = None
         self._allowed: dict[Filters, frozenset[str]] = {}
+        self._derived: dict[tuple[str, Filters], object] = {}  # sorted ids, BM25 masks
         self._lock = threading.Lock()
 
     def _refresh(self) -> None:
@@ -169,6 +177,7 @@ class Retriever:
                 self._counts = (self.store.chunks.count(), self.store.sentences.count())
                 self._lexical = None
                 self._allowed = {}
+                self._derived = {}
                 self._generation = generation
 
     def count(self) -> int:
@@ -207,9 +216,36 @@ class Retriever:
                     if not sites or site_of(meta.get("url")) in sites)
             return self._allowed[filters]
 
+    def _derive(self, kind: str, filters: Filters, make):
+        """What a search under `filters` computes from the allowed ids, once per generation."""
+        key = (kind, filters)
+        with self._lock:
+            if key not in self._derived:
+                self._derived[key] = make()
+            return self._derived[key]
+
     def _dense(self, vectors: list[list[float]], n: int,
-               allowed: frozenset[str] | None = None) -> list[str]:
-        ids = sorted(allowed) if allowed is not None else None
+               allowed: frozenset[str] | None = None,
+               filters: Filters | None = None) -> list[str]:
+        if allowed is None:
+            res = self.store.chunks.query(query_embeddings=vectors, n_results=n,
+                                          include=["distances"])
+            return _best_first(res["ids"], res["distances"])
+        # A filter that lets a good share of the chunks through: search deeper without it and
+        # keep the allowed. When every query keeps `n`, they are the filtered search's top n;
+        # otherwise Chroma is given every allowed id (cost grows with their number).
+        total = max(1, self._counts[0])
+        depth = min(total, max(2 * n, -(-2 * n * total // max(1, len(allowed)))))
+        if depth <= 10 * n:
+            res = self.store.chunks.query(query_embeddings=vectors, n_results=depth,
+                                          include=["distances"])
+            kept = [[(c, d) for c, d in zip(ids, dists) if c in allowed][:n]
+                    for ids, dists in zip(res["ids"], res["distances"])]
+            if all(len(row) == n for row in kept):
+                return _best_first([[c for c, _ in row] for row in kept],
+                                   [[d for _, d in row] for row in kept])
+        ids = (self._derive("sorted", filters, lambda: sorted(allowed)) if filters
+               else sorted(allowed))
         res = self.store.chunks.query(query_embeddings=vectors, n_results=n, ids=ids,
                                       include=["distances"])
         return _best_first(res["ids"], res["distances"])
@@ -260,9 +296,11 @@ class Retriever:
         n = min(self.candidates, total)
         vectors = vectors if vectors is not None else self.embedder.embed_documents(queries)
         n_sentences = min(3 * n, max(1, self._counts[1]))
-        rankings = [self._dense(vectors, n, allowed),
+        lexical = self._lexical_index()
+        mask = self._derive("mask", filters, lambda: lexical.mask(allowed)) if filters else None
+        rankings = [self._dense(vectors, n, allowed, filters),
                     self._by_sentence(vectors, n_sentences, allowed),
-                    self._lexical_index().search(queries, n, allowed)]
+                    lexical.search(queries, n, allowed, mask=mask)]
         fused = _fuse(rankings)
         order = sorted(fused, key=fused.get, reverse=True)
         got = self.store.chunks.get(ids=order, include=["documents", "metadatas"])

@@ -85,6 +85,28 @@ def test_store_built_with_other_chunking_refuses(tmp_path):
         open_store(store, Settings(chunk_tokens=128))
 
 
+def test_both_collections_search_deeper_than_chromas_default(tmp_path):
+    """Chroma's default HNSW search depth (100) missed a third of the exact top 60 sentences
+    at a million vectors; a store made before the change is switched when opened."""
+    import chromadb
+
+    from ingest.store import EF_SEARCH
+
+    def depths():
+        client = chromadb.PersistentClient(path=str(tmp_path / "s"))
+        return [client.get_collection(c.name).configuration["hnsw"]["ef_search"]
+                for c in client.list_collections()]
+
+    open_store(tmp_path / "s").close()
+    assert depths() == [EF_SEARCH, EF_SEARCH] and EF_SEARCH > 100
+    client = chromadb.PersistentClient(path=str(tmp_path / "s"))
+    for c in client.list_collections():
+        client.get_collection(c.name).modify(configuration={"hnsw": {"ef_search": 100}})
+    assert depths() == [100, 100]
+    open_store(tmp_path / "s").close()
+    assert depths() == [EF_SEARCH, EF_SEARCH]
+
+
 def test_python_m_ingest_cli_exit_codes(tmp_path):
     store = tmp_path / "store"
     run = lambda *a: subprocess.run([sys.executable, "-m", "ingest", "--store", str(store), *a],
