@@ -1,7 +1,7 @@
 # Two commands do all setup on a fresh machine:
 #   make run    - install, then serve the chat over corpus/ at http://127.0.0.1:7860
 #   make test   - install (with test tools and Chromium), then run the tests offline
-#   make bench  - the benchmark (README, Performance): ~45 min on 2 cores
+#   make bench  - the benchmark (README, Performance): 25-45 min on 2 cores (machine-dependent)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python

@@ -210,6 +210,9 @@ class Retriever:
     def _allowed_ids(self, filters: Filters) -> frozenset[str]:
         with self._lock:
             if filters not in self._allowed:
+                if len(self._allowed) >= 8:  # an id set per filter: bounded at 8 filters
+                    self._allowed.clear()
+                    self._derived.clear()
                 sites = set(filters.sites)
                 self._allowed[filters] = frozenset(
                     cid for cid, meta, _ in self.store.chunk_records(filters.where())
