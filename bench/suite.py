@@ -36,6 +36,7 @@ and recall is not (no gold evidence).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import itertools
 import json
@@ -258,11 +259,12 @@ def task_scale_build(a) -> dict:
     written_chunks = written_sentences = 0
     # What is written is also appended to plain files, for the exact search `scale-query`
     # checks the index against (reading a million vectors back out of Chroma takes minutes).
-    exact = {name: (open(_exact_path(a.store, name, "ids"), "w"),
-                    open(_exact_path(a.store, name, "f32"), "wb"))
+    files = contextlib.ExitStack()
+    exact = {name: (files.enter_context(open(_exact_path(a.store, name, "ids"), "w")),
+                    files.enter_context(open(_exact_path(a.store, name, "f32"), "wb")))
              for name in ("chunks", "sentences")}
     t = time.perf_counter()
-    with open_store(a.store) as db:
+    with files, open_store(a.store) as db:
         batch = 2000
         for lo in range(0, a.size, batch):
             idx = list(range(lo, min(lo + batch, a.size)))
@@ -297,9 +299,6 @@ def task_scale_build(a) -> dict:
             written_chunks += len(c_ids)
             written_sentences += len(s_ids)
         db.touch()
-    for files in exact.values():
-        for f in files:
-            f.close()
     return {"chunks": written_chunks, "sentences": written_sentences,
             "seconds": time.perf_counter() - t}
 

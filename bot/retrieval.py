@@ -135,9 +135,8 @@ class _Lexical:
         return np.fromiter((i in allowed for i in self.ids), dtype=np.float32,
                            count=len(self.ids))
 
-    def search(self, queries: list[str], n: int, allowed: frozenset[str] | None = None,
-               mask: np.ndarray | None = None) -> list[str]:
-        """Top `n` chunk ids for any of `queries`, among `allowed` (or where `mask` is 1)."""
+    def search(self, queries: list[str], n: int, mask: np.ndarray | None = None) -> list[str]:
+        """Top `n` chunk ids for any of `queries` (only where `mask`, if given, is 1)."""
         if not self.ids:
             return []
         best = np.zeros(len(self.ids), dtype=np.float32)
@@ -145,8 +144,6 @@ class _Lexical:
             tokens = [t for t in term_list(q) if t in self.vocab]
             if tokens:
                 best = np.maximum(best, self.index.get_scores(tokens))
-        if mask is None and allowed is not None:
-            mask = self.mask(allowed)
         if mask is not None:
             best *= mask
         n = min(n, len(self.ids))
@@ -230,6 +227,7 @@ class Retriever:
     def _dense(self, vectors: list[list[float]], n: int,
                allowed: frozenset[str] | None = None,
                filters: Filters | None = None) -> list[str]:
+        """Top `n` chunks by vector; with `allowed` (the ids `filters` lets through) among those."""
         if allowed is None:
             res = self.store.chunks.query(query_embeddings=vectors, n_results=n,
                                           include=["distances"])
@@ -247,8 +245,7 @@ class Retriever:
             if all(len(row) == n for row in kept):
                 return _best_first([[c for c, _ in row] for row in kept],
                                    [[d for _, d in row] for row in kept])
-        ids = (self._derive("sorted", filters, lambda: sorted(allowed)) if filters
-               else sorted(allowed))
+        ids = self._derive("sorted", filters, lambda: sorted(allowed))
         res = self.store.chunks.query(query_embeddings=vectors, n_results=n, ids=ids,
                                       include=["distances"])
         return _best_first(res["ids"], res["distances"])
@@ -303,7 +300,7 @@ class Retriever:
         mask = self._derive("mask", filters, lambda: lexical.mask(allowed)) if filters else None
         rankings = [self._dense(vectors, n, allowed, filters),
                     self._by_sentence(vectors, n_sentences, allowed),
-                    lexical.search(queries, n, allowed, mask=mask)]
+                    lexical.search(queries, n, mask)]
         fused = _fuse(rankings)
         order = sorted(fused, key=fused.get, reverse=True)
         got = self.store.chunks.get(ids=order, include=["documents", "metadatas"])

@@ -30,12 +30,14 @@ from .settings import Settings, get_settings
 
 INDEX_VERSION = "chunks+sentences-v2"
 PAGE = 5000  # records per get() page
-# HNSW search depth of both collections. Retrieval asks for 20 chunks and 60 sentences; on a
-# 200,000-chunk bench store (a million sentence vectors), Chroma's default of 100 found 0.86 of
-# the exact top 20 chunks and 0.67 of the top 60 sentences, 200 found 0.95 / 0.90, 300 and up
-# 1.00 / 1.00, for 1-2 ms more per query. A query-time setting: an existing store is switched
-# when opened (Chroma reads it when it loads the index).
+# HNSW search depth of both collections. Retrieval asks for 20 chunks and 60 sentences; on one
+# 200,000-chunk bench store (a million sentence vectors; a one-off sweep, 2026-11-29) Chroma's
+# default of 100 found 0.86 of the exact top 20 chunks and 0.67 of the top 60 sentences, 200
+# found 0.95 / 0.90, 300 and up 1.00 / 1.00, for 1-2 ms more per query (another build: 0.95 /
+# 0.95 at 400, bench scale table). A query-time setting: an existing store is switched when
+# opened (Chroma reads it when it loads the index).
 EF_SEARCH = 400
+HNSW = {"space": "cosine", "ef_search": EF_SEARCH}
 
 
 def _stamp(settings: Settings) -> dict[str, str | int]:
@@ -200,7 +202,7 @@ def open_store(store: str | Path | None = None, settings: Settings | None = None
         # embedding_function=None: Chroma must never embed for us (its default model downloads).
         chunks = client.get_or_create_collection(
             chunk_name, embedding_function=None, metadata=stamp,
-            configuration={"hnsw": {"space": "cosine", "ef_search": EF_SEARCH}})
+            configuration={"hnsw": HNSW})
         found = {k: (chunks.metadata or {}).get(k) for k in stamp}
         if check and found != stamp:
             raise StoreMismatchError(
@@ -209,7 +211,7 @@ def open_store(store: str | Path | None = None, settings: Settings | None = None
                 f"the current settings (or use another --store)")
         sentences = client.get_or_create_collection(
             sentence_name, embedding_function=None,
-            configuration={"hnsw": {"space": "cosine", "ef_search": EF_SEARCH}})
+            configuration={"hnsw": HNSW})
         for collection in (chunks, sentences):
             hnsw = (getattr(collection, "configuration", None) or {}).get("hnsw") or {}
             if hnsw.get("ef_search") != EF_SEARCH:
