@@ -25,10 +25,12 @@ from typing import Iterator, Sequence, Union
 from ingest.settings import Settings, get_settings
 from ingest.text import sentence_spans
 
-from .citations import grounded_prefix, grounding_vocabulary, resolve, split_reply
-from .context import Context, build_context, rank_sentences, whole_passages
+from .citations import MARKER, grounded_prefix, grounding_vocabulary, resolve
+from .context import Context, build_context, interleave, rank_sentences, whole_passages
+from .coverage import Coverage, Source, meant_countries, spelled_out, unnamed
 from .dates import mentions_year, parse_time_hint, spoken_date
-from .evidence import Sentence, uncovered_terms
+from .evidence import Sentence
+from .questions import follow_up_query, normalize, part_queries, parts, plain_query
 from .retrieval import Filters, Passage, Retriever
 from .subjects import substituted_subject
 from .terms import content_terms
@@ -37,19 +39,28 @@ History = Sequence[tuple[str, str]]
 
 NOT_IN_SOURCES = "NOT IN SOURCES"
 SYSTEM_PROMPT = f"""You answer questions about NATO and its partner countries and \
-organisations using only the numbered passages the user gives you.
-First copy, word for word, the sentence from the passages that answers the question (two or \
-three sentences if the answer combines passages), then answer from those sentences only.
-Reply in exactly this format:
-Evidence [n]: <sentence copied from passage n>
-Answer: <short answer> [n]
-When the question is about time, give the date of the facts.
-If no sentence in the passages answers the question, reply only: {NOT_IN_SOURCES}"""
+organisations using only the numbered sentences the user gives you, taken from news articles \
+and official releases.
+Answer in one to three short sentences. End each of your sentences with the number of every \
+sentence it comes from, like [3] or [2][5].
+Give names, numbers and dates as the sentences give them. When the question is about time, \
+give the date of the facts.
+If the question asks two things and the sentences answer only one, answer that one.
+If no sentence answers the question, reply only: {NOT_IN_SOURCES}"""
 
-_REFUSAL = re.compile(
-    r"NOT IN SOURCES|\b(?:passages?|sources?|context|text)s? (?:do|does) not (?:state|mention|"
-    r"contain|provide|say|specify|include|give)|\bno information\b|\bI (?:do not|don't) know\b|"
-    r"\bcannot (?:be )?(?:determine|answer|find)", re.IGNORECASE)
+ABSTENTION_LEAD = ("The corpus does not answer", "No document in the corpus")
+SECOND_LOOK_SENTENCES = 3
+# Why an answer was declined (`Answer.cause`), for the reader of an eval or a log.
+CAUSES = {
+    "empty": "the store holds no documents",
+    "filters": "no document matches the filters",
+    "gate": "no article retrieved names a place or number of the question",
+    "model": "the model said the sentences do not answer",
+    "verifier": "no sentence shown backs what the model wrote",
+    "country": "the sentences found are about another country",
+    "coverage": "the cited articles do not name a place or number of the question",
+    "extractive": "no sentence scores high enough for an extractive answer",
+}
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,7 @@ class Answer:
     draft: str = field(default="", repr=False)  # the model's unverified reply, for diagnosis
     context: str = field(default="", repr=False)  # the passage text the model was shown
     notice: str | None = None  # set when the configured backend failed and this answer is extractive
+    cause: str | None = None  # why it abstained: a key of `CAUSES`
 
     def to_dict(self) -> dict:
         out = {"text": self.text, "citations": [asdict(c) for c in self.citations],
@@ -255,27 +267,33 @@ class ChatBot:
                filters: Filters | None = None) -> Iterator[Event]:
         """The answer pipeline as events; `filters` limits retrieval to a date range and to
         some sites (see `bot.retrieval.Filters`)."""
-        question = " ".join((question or "").split())
-        if not question:
-            raise ValueError("question is empty")
+        question = normalize(question)
         history = list(history or [])
         queries, q_vecs, passages = self._retrieval(question, history, filters)
         yield Retrieved(passages)
         if not passages:
             text = (f"No document in the corpus matches the filters ({filters.describe()})."
                     if filters else abstention_text([]))
-            yield Done(Answer(text, [], True, question, passages))
+            yield Done(Answer(text, [], True, question, passages,
+                              cause="filters" if filters else "empty"))
             return
-        # Names, places and numbers the question asks about must appear in what was found;
-        # otherwise no model is asked (a small model answers anyway, and invents).
-        unmentioned = uncovered_terms(question, passages)
-        if unmentioned:
+        # Places and numbers the question names must appear in what was found; otherwise no
+        # model is asked (a small model answers anyway, and invents).
+        found = _sources(passages)
+        unmentioned = found.missing(question) if self.settings.coverage_gate else []
+        if unmentioned and all(found.missing(p) for p in parts(question)):
             yield Done(Answer(abstention_text(passages, unmentioned), [], True, question,
-                              passages))
+                              passages, cause="gate"))
             return
-        ranked = rank_sentences(queries, passages, q_vecs,
-                                lambda sentences: self.retriever.sentence_vectors(passages,
-                                                                                  sentences))
+
+        def vectors(sentences):
+            return self.retriever.sentence_vectors(passages, sentences)
+
+        if len(queries) > 1 and not history:  # a multi-part question: each part gets its best
+            ranked = interleave([rank_sentences([q], passages, [v], vectors)
+                                 for q, v in zip(queries, q_vecs)])
+        else:
+            ranked = rank_sentences(queries, passages, q_vecs, vectors)
         if self.backend == "extractive":
             yield Done(with_as_of(self._extractive(question, passages, ranked)))
             return
@@ -287,10 +305,7 @@ class ChatBot:
     def retrieve(self, question: str, history: History | None = None,
                  filters: Filters | None = None) -> list[Passage]:
         """The passages an answer to `question` would be drawn from (no model is asked)."""
-        question = " ".join((question or "").split())
-        if not question:
-            raise ValueError("question is empty")
-        return self._retrieval(question, list(history or []), filters)[2]
+        return self._retrieval(normalize(question), list(history or []), filters)[2]
 
     # -- pipeline steps ---------------------------------------------------------------------
     def _retrieval(self, question: str, history: list[tuple[str, str]],
@@ -301,20 +316,31 @@ class ChatBot:
             # "And before that?" keeps the earlier question's time frame; a question with a
             # subject of its own does not.
             hint = parse_time_hint(history[-1][0])
-        queries = self._queries(question, history)
-        q_vecs = self.embedder.embed_documents(queries)
-        passages = self.retriever.search(queries, self.settings.top_k, hint, vectors=q_vecs,
-                                         filters=filters)
-        return queries, q_vecs, passages
-
-    @staticmethod
-    def _queries(question: str, history: list[tuple[str, str]]) -> list[str]:
-        """The question, plus the question joined with the previous one for follow-ups whose
-        subject is only in the earlier turn ("And since when?")."""
-        queries = [question]
+        k = self.settings.top_k
+        by_part = [] if history else part_queries(question)
+        if by_part:
+            # "When did Finland apply, and when did it join?": each part is searched for on
+            # its own, and their best passages take turns.
+            queries = [question, *by_part]
+            q_vecs = self.embedder.embed_documents(queries)
+            found = [self.retriever.search([q], k, parse_time_hint(q) or hint, vectors=[v],
+                                           filters=filters) for q, v in zip(queries, q_vecs)]
+            by_id = {p.id: p for ps in found for p in ps}
+            ids = interleave([[(0.0, p.id) for p in ps] for ps in found])
+            return queries, q_vecs, [by_id[i] for _, i in ids[:k + len(by_part) - 1]]
+        plain = plain_query(question, meant_countries(question))
+        ranking = [question, *([plain] if plain else [])]
+        search = list(ranking)
         if history:
-            queries.append(f"{history[-1][0]} {question}")
-        return queries
+            # The search also reads what the earlier answer said (its names); the sentences
+            # are ranked without it, or the earlier answer's own sentence would win again.
+            search.append(follow_up_query(question, history))
+            ranking.append(f"{history[-1][0]} {question}")
+        texts = list(dict.fromkeys(search + ranking))
+        vectors = dict(zip(texts, self.embedder.embed_documents(texts)))
+        passages = self.retriever.search(search, k, hint, vectors=[vectors[q] for q in search],
+                                         filters=filters)
+        return ranking, [vectors[q] for q in ranking], passages
 
     @property
     def llm(self):
@@ -330,20 +356,24 @@ class ChatBot:
 
         prompt = ChatPromptTemplate.from_messages([
             ("system", SYSTEM_PROMPT),
-            ("human", "Passages:\n\n{passages}\n\n{conversation}Question: {question}"),
+            ("human", "Sentences:\n\n{passages}\n\n{conversation}Question: {question}{note}"),
         ])
         return prompt | self.llm | StrOutputParser()
 
     def _generate(self, question: str, history: list[tuple[str, str]], passages: list[Passage],
                   context: Context, ranked) -> Iterator[Event]:
-        conversation = "".join(f"Earlier question: {q}\nEarlier answer: {a}\n\n"
-                               for q, a in history[-2:])
+        # Earlier answers without their markers (their numbers meant other sentences); a
+        # refusal is left out (a small model repeats it).
+        conversation = "".join(
+            f"Earlier question: {q}\n" + (f"Earlier answer: {MARKER.sub('', a)}\n" if a and not
+                                           a.startswith(ABSTENTION_LEAD) else "") + "\n"
+            for q, a in history[-2:])
         raw, shown, verified, checked = "", "", "", 0
         vocabulary = grounding_vocabulary(question, context.passages)
+        inputs = {"passages": context.text, "conversation": conversation, "question": question,
+                  "note": _note(spelled_out(question))}
         try:
-            pieces = iter(self._chain().stream({"passages": context.text,
-                                                "conversation": conversation,
-                                                "question": question}))
+            pieces = iter(self._chain().stream(inputs))
         except Exception as exc:  # the backend cannot be built (model missing, server down)
             yield Done(self._fallback(exc, question, passages, ranked))
             return
@@ -358,22 +388,38 @@ class ChatBot:
             raw += piece
             # Complete sentences are shown once verified; the sentence being written is shown
             # word by word only while every word is one the question or the passages use.
-            _, answer_part = split_reply(raw)
-            if answer_part is None:
+            if NOT_IN_SOURCES.startswith(raw.strip()[:len(NOT_IN_SOURCES)]):
                 continue
-            spans = sentence_spans(answer_part)
+            spans = sentence_spans(raw)
             complete = spans[-2][1] if len(spans) > 1 else 0
             if complete > checked:
                 checked = complete
-                head = raw[: len(raw) - len(answer_part) + complete]
-                answer = self._finish(head, question, passages, context)
+                answer = self._finish(raw[:complete], question, passages, context)
                 verified = "" if answer.abstained else answer.text
-            text = " ".join(x for x in (verified, grounded_prefix(answer_part[checked:],
-                                                                   vocabulary)) if x)
+            text = " ".join(x for x in (verified, grounded_prefix(raw[checked:], vocabulary))
+                            if x)
             if text and text != shown:
                 shown = text
                 yield Partial(shown)
-        yield Done(self._finish(raw, question, passages, context))
+        answer = self._finish(raw, question, passages, context)
+        if answer.cause == "model" and self.settings.second_look:
+            answer = self._second_look(answer, inputs, question, passages, ranked)
+        yield Done(answer)
+
+    def _second_look(self, declined: Answer, inputs: dict, question: str,
+                     passages: list[Passage], ranked) -> Answer:
+        """The model said the sentences do not answer: ask once more with only the few best
+        sentences (a small model misses the answer among many), keeping the refusal unless
+        the new answer passes every check."""
+        focused = build_context(ranked[:SECOND_LOOK_SENTENCES], passages,
+                                self.settings.context_tokens or 10**6)
+        try:
+            raw = "".join(self._chain().stream({**inputs, "passages": focused.text}))
+        except Exception as exc:  # noqa: BLE001 - the first refusal stands
+            log.warning("second look failed: %s", exc)
+            return declined
+        answer = self._finish(raw, question, passages, focused)
+        return declined if answer.abstained else answer
 
     def _fallback(self, exc: Exception, question: str, passages: list[Passage],
                   ranked) -> Answer:
@@ -388,16 +434,44 @@ class ChatBot:
 
     def _finish(self, raw: str, question: str, passages: list[Passage],
                 context: Context) -> Answer:
-        """The verified answer; its quotes come from the passages the model was shown."""
-        resolved = None if _REFUSAL.search(raw) else resolve(raw, question, context.passages)
-        if resolved is None or not resolved.quotes:
-            why = resolved.wrong_subject.describe() if resolved and resolved.wrong_subject \
-                else None
-            return Answer(abstention_text(passages, why=why), [], True, question, passages,
-                          draft=raw, context=context.text)
+        """The verified answer; its quotes are sentences the model was shown."""
+        def declined(cause: str, why: str | None = None, unmentioned=()) -> Answer:
+            return Answer(abstention_text(passages, list(unmentioned), why), [], True, question,
+                          passages, draft=raw, context=context.text, cause=cause)
+
+        if raw.strip().upper().startswith(NOT_IN_SOURCES):
+            return declined("model")
+        resolved = resolve(raw, question, context)
+        if not resolved.quotes:
+            if resolved.wrong_subject:
+                return declined("country", resolved.wrong_subject.describe())
+            return declined("model" if resolved.declined and not resolved.unsupported
+                            else "verifier")
+        # The articles the answer stands on must name the question's places and numbers:
+        # "32 partners [1]" from a 2021 article does not answer a question about 2022.
+        cited = [context.passages[i] for i in dict.fromkeys(q.passage for q in resolved.quotes)]
+        text = resolved.text
+        unmentioned = self._unmentioned(question, cited)
+        if unmentioned:
+            # A question of two parts may be answered in one: say which part is not.
+            open_parts = [p for p in parts(question) if self._unmentioned(p, cited)]
+            if len(open_parts) == len(parts(question)):
+                names = ", ".join(f"“{t}”" for t in unmentioned)
+                return declined("coverage", f"the passages closest to it never mention {names}")
+            text += " " + " ".join(f"The corpus found does not answer “{p}?”"
+                                   for p in open_parts)
         citations = [_citation(i, q, context.passages) for i, q in enumerate(resolved.quotes, 1)]
-        return Answer(resolved.text, citations, False, question, passages, draft=raw,
+        return Answer(text, citations, False, question, passages, draft=raw,
                       context=context.text)
+
+    def _unmentioned(self, question: str, cited: list[Passage]) -> list[str]:
+        """The places, numbers and names of `question` the cited passages never mention: "32
+        partners [1]" from a 2021 article does not answer a question about 2022, nor a
+        sentence on Australia's aid one about "the Comprehensive Assistance Package". An
+        author the question names may be anywhere in the article."""
+        return _sources(cited).missing(question) or unnamed(
+            question, [Source(p.text, p.title, p.date, p.url) for p in cited],
+            [self.retriever.article_text(p.source) for p in cited])
 
     def _extractive(self, question: str, passages: list[Passage], ranked) -> Answer:
         """The best evidence sentence, quoted and cited: no LLM involved."""
@@ -406,6 +480,15 @@ class ChatBot:
         substitution = best and substituted_subject(question, [best], passages)
         if substitution or not ranked or ranked[0][0] < self.settings.extractive_min_score:
             why = substitution.describe() if substitution else None
-            return Answer(abstention_text(passages, why=why), [], True, question, passages)
+            return Answer(abstention_text(passages, why=why), [], True, question, passages,
+                          cause="country" if substitution else "extractive")
         citation = _citation(1, ranked[0][1], passages)
         return Answer(f"“{citation.quote}” [1]", [citation], False, question, passages)
+
+
+def _note(text: str) -> str:
+    return f"\n({text})" if text else ""
+
+
+def _sources(passages: list[Passage]) -> Coverage:
+    return Coverage([Source(p.text, p.title, p.date, p.url) for p in passages])

@@ -1,38 +1,45 @@
 """Turn a model's reply into verified, sentence-precise citations.
 
-The model is asked to copy its evidence first (`Evidence [n]: <sentence>`), then answer
-(`Answer: ... [n]`). Nothing it says is trusted as is:
+The model reads numbered sentences (`[1]`..`[n]`, see `bot.context`) and ends each sentence
+of its answer with the numbers of the sentences it comes from. Nothing it says is trusted as
+is:
 
-* each copied evidence sentence must be found among the sentences of the passages retrieved
-  for this turn, with no word replaced or added that the question or answer is about (a small
-  model "copies" a sentence and swaps the country in it); the real sentence, not the copy,
-  becomes the quote;
-* evidence was given but none of it is real -> no quotes at all (the caller abstains);
-* each answer sentence is backed by the verified evidence sentence that shares most with it
-  (or, when the model gave no evidence lines, by the best sentence of the passage its `[n]`
-  names; failing both, by the retrieved sentence that best supports it, above a threshold);
-  when another sentence the model was shown says more of what the claim says, that one is
-  cited; a sentence stating a number its backing does not contain, whose backing is about another
-  country than the question's, or that nothing backs, is dropped; markers are renumbered to
-  the quotes.
+* a quote is always one of the numbered sentences, never text the model wrote;
+* each answer sentence (a claim) must be backed by the sentences it cites: every number it
+  states is in them (in digits or words, or in their article's date, or in the question), at
+  least half of its own words (those the question does not give) are in them or their
+  passage, and they are not about another country than the question's (`bot.subjects`);
+* when the cited sentences do not back a claim, the next shown sentences that do are cited
+  instead: a number the model took from another sentence it was shown, a near-identical
+  sentence about the right country, a wrong or missing marker; a claim nothing backs is
+  dropped, and the reason is kept for the reader;
+* markers are renumbered to the quotes.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 
 from ingest.text import sentence_spans
 
+from .context import Context
+from .dates import spoken_date
+from .coverage import Coverage, Source, places_in
 from .evidence import Sentence, passage_sentences, support, without_images
-from .terms import WORD as WORD_RE, content_terms, numbers_in, term_list
+from .terms import WORD as WORD_RE, content_terms, numbers_in, roots, term_list
 from .retrieval import Passage
-from .subjects import Substitution, substituted_subject
+from .subjects import Substitution, countries_in, substituted_subject
 
 MARKER = re.compile(r"\s*\[(?:passages?\s*)?(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\]", re.IGNORECASE)
-_MIN_UNMARKED_SUPPORT = 5.0  # at least two shared content words plus a question word
+# A shown sentence the model did not cite backs a claim only if it shares at least two of
+# its words and one of the question's.
+_MIN_ALTERNATIVE_SUPPORT = 5.0
+REFUSAL = re.compile(
+    r"NOT IN SOURCES|\b(?:passages?|sources?|sentences?|context|text|articles?)s? (?:do|does) not "
+    r"(?:state|mention|contain|provide|say|specify|include|give|answer)|\bno information\b|"
+    r"\bI (?:do not|don't) know\b|\bcannot (?:be )?(?:determine|answer|find)|\bnot (?:stated|"
+    r"mentioned|specified) in\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,8 @@ class Resolved:
     text: str
     quotes: list[Sentence]  # quotes[i] backs citation number i + 1
     wrong_subject: Substitution | None = None  # why a claim was dropped, for the reader
+    unsupported: int = 0  # claims dropped because nothing shown backs them
+    declined: int = 0     # sentences in which the model said the sources do not answer
 
 
 def _markers(sentence: str) -> list[int]:
@@ -47,89 +56,6 @@ def _markers(sentence: str) -> list[int]:
     for group in MARKER.findall(sentence):
         found.extend(int(n) for n in re.findall(r"\d+", group))
     return found
-
-
-_EVIDENCE = re.compile(r"^\s*evidence\s*(?:\[(?:passages?\s*)?(\d+)\])?\s*:", re.IGNORECASE | re.MULTILINE)
-_ANSWER = re.compile(r"^\s*answer\s*:\s*", re.IGNORECASE | re.MULTILINE)
-
-
-def split_reply(reply: str) -> tuple[list[tuple[int | None, str]], str | None]:
-    """(evidence blocks, answer text) of an evidence-first reply. An evidence block runs to the
-    next `Evidence`/`Answer` line and may span lines (models copy a passage's header and
-    text). The answer is None while it has not started; a reply that does not follow the
-    format is all answer."""
-    head = reply.lstrip()[:8].lower()
-    if not ("evidence".startswith(head) or head.startswith("evidence")):
-        return [], reply
-    m = _ANSWER.search(reply)
-    evidence_part = reply[:m.start()] if m else reply
-    marks = list(_EVIDENCE.finditer(evidence_part))
-    evidence = []
-    for i, mark in enumerate(marks):
-        end = marks[i + 1].start() if i + 1 < len(marks) else len(evidence_part)
-        text = evidence_part[mark.end():end].strip().strip('"“”')
-        evidence.append((int(mark[1]) if mark[1] else None, text))
-    return evidence, (reply[m.end():] if m else None)
-
-
-MAX_INSERTED_WORDS = 2
-
-
-def verify_quote(quote: str, hint: int | None, sentences: list[Sentence],
-                 claimed: set[str] = frozenset()) -> Sentence | None:
-    """The retrieved sentence `quote` was copied from, or None if the copy is not faithful.
-
-    The copy is aligned word by word (content words) with the retrieved sentence that holds
-    most of its words. Left-out words are fine (a partial copy is still a copy), and so are up
-    to two words slipped inside the copied span ("President Biden and [Swedish] Prime
-    Minister"). Words the copy puts in place of the source's, or adds around it ("A survey
-    found that ..."), are tolerated only while they say nothing the question or the answer
-    (`claimed`) is about: "[New Zealand] contributed $12 million" copied from "the ROK
-    contributed $12 million", for a question about New Zealand, is rejected.
-    Words moved within the sentence (a clause put first or last) count as copied.
-    Among equally close sentences, the one in passage `hint` (1-based) wins.
-    """
-    q_terms = term_list(quote)
-    if len(q_terms) < 2:
-        return None
-    q_set = set(q_terms)
-    best, best_key = None, None
-    for s in sentences:
-        terms = s.terms
-        shared = len(q_set & terms)
-        key = (shared / len(q_set), shared / len(terms | q_set), s.passage + 1 == hint)
-        if best_key is None or key > best_key:
-            best, best_key = s, key
-    if best is None:
-        return None
-    source = term_list(best.text)
-    ops = SequenceMatcher(None, source, q_terms, autojunk=False).get_opcodes()
-    equal = [k for k, op in enumerate(ops) if op[0] == "equal"]
-    if not equal:
-        return None
-    # Words the copy moved ("... to NATO in November 2022" from "In November 2022, ...") are
-    # not additions: each may be used as often as the source sentence has it.
-    spare = Counter(source)
-    for op, i1, i2, _, _ in ops:
-        if op == "equal":
-            spare.subtract(source[i1:i2])
-    inside, added = 0, set()
-    for k, (op, _, _, j1, j2) in enumerate(ops):
-        if op not in ("insert", "replace"):
-            continue
-        new = []
-        for term in q_terms[j1:j2]:
-            if spare[term] > 0:
-                spare[term] -= 1
-            else:
-                new.append(term)
-        if op == "insert" and equal[0] < k < equal[-1]:
-            inside += len(new)
-        else:
-            added.update(new)
-    if inside > MAX_INSERTED_WORDS or added & claimed:
-        return None
-    return best
 
 
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -147,52 +73,30 @@ def plain_text(text: str) -> str:
     return re.sub(r"[ \t]{2,}", " ", text)
 
 
-def resolve(reply: str, question: str, passages: list[Passage]) -> Resolved:
+def resolve(reply: str, question: str, context: Context) -> Resolved:
     """The answer with renumbered markers, and the quote behind each number."""
-    sentences = passage_sentences(passages)
-    evidence_lines, answer = split_reply(reply)
-    if answer is not None:
-        answer = plain_text(answer)
-    claimed = content_terms(question) | content_terms(answer or "")
-    evidence: list[Sentence] = []
-    for n, line in evidence_lines:
-        # Models often copy several sentences on one line, with the prompt's "…" between.
-        for piece in re.split(r"\s*(?:…|\.\.\.)\s*", line):
-            for a, b in sentence_spans(piece):
-                found = verify_quote(piece[a:b], n, sentences, claimed)
-                if found is not None and found not in evidence:
-                    evidence.append(found)
-    if evidence_lines and not evidence:
-        return Resolved(text="", quotes=[])
-    reply = answer or ""
-    by_passage: dict[int, list[Sentence]] = {}
-    for s in sentences:
-        by_passage.setdefault(s.passage, []).append(s)
+    shown, passages = context.sentences, context.passages
+    # "It ended in April 2024. [3]": markers after the full stop belong to the sentence.
+    reply = _TRAILING_MARKERS.sub(r"\2\1", plain_text(reply))
     kept: list[tuple[str, list[Sentence]]] = []
-    wrong_subject = None
+    wrong_subject, unsupported, declined = None, 0, 0
     for s, e in sentence_spans(reply):
         claim_with_markers = reply[s:e]
         claim = MARKER.sub("", claim_with_markers).strip()
-        if not claim:
+        if not WORD_RE.search(claim):
             continue
-        backing = _covering(claim, question, evidence) if evidence else \
-            _backing_from_markers(claim, question, _markers(claim_with_markers), by_passage)
-        if not backing:
-            backing = _best_backing(claim, question, sentences)
-        elif better := _better_quote(claim, question, backing, sentences):
-            # The model copied one sentence and answered from another it was shown ("the
-            # so-called Israeli model" is not in its evidence line): cite the one that says it.
-            backing = _covering(claim, question, backing + [better])
-        backing = _with_its_numbers(claim, question, backing, sentences, passages)
-        if not backing:
+        if REFUSAL.search(claim):
+            declined += 1  # "The sentences do not say when it ended."
             continue
-        # The right topic about the wrong country ("the ROK contributed $12 million" for a
-        # question about New Zealand) is not an answer.
-        substitution = substituted_subject(question, backing, passages)
-        if substitution is None:
+        cited = [shown[n - 1] for n in dict.fromkeys(_markers(claim_with_markers))
+                 if 1 <= n <= len(shown)]
+        backing, substitution = _backing(claim, question, cited, shown, passages)
+        if backing:
             kept.append((claim, backing))
-        else:
+        elif substitution is not None:
             wrong_subject = wrong_subject or substitution
+        else:
+            unsupported += 1
 
     quotes: list[Sentence] = []
     parts: list[str] = []
@@ -208,8 +112,128 @@ def resolve(reply: str, question: str, passages: list[Passage]) -> Resolved:
             parts.append(" ".join(f"“{without_images(quotes[n - 1].text).strip()}” [{n}]"
                                   for n in numbers))
         else:
-            parts.append(_with_markers(claim, numbers))
-    return Resolved(text=" ".join(parts), quotes=quotes, wrong_subject=wrong_subject)
+            parts.append(_with_markers(_ISO_DATE.sub(_spoken, claim), numbers))
+    return Resolved(text=" ".join(parts), quotes=quotes, wrong_subject=wrong_subject,
+                    unsupported=unsupported, declined=declined)
+
+
+_ISO_DATE = re.compile(r"\b((?:19|20)\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\b")
+
+
+def _spoken(m: re.Match) -> str:
+    """"2024-02-26" (a model copying an article's date) -> "26 February 2024"."""
+    return spoken_date(m.group())
+
+
+_TRAILING_MARKERS = re.compile(r"([.!?])((?:\s*\[[\d,;\s]+\])+)")
+MAX_ALTERNATIVES = 5  # shown sentences tried, best first, when the cited ones fail
+
+
+def _backing(claim: str, question: str, cited: list[Sentence], shown: list[Sentence],
+             passages: list[Passage]) -> tuple[list[Sentence], Substitution | None]:
+    """The sentences that back `claim`: the cited ones if they do, else the best shown
+    sentences that do; and, when none does, the wrong-country finding that stopped one."""
+    def score(c: Sentence) -> float:
+        return support(claim, question, c, _date_numbers(passages[c.passage]))
+
+    substitution = None
+    tries = []  # (backing, whether the model pointed at it)
+    if cited:
+        backing = _covering(claim, question, cited, score)
+        if backing and (better := _better_quote(claim, question, backing, shown)):
+            # The model cited one sentence and answered from another it was shown ("the
+            # so-called Israeli model" is not in the cited one): cite the one that says it.
+            backing = _covering(claim, question, backing + [better], score)
+        tries.append((backing, True))
+    ranked = sorted((c for c in shown if c not in cited), key=score, reverse=True)
+    tries += [([c], False) for c in ranked[:MAX_ALTERNATIVES]
+              if score(c) >= _MIN_ALTERNATIVE_SUPPORT]
+    valid = []
+    for backing, pointed in tries:
+        backing = _with_its_numbers(claim, question, backing, shown, passages)
+        # A sentence the model did not point at must say the claim itself; one it cited may
+        # leave some of the claim's words to the rest of its passage.
+        if not backing or not _says_it(claim, question, backing, passages if pointed else []):
+            continue
+        if _outranked_figure(claim, question, backing, shown, passages):
+            continue
+        found = substituted_subject(question, backing, passages)
+        if found is None:
+            valid.append(backing)
+        else:
+            substitution = substitution or found
+    if not valid:
+        return [], substitution
+    # Among sentences that back the claim, those from the article the question names win
+    # ("according to the statement on NATO's 75th anniversary ...").
+    return min(valid, key=lambda b: len(Coverage([
+        Source(passages[i].text, passages[i].title, passages[i].date, passages[i].url)
+        for i in {s.passage for s in b}]).missing(question))), None
+
+
+def _date_numbers(passage: Passage) -> frozenset[str]:
+    return frozenset(numbers_in(passage.date or "")) | frozenset(
+        str(int(x)) for x in (passage.date or "").split("-") if x.isdigit())
+
+
+def _better_quote(claim: str, question: str, backing: list[Sentence],
+                  sentences: list[Sentence]) -> Sentence | None:
+    """A shown sentence holding at least two, and most, of the claim's own words (those the
+    question does not already give) that `backing` lacks, or None."""
+    covered = set().union(*(b.terms for b in backing))
+    lacking = content_terms(claim) - content_terms(question) - covered
+    if len(lacking) < 2:
+        return None
+    best = max((s for s in sentences if s not in backing),
+               key=lambda s: len(lacking & s.terms), default=None)
+    if best is None:
+        return None
+    found = len(lacking & best.terms)
+    return best if found >= 2 and 2 * found >= len(lacking) else None
+
+
+def _says_it(claim: str, question: str, backing: list[Sentence],
+             passages: list[Passage]) -> bool:
+    """Whether at least half of the claim's own words (not the question's, not numbers) are
+    in its backing sentences or in their passages and titles."""
+    own = roots(claim) - roots(question) - numbers_in(claim)
+    if not own:
+        return True
+    near = roots(" ".join(b.text for b in backing))
+    for i in {b.passage for b in backing} if passages else ():
+        near |= roots(f"{passages[i].title} {passages[i].text}")
+    return 2 * len(own & near) >= len(own)
+
+
+# Words that say nothing of what a question is about.
+_GENERIC = roots("how much many what which who when where why did does do give gave given put "
+                 "make made get got take took say said roughly about exactly total so far now "
+                 "ever current currently latest")
+
+
+def _about_question(question: str, sentence: Sentence, passages: list[Passage]) -> int:
+    """How many of the question's words (a capital or demonym counting as its country) the
+    sentence holds."""
+    asked = roots(question) - _GENERIC
+    for name, countries in places_in(question):
+        asked.discard(next(iter(roots(name)), ""))
+        asked |= {f"<{c}>" for c in countries}
+    have = roots(sentence.text) | {f"<{c}>" for c in countries_in(sentence.text)}
+    return len(asked & have)
+
+
+def _outranked_figure(claim: str, question: str, backing: list[Sentence],
+                      shown: list[Sentence], passages: list[Passage]) -> bool:
+    """True when the claim is little more than a figure ("$4.5 billion") taken from a sentence
+    less about the question than another shown sentence with a figure of its own: asked what
+    Japan gave to NATO's assistance package, a small model quotes Japan's total aid to Ukraine
+    while the sentence on the package is right there. Such an answer is declined."""
+    figures = numbers_in(claim)
+    if not figures or len(roots(claim) - roots(question) - figures) > 3:
+        return False
+    best_backing = max(_about_question(question, b, passages) for b in backing)
+    return any(_about_question(question, s, passages) > best_backing + 1
+               for s in shown if s not in backing and numbers_in(s.text) - figures)
 
 
 def _with_its_numbers(claim: str, question: str, backing: list[Sentence],
@@ -259,11 +283,13 @@ def echoes(claim: str, question: str) -> bool:
     return bool(said) and not (said - content_terms(question) - _acronyms(question))
 
 
-def _covering(claim: str, question: str, candidates: list[Sentence]) -> list[Sentence]:
+def _covering(claim: str, question: str, candidates: list[Sentence],
+              score=None) -> list[Sentence]:
     """The candidate that backs the claim best, then each other that adds a word or number
     of the claim the ones before it lack (an answer combining two articles cites both)."""
-    ranked = sorted(candidates, key=lambda c: support(claim, question, c), reverse=True)
-    if not ranked or support(claim, question, ranked[0]) <= 0:
+    score = score or (lambda c: support(claim, question, c))
+    ranked = sorted(candidates, key=score, reverse=True)
+    if not ranked or score(ranked[0]) <= 0:
         return []
     claim_terms = content_terms(claim) | numbers_in(claim)
     backing, covered = [ranked[0]], ranked[0].terms | numbers_in(ranked[0].text)
@@ -273,43 +299,6 @@ def _covering(claim: str, question: str, candidates: list[Sentence]) -> list[Sen
             backing.append(other)
             covered |= other.terms | numbers_in(other.text)
     return backing
-
-
-def _better_quote(claim: str, question: str, backing: list[Sentence],
-                  sentences: list[Sentence]) -> Sentence | None:
-    """A shown sentence holding at least two, and most, of the claim's own words (those the
-    question does not already give) that `backing` lacks, or None."""
-    covered = set().union(*(b.terms for b in backing))
-    lacking = content_terms(claim) - content_terms(question) - covered
-    if len(lacking) < 2:
-        return None
-    best = max((s for s in sentences if s not in backing),
-               key=lambda s: len(lacking & s.terms), default=None)
-    if best is None:
-        return None
-    found = len(lacking & best.terms)
-    return best if found >= 2 and 2 * found >= len(lacking) else None
-
-
-def _backing_from_markers(claim: str, question: str, markers: list[int],
-                          by_passage: dict[int, list[Sentence]]) -> list[Sentence]:
-    """For a reply without evidence lines: the best sentence of each passage its `[n]` names."""
-    backing: list[Sentence] = []
-    for n in markers:
-        best = max(by_passage.get(n - 1, []), key=lambda c: support(claim, question, c),
-                   default=None)
-        if best is not None and support(claim, question, best) > 0 and best not in backing:
-            backing.append(best)
-    return backing
-
-
-def _best_backing(claim: str, question: str, sentences: list[Sentence]) -> list[Sentence]:
-    """Last resort for a claim whose evidence or marker did not back it: the retrieved
-    sentence that supports it best, if it shares enough with the claim and the question."""
-    best = max(sentences, key=lambda c: support(claim, question, c), default=None)
-    if best is not None and support(claim, question, best) >= _MIN_UNMARKED_SUPPORT:
-        return [best]
-    return []
 
 
 def _with_markers(claim: str, numbers: list[int]) -> str:

@@ -7,8 +7,9 @@ not pasted whole: their sentences are ranked by how well they match the question
 the sentence's stored vector to the question, plus half the share of the question's content
 words it holds, each word weighted by its rarity among the candidate sentences — the same
 score the extractive answer uses), duplicates dropped, and the best
-ones kept, in article order, until `Settings.context_tokens` is spent. A passage keeps its
-number, title and date; left-out text shows as "…".
+ones kept until `Settings.context_tokens` is spent. Each is shown numbered, `[n]`, under its
+article's title, date and site: the model cites those numbers, and a quote is always the
+numbered sentence itself.
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from itertools import zip_longest
+from typing import TypeVar
 
 import numpy as np
 
-from .evidence import Sentence, passage_sentences, prompt_text, without_images
-from .retrieval import Passage
+from .evidence import Sentence, passage_sentences, without_images
+from .retrieval import Passage, site_of
 from .terms import content_terms
 
+T = TypeVar("T")
 CHARS_PER_TOKEN = 4.0  # English news text in the Qwen and Llama tokenizers: 4.2-4.6
 
 
@@ -32,8 +36,14 @@ def estimate_tokens(text: str) -> int:
 
 @dataclass(frozen=True)
 class Context:
-    passages: list[Passage]  # the passages the model sees, numbered [1]..[n] in this order
-    text: str                # the numbered passage block of the prompt
+    """What the model reads: numbered sentences under their article's header.
+
+    `sentences[n - 1]` is the sentence the model sees as `[n]`; its `passage` indexes
+    `passages`."""
+
+    passages: list[Passage]
+    sentences: list[Sentence]
+    text: str
 
 
 def rank_sentences(queries: list[str], passages: list[Passage], q_vecs,
@@ -62,14 +72,48 @@ def rank_sentences(queries: list[str], passages: list[Passage], q_vecs,
     return scored
 
 
-def _header(n: int, p: Passage) -> str:
-    return f"[{n}] {p.title}" + (f" ({p.date})" if p.date else "")
+def interleave(rankings: list[list[tuple[float, T]]]) -> list[tuple[float, T]]:
+    """Several rankings merged by taking turns (each item once, where it first comes): the
+    parts of a multi-part question each get their best."""
+    out, seen = [], set()
+    for row in zip_longest(*rankings):
+        for entry in row:
+            if entry is not None and entry[1] not in seen:
+                seen.add(entry[1])
+                out.append(entry)
+    return out
+
+
+def _header(p: Passage) -> str:
+    """An article's header: title, date and site (the publisher a question may name)."""
+    about = ", ".join(x for x in (p.date, site_of(p.url) if p.url else None) if x)
+    return f"Article: {p.title}" + (f" ({about})" if about else "")
+
+
+def _render(passages: list[Passage], chosen: dict[int, list[Sentence]]) -> Context:
+    """The chosen sentences numbered [1]..[n] under their article's header: articles in
+    retrieval order, sentences in article order (chunks of one article share a header);
+    passages with none chosen are left out."""
+    kept = [i for i in range(len(passages)) if chosen.get(i)]
+    renumber = {i: new for new, i in enumerate(kept)}
+    articles: dict[str, list[int]] = {}
+    for i in kept:
+        articles.setdefault(passages[i].source or passages[i].id, []).append(i)
+    blocks, numbered = [], []
+    for members in articles.values():
+        lines = [_header(passages[members[0]])]
+        in_article = sorted(((passages[i].start + s.start, i, s) for i in members
+                             for s in chosen[i]), key=lambda x: x[:2])
+        for _, i, s in in_article:
+            numbered.append(Sentence(renumber[i], s.start, s.end, s.text))
+            lines.append(f"[{len(numbered)}] {without_images(s.text)}")
+        blocks.append("\n".join(lines))
+    return Context([passages[i] for i in kept], numbered, "\n\n".join(blocks))
 
 
 def build_context(ranked: list[tuple[float, Sentence]], passages: list[Passage],
                   budget: int) -> Context:
-    """The best sentences within `budget` tokens (headers included), grouped by passage in
-    retrieval order; a passage none of whose sentences made it is left out."""
+    """The best sentences within `budget` tokens (headers included)."""
     chosen: dict[int, list[Sentence]] = {}
     seen: set[str] = set()
     spent = 0
@@ -77,8 +121,8 @@ def build_context(ranked: list[tuple[float, Sentence]], passages: list[Passage],
         key = " ".join(s.text.lower().split())
         if key in seen:
             continue
-        cost = estimate_tokens(without_images(s.text)) + (
-            0 if s.passage in chosen else estimate_tokens(_header(0, passages[s.passage])) + 2)
+        cost = estimate_tokens(without_images(s.text)) + 2 + (
+            0 if s.passage in chosen else estimate_tokens(_header(passages[s.passage])) + 2)
         if spent + cost > budget:
             if spent:
                 continue  # a shorter sentence further down may still fit
@@ -86,23 +130,12 @@ def build_context(ranked: list[tuple[float, Sentence]], passages: list[Passage],
         seen.add(key)
         chosen.setdefault(s.passage, []).append(s)
         spent += cost
-    kept = [i for i in range(len(passages)) if i in chosen]
-    blocks = []
-    for n, i in enumerate(kept, 1):
-        parts, last_end = [], None
-        for s in sorted(chosen[i], key=lambda s: s.start):
-            if (last_end is None and s.start > 0) or (last_end is not None and
-                                                       passages[i].text[last_end:s.start].strip()):
-                parts.append("…")
-            parts.append(without_images(s.text))
-            last_end = s.end
-        if passages[i].text[last_end:].strip():
-            parts.append("…")
-        blocks.append(f"{_header(n, passages[i])}\n" + " ".join(parts))
-    return Context([passages[i] for i in kept], "\n\n".join(blocks))
+    return _render(passages, chosen)
 
 
 def whole_passages(passages: list[Passage]) -> Context:
-    """Every passage in full (`PARTNERBOT_CONTEXT_TOKENS=0`)."""
-    return Context(passages, "\n\n".join(f"{_header(n, p)}\n{prompt_text(p)}"
-                                         for n, p in enumerate(passages, 1)))
+    """Every citable sentence of every passage (`PARTNERBOT_CONTEXT_TOKENS=0`)."""
+    chosen: dict[int, list[Sentence]] = {}
+    for s in passage_sentences(passages):
+        chosen.setdefault(s.passage, []).append(s)
+    return _render(passages, chosen)

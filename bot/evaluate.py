@@ -9,9 +9,10 @@ Metrics (all lexical, stated so they can be checked by hand):
 * evidence recall@k: share of gold evidence sentences that appear, whitespace-normalised, inside
   one of the k passages retrieved for the question (answerable questions only);
 * answer correctness: an answer counts as correct when it is not an abstention, contains every
-  number of the gold answer, and contains at least 60% of the gold answer's content words
-  (lower-cased, stop words removed, light plural stemming, "%" read as "percent";
-  parenthesised asides in the gold answer are optional);
+  number of the gold answer (in digits or words), and contains at least 60% of the gold
+  answer's other content words (lower-cased, stop words and hedges such as "almost" removed,
+  light plural stemming, "%" read as "percent"; parenthesised asides in the gold answer are
+  optional). A lexical hint, not a verdict: the README's figures are read by hand too;
 * citation precision: share of shown citations whose quote contains a gold evidence sentence, is
   contained in one, or contains at least half of the gold answer's content words;
 * evidence in prompt (LLM backends): share of gold evidence sentences that appear,
@@ -19,7 +20,10 @@ Metrics (all lexical, stated so they can be checked by hand):
   to their best sentences within the prompt budget); a question that never reached the model
   counts as not given;
 * abstention: share of unanswerable questions declined, and share of answerable ones wrongly
-  declined;
+  declined (false abstention), each such refusal listed with its cause: the bot's own
+  (`bot.chatbot.CAUSES`: gate, model, verifier, country, coverage, ...), or "no evidence
+  retrieved" when none of the gold evidence was among the retrieved chunks;
+* wrong answers: share of answerable questions answered (not declined) but not correct;
 * latency: wall time per question, p50 and p95;
 * quotes outside chunks: citations whose quote is not, whitespace-normalised, inside a chunk of
   the same article retrieved for that turn (must be 0: such a citation should never be shown).
@@ -56,13 +60,22 @@ def _evidence_list(item: dict) -> list[str]:
     return [ev] if isinstance(ev, str) else list(ev)
 
 
+_NUMBER_WORDS = ("two three four five six seven eight nine ten eleven twelve twenty thirty forty "
+                 "fifty sixty seventy eighty ninety hundred").split()
+
+
+_HEDGES = {"almost", "nearly", "approximately", "roughly", "around", "about", "over", "just",
+           "some", "more", "than", "least"}
+
+
 def answer_correct(answer_text: str, gold: str) -> bool:
     answer_text = answer_text.replace("%", " percent")
     core = re.sub(r"\([^)]*\)", " ", gold).replace("%", " percent")
     nums = numbers_in(core)
     if nums - numbers_in(answer_text):
         return False
-    gold_terms = content_terms(core)
+    # numbers were compared above, in digits or words; "almost 80%" is answered by "80%"
+    gold_terms = content_terms(core) - content_terms(" ".join(_NUMBER_WORDS)) - nums - _HEDGES
     if not gold_terms:
         return True
     got = content_terms(answer_text)
@@ -90,6 +103,7 @@ class Result:
     seconds: float
     quotes_outside: int = 0
     in_prompt: int | None = None  # gold evidence sentences in the text the model read
+    cause: str | None = None  # why it abstained (see `abstention_cause`)
 
 
 def quotes_outside_chunks(answer) -> int:
@@ -99,6 +113,16 @@ def quotes_outside_chunks(answer) -> int:
         chunks.setdefault(p.source, []).append(_norm(p.text))
     return sum(not any(_norm(c.quote) in text for text in chunks.get(c.source, []))
                for c in answer.citations)
+
+
+def abstention_cause(answer, found: int, total: int) -> str | None:
+    """Why an answer abstained: "no evidence retrieved" when the gold evidence was not among
+    the retrieved chunks, else the bot's own cause."""
+    if not answer.abstained:
+        return None
+    if total and not found:
+        return "no evidence retrieved"
+    return answer.cause or "unknown"
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -140,19 +164,22 @@ def run_eval(questions_path: Path, corpus: list[Path], backend: str | None = Non
             outside = quotes_outside_chunks(answer)
             in_prompt = None if bot.backend == "extractive" else sum(
                 _norm(ev) in _norm(answer.context) for ev in evidence)
+            cause = abstention_cause(answer, found, len(evidence))
             results.append(Result(item, answer.to_dict(), found, len(evidence), correct, cited_ok,
-                                  seconds, outside, in_prompt))
+                                  seconds, outside, in_prompt, cause))
             mark = "ok " if correct else "BAD"
             given = "" if in_prompt is None else f" prompt {in_prompt}/{len(evidence)}"
+            why = f" [{cause}]" if cause else ""
             log(f"{mark} {item.get('id', ''):5} {item.get('kind', ''):12} {seconds:6.1f}s  "
-                f"evidence {found}/{len(evidence)}{given}  {answer.text[:90]!r}")
+                f"evidence {found}/{len(evidence)}{given}{why}  {answer.text[:90]!r}")
             if out:
                 with out.open("a", encoding="utf-8") as f:
                     f.write(json.dumps({"id": item.get("id"), "question": item["question"],
                                         "gold": item["answer"], "correct": correct,
                                         "seconds": round(seconds, 3), "draft": answer.draft,
                                         "quotes_outside_chunks": outside,
-                                        **answer.to_dict()},
+                                        "cause": cause, "kind": item.get("kind"),
+                                        "context": answer.context, **answer.to_dict()},
                                        ensure_ascii=False) + "\n")
     return summarize(results, backend or bot.backend, bot.settings.top_k)
 
@@ -170,6 +197,8 @@ def _summary_of(results: list[Result]) -> dict:
         "answer_correct": (sum(r.correct for r in answerable) / len(answerable)) if answerable else None,
         "false_abstention": (sum(r.answer["abstained"] for r in answerable) / len(answerable))
         if answerable else None,
+        "wrong_answer": (sum(not r.answer["abstained"] and not r.correct for r in answerable)
+                         / len(answerable)) if answerable else None,
         "citation_precision": (sum(r.citations_ok for r in answerable) / cites) if cites else None,
         "abstention_accuracy": (sum(r.answer["abstained"] for r in unanswerable) / len(unanswerable))
         if unanswerable else None,
@@ -181,16 +210,22 @@ def _summary_of(results: list[Result]) -> dict:
 
 def summarize(results: list[Result], backend: str, k: int) -> dict:
     kinds = sorted({r.item.get("kind", "?") for r in results})
+    refused = [r for r in results if r.item["answer"] != UNANSWERABLE and r.cause]
+    causes: dict[str, list[str]] = {}
+    for r in refused:
+        causes.setdefault(r.cause, []).append(str(r.item.get("id", "")))
     return {"backend": backend, "k": k, "overall": _summary_of(results),
+            "false_abstention_causes": causes,
             "by_kind": {kind: _summary_of([r for r in results if r.item.get("kind", "?") == kind])
                         for kind in kinds}}
 
 
 def format_summary(summary: dict) -> str:
     cols = ["questions", "evidence_recall", "evidence_in_prompt", "answer_correct", "false_abstention",
-            "citation_precision", "abstention_accuracy", "latency_p50_s", "latency_p95_s",
+            "wrong_answer", "citation_precision", "abstention_accuracy", "latency_p50_s", "latency_p95_s",
             "quotes_outside_chunks"]
-    heads = ["n", f"recall@{summary['k']}", "in prompt", "correct", "false abst.", "cite prec.",
+    heads = ["n", f"recall@{summary['k']}", "in prompt", "correct", "false abst.", "wrong",
+             "cite prec.",
              "abstained", "p50 s", "p95 s", "quotes outside"]
 
     def cell(v):
@@ -203,4 +238,10 @@ def format_summary(summary: dict) -> str:
              "| kind | " + " | ".join(heads) + " |", "|---" * (len(heads) + 1) + "|"]
     for name, s in rows:
         lines.append(f"| {name} | " + " | ".join(cell(s[c]) for c in cols) + " |")
+    causes = summary.get("false_abstention_causes") or {}
+    if causes:
+        lines += ["", "answerable questions declined, by cause:", "| cause | n | questions |",
+                  "|---|---|---|"]
+        for cause, ids in sorted(causes.items(), key=lambda kv: -len(kv[1])):
+            lines.append(f"| {cause} | {len(ids)} | {' '.join(ids)} |")
     return "\n".join(lines)

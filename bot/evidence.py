@@ -63,13 +63,15 @@ def prompt_text(passage: Passage) -> str:
     return without_images(" ".join(s.text for s in passage_sentences([passage])))
 
 
-def support(claim: str, question: str, sentence: Sentence) -> float:
-    """How well `sentence` backs `claim` (an answer sentence) given `question`.
+def support(claim: str, question: str, sentence: Sentence,
+            dated: frozenset[str] = frozenset()) -> float:
+    """How well `sentence` backs `claim` (an answer sentence) given `question`; `dated` are
+    the numbers of its article's date ("26 February 2024" backs "2024-02-26").
 
     Shared content words with the claim count double, numbers triple; words shared only with
     the question count once. Zero means the sentence says nothing the claim says.
     """
-    s_terms = sentence.terms
+    s_terms = sentence.terms | dated
     claim_terms = content_terms(claim)
     shared = claim_terms & s_terms
     if not shared:

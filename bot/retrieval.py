@@ -162,6 +162,7 @@ class Retriever:
         self._lexical: _Lexical | None = None
         self._allowed: dict[Filters, frozenset[str]] = {}
         self._derived: dict[tuple[str, Filters], object] = {}  # sorted ids, BM25 masks
+        self._articles: dict[str, str] = {}  # source -> whole text
         self._lock = threading.Lock()
 
     def _refresh(self) -> None:
@@ -175,6 +176,7 @@ class Retriever:
                 self._lexical = None
                 self._allowed = {}
                 self._derived = {}
+                self._articles = {}
                 self._generation = generation
 
     def count(self) -> int:
@@ -194,6 +196,19 @@ class Retriever:
                     texts.append(f"{meta.get('title', '')}\n{doc}")
                 self._lexical = _Lexical(ids, texts)
             return self._lexical
+
+    def article_text(self, source: str) -> str:
+        """The whole stored text of the article `source` (its chunks in order), cached per
+        store generation."""
+        self._refresh()
+        with self._lock:
+            if source not in self._articles:
+                if len(self._articles) >= 256:
+                    self._articles.clear()
+                records = sorted(self.store.chunk_records({"source": source}, documents=True),
+                                 key=lambda r: int(r[1].get("start", 0)))
+                self._articles[source] = "\n".join(doc for _, _, doc in records)
+            return self._articles[source]
 
     def sites(self) -> list[str]:
         """Every site the stored documents come from (see `site_of`), sorted."""

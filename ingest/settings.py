@@ -87,6 +87,13 @@ class Settings(BaseSettings):
                                "sentences of the retrieved chunks, in article order (each "
                                "prompt token costs 15-25 ms on 2 cores); 0 gives the chunks "
                                "whole.")
+    second_look: bool = Field(
+        True, description="When the model says the sentences do not answer, ask it once more "
+                          "with only the three best sentences.")
+    coverage_gate: bool = Field(
+        True, description="Decline without asking the model when no retrieved article names a "
+                          "place or number of the question (a capital, demonym or region counts "
+                          "for its country).")
     extractive_min_score: float = Field(
         0.6, description="Extractive mode abstains below this sentence score "
                          "(cosine to the question + half the share of question words it holds).")

@@ -5,20 +5,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
 from bot import ChatBot
 
-LAST = ("All partners from the Euro-Atlantic Partnership Council, the Mediterranean Dialogue, the "
-        "Istanbul Cooperation Initiative and the Partners across the globe framework were invited "
-        "to this meeting with the exception of Russia and Belarus.")
-QUESTION = "Which partners were not invited to the July 2021 meeting?"
-
-
-def scripted(*replies):
-    return GenericFakeChatModel(messages=iter(replies))
-
-
-def _which_passage(bot, question, needle):
-    passages = bot.retriever.search([question], bot.settings.top_k)
-    return next(i for i, p in enumerate(passages, 1) if needle in p.text), passages
-
+from .scripted import LAST, QUESTION, number_of, replying, scripted
 
 def _assert_quotes_verbatim(answer):
     for c in answer.citations:
@@ -26,9 +13,8 @@ def _assert_quotes_verbatim(answer):
 
 
 def test_cited_answer_quotes_the_exact_sentence(seed_store):
-    probe = ChatBot(store=seed_store, llm=scripted())
-    n, _ = _which_passage(probe, QUESTION, "Russia and Belarus")
-    bot = ChatBot(store=seed_store, llm=scripted(f"Russia and Belarus were not invited [{n}]."))
+    bot = ChatBot(store=seed_store, llm=replying(
+        lambda prompt: f"Russia and Belarus were not invited [{number_of(prompt, LAST)}]."))
     answer = bot.ask(QUESTION)
     assert not answer.abstained
     assert answer.text == "Russia and Belarus were not invited [1]."
@@ -43,20 +29,20 @@ def test_quote_offsets_point_into_the_article(seed_store):
     from ingest.loaders import load_file
     from .conftest import SEED
 
-    probe = ChatBot(store=seed_store, llm=scripted())
-    n, _ = _which_passage(probe, QUESTION, "Russia and Belarus")
-    answer = ChatBot(store=seed_store, llm=scripted(f"Russia and Belarus [{n}].")).ask(QUESTION)
+    answer = ChatBot(store=seed_store, llm=replying(
+        lambda prompt: f"Russia and Belarus [{number_of(prompt, LAST)}].")).ask(QUESTION)
     c = answer.citations[0]
     assert load_file(SEED).text[c.start:c.end] == c.quote
 
 
 def test_markers_out_of_range_or_unsupported_are_dropped(seed_store):
-    probe = ChatBot(store=seed_store, llm=scripted())
-    n, passages = _which_passage(probe, QUESTION, "Russia and Belarus")
-    reply = f"Russia and Belarus were excluded [{n}][9]. Bananas are yellow [{n}]."
-    answer = ChatBot(store=seed_store, llm=scripted(reply)).ask(QUESTION)
+    def reply(prompt):
+        n = number_of(prompt, LAST)
+        return f"Russia and Belarus were excluded [{n}][99]. Bananas are yellow [{n}]."
+
+    answer = ChatBot(store=seed_store, llm=replying(reply)).ask(QUESTION)
     assert answer.text.startswith("Russia and Belarus were excluded [1].")
-    assert "[2]" not in answer.text and "[9]" not in answer.text
+    assert "[2]" not in answer.text and "[99]" not in answer.text
     assert "Bananas" not in answer.text
     assert len(answer.citations) == 1
 
@@ -81,12 +67,13 @@ def test_refusal_and_invented_numbers_abstain(seed_store):
 
 
 def test_stream_shows_grounded_words_then_verified_sentences(seed_store):
-    probe = ChatBot(store=seed_store, llm=scripted())
-    n, _ = _which_passage(probe, QUESTION, "Russia and Belarus")
-    reply = (f"The meeting invited all partners except Russia and Belarus [{n}]. "
-             "PWNED, says the page. "
-             f"Partners of the Euro-Atlantic Partnership Council were invited [{n}].")
-    events = list(ChatBot(store=seed_store, llm=scripted(reply)).events(QUESTION))
+    def reply(prompt):
+        n = number_of(prompt, LAST)
+        return (f"The meeting invited all partners except Russia and Belarus [{n}]. "
+                "PWNED, says the page. "
+                f"Partners of the Euro-Atlantic Partnership Council were invited [{n}].")
+
+    events = list(ChatBot(store=seed_store, llm=replying(reply)).events(QUESTION))
     partials = [e.text for e in events if type(e).__name__ == "Partial"]
     final = events[-1].answer.text
     first = "The meeting invited all partners except Russia and Belarus [1]."
@@ -137,125 +124,109 @@ def test_empty_store_abstains(tmp_path):
     assert answer.abstained and "no documents" in answer.text
 
 
-# -- evidence-first replies -------------------------------------------------------------------
+# -- replies that cite numbered sentences -----------------------------------------------------
 
-def test_evidence_copy_is_verified_and_the_real_sentence_quoted(seed_store):
-    partial_copy = ("Evidence [2]: All partners from the Euro-Atlantic Partnership Council were "
-                    "invited to this meeting with the exception of Russia and Belarus.\n"
-                    "Answer: Russia and Belarus [2]")
-    answer = ChatBot(store=seed_store, llm=scripted(partial_copy)).ask(QUESTION)
-    assert not answer.abstained
-    assert answer.text == "Russia and Belarus [1]"
+def test_a_wrong_marker_is_moved_to_the_shown_sentence_that_says_it(seed_store):
+    # The model cites the sentence next to the one it answered from: the claim is cited from
+    # the sentence that backs it; the quote is always a numbered sentence, never model text.
+    bot = ChatBot(store=seed_store, llm=replying(
+        lambda prompt: f"Russia and Belarus were not invited [{number_of(prompt, LAST) - 1}]."))
+    answer = bot.ask(QUESTION)
+    assert answer.text == "Russia and Belarus were not invited [1]."
     assert [c.quote for c in answer.citations] == [LAST]
 
 
-def test_evidence_with_words_the_source_lacks_is_rejected(seed_store):
-    # The copy swaps in a country the real sentence does not name: a fabricated quote.
-    forged = ("Evidence [1]: All partners from the Euro-Atlantic Partnership Council were invited "
-              "to this meeting with the exception of Mongolia.\nAnswer: Mongolia [1]")
-    answer = ChatBot(store=seed_store, llm=scripted(forged)).ask(QUESTION)
-    assert answer.abstained and answer.citations == []
+def test_a_claim_naming_what_no_shown_sentence_says_is_dropped(seed_store):
+    # "Mongolia" appears in no sentence: citing the right sentence does not make it true.
+    answer = ChatBot(store=seed_store, llm=replying(
+        lambda prompt: f"Mongolia and Kazakhstan were not invited [{number_of(prompt, LAST)}]."
+    )).ask(QUESTION)
+    assert answer.abstained and answer.cause == "verifier" and answer.citations == []
 
 
 @pytest.mark.parametrize("years", [
     "40",  # in no sentence
     "32",  # in a shown sentence that shares nothing else with the claim (32 representatives)
 ])
-def test_answer_number_must_come_from_the_evidence(seed_store, years):
-    reply = ("Evidence [1]: Over more than 25 years, the Alliance has developed a network of "
-             "partnerships that contribute to improved security for the broader international "
-             f"community.\nAnswer: For {years} years [1]")
-    answer = ChatBot(store=seed_store, llm=scripted(reply)).ask(
-        "For how long has the Alliance been developing partnerships?")
+def test_answer_number_must_come_from_the_sentences(seed_store, years):
+    q = "For how long has the Alliance been developing partnerships?"
+    answer = ChatBot(store=seed_store, llm=replying(
+        lambda prompt: f"For {years} years [{number_of(prompt, 'Over more than 25 years')}]."
+    )).ask(q)
     assert answer.abstained
+    words = ChatBot(store=seed_store, llm=replying(
+        lambda prompt: f"For more than twenty-five years [{number_of(prompt, 'Over more than')}]."
+    )).ask(q)
+    assert not words.abstained  # a number in words is the same number
 
 
 def test_a_number_from_another_shown_sentence_is_cited_from_it(seed_store):
-    # The model quotes the sentence about the host but takes the head count from another
+    # The model cites the sentence about the host but takes the head count from another
     # sentence it was shown: that sentence is cited too, instead of the answer being dropped.
     question = ("Who hosted the first in-person meeting with NATO Partners at NATO HQ since the "
                 "start of the pandemic, and how many partner representatives attended it?")
-    reply = ("Evidence [1]: On 13 July 2021, the Director General of the NATO International "
-             "Military Staff (IMS), Lieutenant General Hans-Werner Wiermann under the auspices of "
-             "the Cooperative Security Division hosted the first in-person meeting with NATO "
-             "Partners at NATO HQ since the start of pandemic.\nAnswer: Lieutenant General "
-             "Wiermann hosted it, and 32 partner military representatives attended [1].")
-    answer = ChatBot(store=seed_store, llm=scripted(reply)).ask(question)
+    answer = ChatBot(store=seed_store, llm=replying(
+        lambda prompt: "Lieutenant General Wiermann hosted it, and 32 partner military "
+                       f"representatives attended [{number_of(prompt, 'Wiermann under')}].")
+    ).ask(question)
     assert not answer.abstained
     assert "32 partner military representatives attended [1][2]" in answer.text
     assert "32 participating partner military representatives" in answer.citations[1].quote
     _assert_quotes_verbatim(answer)
 
 
-def test_stream_hides_evidence_lines(seed_store):
-    reply = ("Evidence [1]: All partners from the Euro-Atlantic Partnership Council, the "
-             "Mediterranean Dialogue, the Istanbul Cooperation Initiative and the Partners across "
-             "the globe framework were invited to this meeting with the exception of Russia and "
-             "Belarus.\nAnswer: Russia and Belarus were not invited [1].")
-    texts = list(ChatBot(store=seed_store, llm=scripted(reply)).stream(QUESTION))
-    assert all("Evidence" not in t and "Euro-Atlantic" not in t for t in texts)
-    assert texts[-1] == "Russia and Belarus were not invited [1]."
+def test_a_refusal_never_shows_while_it_streams(seed_store):
+    texts = list(ChatBot(store=seed_store, llm=scripted("NOT IN SOURCES")).stream(QUESTION))
+    assert all("NOT" not in t for t in texts)
+    assert texts[-1].startswith("The corpus does not answer this question")
 
 
-def test_verify_quote_tolerates_omissions_moves_and_an_inserted_word_but_not_swaps():
-    from bot.citations import verify_quote
-    from bot.evidence import Sentence
-
-    real = ("In June, the ROK contributed $12 million to the NATO Comprehensive Assistance "
-            "Package for Ukraine.")
-    other = "President Biden and Prime Minister Kristersson discussed a new agreement."
-    sentences = [Sentence(0, 0, len(real), real), Sentence(1, 0, len(other), other)]
-    partial = "The ROK contributed $12 million to the NATO Comprehensive Assistance Package."
-    assert verify_quote(partial, 1, sentences) is sentences[0]
-    inserted = "President Biden and Swedish Prime Minister Kristersson discussed a new agreement."
-    assert verify_quote(inserted, 2, sentences) is sentences[1]
-    swapped = ("In June, New Zealand contributed $12 million to the NATO Comprehensive "
-               "Assistance Package for Ukraine.")
-    about_nz = {"new", "zealand", "contribute", "12", "million"}
-    assert verify_quote(swapped, 1, sentences, claimed=about_nz) is None
-    framed = ("A 2018 survey found that the ROK contributed $12 million to the NATO "
-              "Comprehensive Assistance Package.")
-    assert verify_quote(framed, 1, sentences, claimed={"rok", "12", "million"}) is sentences[0]
-    assert verify_quote(framed, 1, sentences, claimed={"2018"}) is None
-    moved = "The ROK contributed $12 million to the NATO Comprehensive Assistance Package in June."
-    assert verify_quote(moved, 1, sentences, claimed={"june"}) is sentences[0]
-    moved_and_swapped = "New Zealand contributed $12 million to the NATO package in June."
-    assert verify_quote(moved_and_swapped, 1, sentences, claimed=about_nz) is None
-    assert verify_quote("July 5, 2022", None, [Sentence(0, 0, 12, "July 11, 2022"), Sentence(
-        1, 0, 40, "It was signed on July 5, 2022, in Brussels.")]).passage == 1
-
-
-def test_question_about_something_no_passage_names_abstains_without_the_model(seed_store):
+def test_question_about_a_place_no_passage_names_abstains_without_the_model(seed_store):
     class Forbidden(GenericFakeChatModel):
         def _stream(self, *a, **k):
             raise AssertionError("the model must not be asked")
 
     bot = ChatBot(store=seed_store, llm=Forbidden(messages=iter([])))
     answer = bot.ask("What did NATO decide about Mongolia in 2019?")
-    assert answer.abstained
-    assert "no article retrieved for it mentions “Mongolia”, “2019”." in answer.text
-    # a demonym still finds its country: "Swedish" is covered by "Sweden"
-    from bot.evidence import uncovered_terms
-    from bot.retrieval import Passage
-    p = Passage("x", "Sweden joined NATO in 2024.", "T", "2024-03-07", None, "s", 0, 27, 1.0)
-    assert uncovered_terms("When did the Swedish bid succeed in March 2024?", [p]) == []
-    assert uncovered_terms("When did Kuwait join in 2019?", [p]) == ["Kuwait", "2019"]
+    assert answer.abstained and answer.cause == "gate"
+    assert "no article retrieved for it mentions “2019”, “Mongolia”." in answer.text
 
 
-def test_evidence_block_may_span_lines_with_a_copied_header():
-    from bot.citations import split_reply
+def test_the_gate_reads_names_as_a_reader_does():
+    from bot.coverage import Coverage, Source
 
-    reply = ("Evidence [1]: Some Title (2024-07-11)\nFirst copied sentence. Second one.\n"
-             "Evidence [2]: Another sentence here.\nAnswer: It is so [1].")
-    evidence, answer = split_reply(reply)
-    assert evidence == [(1, "Some Title (2024-07-11)\nFirst copied sentence. Second one."),
-                        (2, "Another sentence here.")]
-    assert answer == "It is so [1]."
-    assert split_reply("Evidence [1]: still copying")[1] is None
-    assert split_reply("Plain answer [1].") == ([], "Plain answer [1].")
+    found = Coverage([Source("Türkiye, Finland and Sweden signed a trilateral memorandum. "
+                             "The Republic of Korea pledged support.", "FACT SHEET: Madrid",
+                             "2022-06-29", "https://bidenwhitehouse.archives.gov/x")])
+    for question in (
+            "What did Ankara, Helsinki and Stockholm sign before the Madrid summit?",  # capitals
+            "What did the Nordic applicants sign with Turkey?",  # a region for its members
+            "What did Seoul pledge, according to the White House fact sheet?",  # publisher
+            "What did Washington announce on 29 June 2022?",  # publisher's country, date
+            "According to its author, what did the Swedish and Finnish leaders sign?",
+            "What did the Alliance's Indo-Pacific partner pledge in June?"):
+        assert found.missing(question) == [], question
+    assert found.missing("What did Kuwait sign in 2023?") == ["2023", "Kuwait"]
+    assert found.missing("What did Canberra pledge?") == ["Canberra"]
 
 
-def test_prompt_holds_the_best_sentences_within_the_budget(seed_store):
+def test_the_parts_of_a_two_part_question_are_searched_for_each():
+    from bot.questions import part_queries, parts
+
+    assert parts("When did Finland decide to apply for NATO membership and when did it "
+                 "actually join the Alliance?") == [
+        "When did Finland decide to apply for NATO membership",
+        "when did it actually join the Alliance"]
+    assert parts("According to Hanna Shelest, why were the deals not treaties?") == [
+        "According to Hanna Shelest, why were the deals not treaties?"]
+    assert parts("Which approach, likened to a porcupine, did the White House prefer?") == [
+        "Which approach, likened to a porcupine, did the White House prefer?"]
+    assert part_queries("How long was Canberra's Wedgetail deployment, and when did it end?") \
+        == ["How long was Canberra's Wedgetail deployment",
+            "when did it end Canberra's Wedgetail"]
+
+
+def test_prompt_numbers_the_best_sentences_within_the_budget(seed_store):
     from bot.context import build_context, estimate_tokens, rank_sentences
 
     bot = ChatBot(store=seed_store, backend="extractive")
@@ -265,25 +236,15 @@ def test_prompt_holds_the_best_sentences_within_the_budget(seed_store):
     assert ranked[0][1].text == LAST  # the stored sentence vectors rank the answer first
     whole = sum(estimate_tokens(p.text) for p in passages)
     context = build_context(ranked, passages, 120)
-    assert LAST in context.text
+    assert f"] {LAST}" in context.text
     assert estimate_tokens(context.text) <= 120 + 10 < whole  # headers are counted too
-    assert "…" in context.text
-    for p in context.passages:  # what the model sees is verbatim text of its passages
-        body = context.text.split(f"{p.title}", 1)[1].split("\n", 2)[1]
-        for piece in body.split("…"):
-            assert not piece.strip() or piece.strip() in p.text
-
-
-def test_evidence_copied_across_the_prompts_gaps_is_verified_sentence_by_sentence(seed_store):
-    probe = ChatBot(store=seed_store, llm=scripted())
-    n, passages = _which_passage(probe, QUESTION, "Russia and Belarus")
-    other = next(s for s in passages[n - 1].text.split(". ") if "Russia" not in s
-                 and len(s.split()) > 6)
-    reply = (f"Evidence [{n}]: {other}. … {LAST} …\n"
-             f"Answer: Russia and Belarus were not invited [{n}].")
-    answer = ChatBot(store=seed_store, llm=scripted(reply)).ask(QUESTION)
-    assert not answer.abstained
-    assert [c.quote for c in answer.citations] == [LAST]
+    lines = [line for line in context.text.splitlines() if line.startswith("[")]
+    assert len(lines) == len(context.sentences)
+    for n, (line, s) in enumerate(zip(lines, context.sentences), 1):
+        # what the model sees as [n] is verbatim text of the passage the quote is taken from
+        assert line == f"[{n}] {s.text}"
+        p = context.passages[s.passage]
+        assert p.text[s.start:s.end] == s.text
 
 
 def test_filters_limit_retrieval_to_dates_and_sites_and_skip_undated_articles(tmp_path):
@@ -358,11 +319,9 @@ def test_an_answer_about_another_country_than_the_one_asked_is_declined(tmp_path
         "provided more than NZ$ 100 million in support to Ukraine since 2022. Its personnel "
         "help train Ukrainian soldiers in the United Kingdom.\n")
     ingest_paths([docs], store=tmp_path / "store")
-    reply = ("Evidence [1]: In June, the ROK contributed $12 million to the NATO Comprehensive "
-             "Assistance Package for Ukraine.\nAnswer: $12 million [1]")
-
-    def ask(question, **kw):
-        return ChatBot(store=tmp_path / "store", llm=scripted(reply), **kw).ask(question)
+    def ask(question, reply="$12 million", **kw):
+        model = replying(lambda prompt: f"{reply} [{number_of(prompt, 'ROK contributed')}]")
+        return ChatBot(store=tmp_path / "store", llm=model, **kw).ask(question)
 
     topic = "contributed to the NATO Comprehensive Assistance Package for Ukraine?"
     declined = ask(f"How much has New Zealand {topic}")
@@ -376,6 +335,12 @@ def test_an_answer_about_another_country_than_the_one_asked_is_declined(tmp_path
     extractive = ChatBot(store=tmp_path / "store", backend="extractive").ask(
         f"How much has New Zealand {topic}")
     assert extractive.abstained and "not of New Zealand" in extractive.text
+    # When the cited sentence is about another country, the shown sentence about the asked
+    # one backs the claim instead, before any refusal.
+    moved = ask("How much support has New Zealand provided to Ukraine since 2022?",
+                reply="New Zealand has provided more than NZ$ 100 million to Ukraine")
+    assert not moved.abstained
+    assert moved.citations[0].quote.startswith("New Zealand has provided more than")
 
 
 def test_an_answer_that_only_repeats_the_question_shows_its_quote(seed_store):
@@ -383,8 +348,8 @@ def test_an_answer_that_only_repeats_the_question_shows_its_quote(seed_store):
     # of the question's own name. The backing sentence is shown instead.
     sentence = ("The IMS by means of its Cooperative Security Division holds regular meetings "
                 "with NATO Partners to assess these ongoing partnerships.")
-    reply = f"Evidence [1]: {sentence}\nAnswer: The IMS [1]"
-    answer = ChatBot(store=seed_store, llm=scripted(reply)).ask(
+    reply = replying(lambda prompt: f"The IMS [{number_of(prompt, sentence)}]")
+    answer = ChatBot(store=seed_store, llm=reply).ask(
         "Which part of the International Military Staff organises the recurring "
         "get-togethers with partner nations?")
     assert not answer.abstained
@@ -393,15 +358,14 @@ def test_an_answer_that_only_repeats_the_question_shows_its_quote(seed_store):
 
 
 def test_a_claim_is_cited_from_the_shown_sentence_that_says_it(seed_store):
-    # The model copies one sentence as evidence but answers from another it was shown: the
-    # sentence that says what the answer says is cited, not the copied one.
+    # The model cites one sentence but answers from another it was shown: the sentence that
+    # says what the answer says is cited, not the one it named.
     ims = ("The IMS by means of its Cooperative Security Division holds regular meetings with "
            "NATO Partners to assess these ongoing partnerships.")
-    reply = ("Evidence [1]: Over more than 25 years, the Alliance has developed a network of "
-             "partnerships that contribute to improved security for the broader international "
-             "community.\nAnswer: Its Cooperative Security Division holds regular meetings to "
-             "assess these ongoing partnerships [1].")
-    answer = ChatBot(store=seed_store, llm=scripted(reply)).ask(
+    reply = replying(lambda prompt: "Its Cooperative Security Division holds regular meetings "
+                                    "to assess these ongoing partnerships "
+                                    f"[{number_of(prompt, 'Over more than 25 years')}].")
+    answer = ChatBot(store=seed_store, llm=reply).ask(
         "Who in the International Military Staff keeps the partnerships under review?")
     assert not answer.abstained
     assert [c.quote for c in answer.citations] == [ims]
@@ -438,3 +402,34 @@ def test_an_answer_without_a_year_says_as_of_when():
     assert answer("Who joined?", "Finland, in 2023 [1]", "2025-03-17") == "Finland, in 2023 [1]"
     assert answer("Who joined?", "Finland [1]", None) == "Finland [1]"
     assert answer("Who joined?", "No.", abstained=True) == "No."
+
+
+def test_a_refusal_gets_a_second_look_at_the_best_sentences(seed_store):
+    # A small model misses the answer among many sentences and refuses; asked again with the
+    # three best ones it finds it. The second answer passes the same checks.
+    prompts = []
+
+    def reply(prompt):
+        prompts.append(prompt)
+        if len(prompts) == 1:
+            return "NOT IN SOURCES"
+        return f"Russia and Belarus were not invited [{number_of(prompt, LAST)}]."
+
+    answer = ChatBot(store=seed_store, llm=replying(reply)).ask(QUESTION)
+    assert len(prompts) == 2 and prompts[1].count("\n[") <= 3 < prompts[0].count("\n[")
+    assert not answer.abstained and [c.quote for c in answer.citations] == [LAST]
+    # a second refusal, or a second answer that fails its checks, leaves the refusal standing
+    for second in ("NOT IN SOURCES", "Mongolia was not invited [1]."):
+        again = ChatBot(store=seed_store, llm=scripted("NOT IN SOURCES", second)).ask(QUESTION)
+        assert again.abstained and again.cause in ("model", "verifier")
+
+
+def test_a_two_part_question_answered_in_one_part_says_which_part_is_open(seed_store):
+    question = ("Which partners were not invited to the July 2021 meeting, and which partners "
+                "met in Kuwait in 2022?")
+    answer = ChatBot(store=seed_store, llm=replying(
+        lambda prompt: f"Russia and Belarus were not invited [{number_of(prompt, LAST)}].")
+    ).ask(question)
+    assert not answer.abstained
+    assert answer.text.startswith("Russia and Belarus were not invited [1].")
+    assert "does not answer “which partners met in Kuwait in 2022?”" in answer.text

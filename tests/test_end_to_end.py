@@ -9,7 +9,7 @@ import pytest
 from bot import ChatBot
 
 from .conftest import ROOT, child_env
-from .test_bot import LAST, QUESTION
+from .scripted import LAST, QUESTION
 
 pytestmark = pytest.mark.llm
 

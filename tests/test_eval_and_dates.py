@@ -9,7 +9,7 @@ from bot.evaluate import answer_correct, citation_ok
 from ingest.loaders import load_file
 
 from .conftest import CORPUS, ROOT, SHARED, child_env
-from .test_bot import LAST, QUESTION
+from .scripted import LAST, QUESTION
 
 
 def test_time_hints():
@@ -54,6 +54,9 @@ def test_eval_command_prints_metrics(tmp_path):
          "evidence": LAST},
         {"id": "b", "question": "What is the boiling point of tungsten?",
          "answer": "NOT IN CORPUS", "kind": "unanswerable", "evidence": None},
+        # answerable in this test's eyes, but it names a place no article mentions
+        {"id": "c", "question": "Which partners did Mongolia invite in July 2021?",
+         "answer": "Russia and Belarus", "kind": "fact", "evidence": LAST},
     ]))
     out = tmp_path / "answers.jsonl"
     run = subprocess.run([sys.executable, "-m", "bot.cli", "eval", str(questions), "--corpus",
@@ -63,12 +66,20 @@ def test_eval_command_prints_metrics(tmp_path):
     summary = json.loads(run.stdout)
     overall = summary["overall"]
     assert overall["evidence_recall"] == 1.0
-    assert overall["answer_correct"] == 1.0
+    assert overall["answer_correct"] == 0.5 and overall["false_abstention"] == 0.5
+    assert overall["wrong_answer"] == 0.0
     assert overall["abstention_accuracy"] == 1.0
     assert overall["citation_precision"] == 1.0
     assert overall["quotes_outside_chunks"] == 0
+    # every refusal of an answerable question is listed with its cause
+    assert summary["false_abstention_causes"] == {"gate": ["c"]}
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [r["id"] for r in rows] == ["a", "b"] and rows[1]["abstained"] is True
+    assert [r["id"] for r in rows] == ["a", "b", "c"] and rows[1]["abstained"] is True
+    assert [r["cause"] for r in rows] == [None, "extractive", "gate"]
+    table = subprocess.run([sys.executable, "-m", "bot.cli", "eval", str(questions), "--corpus",
+                            str(CORPUS), "--backend", "extractive"], cwd=ROOT, env=child_env(),
+                           capture_output=True, text=True, timeout=600).stdout
+    assert "| gate | 1 | c |" in table and "| overall | 3 |" in table
 
 
 DEV = SHARED / "eval" / "dev-questions.jsonl"

@@ -13,7 +13,7 @@ from bot import ChatBot, Done, Partial, Retrieved
 
 from .conftest import free_port, wait_for
 from .test_backends import CYBER_QUESTION, assert_untouched
-from .test_bot import LAST, QUESTION
+from .scripted import LAST, QUESTION
 
 pytestmark = pytest.mark.llm
 

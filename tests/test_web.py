@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import CHROMIUM, OUTPUT, ROOT, child_env, free_port
-from .test_bot import LAST, QUESTION
+from .scripted import LAST, QUESTION
 
 pytestmark = pytest.mark.llm
 

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from .conftest import CHROMIUM, CORPUS, OUTPUT, ROOT, child_env, free_port, wait_for
-from .test_bot import LAST, QUESTION
+from .scripted import LAST, QUESTION
 
 BUSY = "Partnerbot is busy"
 SECRET = "do-not-serve-this-secret-7731"

@@ -1,0 +1,110 @@
+"""The rules of a question, the same for every interface: normalised whitespace, a length
+limit, and the parts of a question that asks two things at once.
+
+"When did Finland apply, and when did it join?" is two questions: each part is searched for
+on its own (with the names the other parts give it: "when did it join" needs "Finland"), so
+the evidence of both reaches the answer.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .terms import STOP_WORDS
+
+# "..., and when did it join?", "... and which ..." — a second question joined by "and".
+_WH = (r"(?:when|what|who|whom|whose|which|where|how|why|(?:in|on|at|for|from|to|by)\s+"
+       r"(?:which|what|whom|how|when)|since\s+when)")
+_JOINED = re.compile(rf"(?:,\s*(?:and\s+)?|\s+and\s+|\s*;\s*|\s+[—–-]\s+(?:and\s+)?)(?={_WH}\b)",
+                     re.IGNORECASE)
+# A part is a question of its own only when it asks: a question word in its first words.
+_ASKING = re.compile(rf"^(?:\S+\s+){{0,2}}?{_WH}\b", re.IGNORECASE)
+_NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
+
+
+def normalize(question: str | None) -> str:
+    """The question with its whitespace collapsed; ValueError when nothing is left."""
+    question = " ".join((question or "").split())
+    if not question:
+        raise ValueError("question is empty")
+    return question
+
+
+def check_length(question: str, limit: int) -> None:
+    if len(question) > limit:
+        raise ValueError(f"the question is {len(question)} characters long; the limit is "
+                         f"{limit}")
+
+
+def parts(question: str) -> list[str]:
+    """The questions `question` asks, in order; one item when it asks one thing."""
+    out: list[str] = []
+    for piece in re.split(r"\?\s+(?=\S)", question.strip()):
+        lead = ""
+        for p in _JOINED.split(piece.strip(" ?")):
+            p = p.strip(" ?,;—–-")
+            if p and not _ASKING.match(p):
+                lead = f"{lead}, {p}" if lead else p  # "According to X, what ...?": one part
+            elif p:
+                out.append(f"{lead}, {p}" if lead else p)
+                lead = ""
+        if lead:
+            out.append(lead)
+    return out if len(out) > 1 else [question]
+
+
+def _names(text: str) -> list[str]:
+    """Capitalised runs of `text`, without a leading question or stop word ("When did",
+    "In which")."""
+    out = []
+    for name in _NAME.findall(text):
+        words = name.split()
+        while words and (words[0].lower() in STOP_WORDS or re.fullmatch(_WH, words[0],
+                                                                        re.IGNORECASE)):
+            words = words[1:]
+        if words:
+            out.append(" ".join(words))
+    return out
+
+
+def part_queries(question: str) -> list[str]:
+    """A search query for each part of a multi-part question (none for a single question):
+    the part, followed by the names the other parts give it."""
+    found = parts(question)
+    if len(found) < 2:
+        return []
+    queries = []
+    for i, part in enumerate(found):
+        names = [n for j, other in enumerate(found) if j != i for n in _names(other)
+                 if n not in part]
+        queries.append(" ".join([part, *dict.fromkeys(names)]))
+    return queries
+
+
+_AS_OF = re.compile(r"\s*\((?:as of|As of) [^)]*\)")
+_MARKERS = re.compile(r"\s*\[[\d,;\s]+\]")
+
+
+def follow_up_query(question: str, history: list[tuple[str, str]]) -> str:
+    """The search query for a follow-up ("And since when?"): the earlier question, what the
+    earlier answer said (its names and facts, when it answered), then the new question."""
+    earlier_q, earlier_a = history[-1]
+    said = _AS_OF.sub("", _MARKERS.sub("", earlier_a or ""))
+    if said.startswith(("The corpus does not answer", "No document in the corpus")):
+        said = ""
+    return " ".join(x for x in (earlier_q, said[:300], question) if x)
+
+
+_ATTRIBUTION = re.compile(
+    r"^\s*(?:according to|as reported by)\s+[^,?]+,\s*|"
+    r",?\s*\b(?:according to|as reported by)\s+[^,?]+(?=[,?]|$)|"
+    r",?\s*\bper\s+(?=(?-i:[A-Z])|the\b)[^,?]+(?=[,?]|$)", re.IGNORECASE)
+
+
+def plain_query(question: str, countries: list[str]) -> str | None:
+    """The question as a search query without who said it ("According to Hanna Shelest,
+    ..."; the author's name draws the search to the author's biography) and with the
+    countries its capitals stand for ("Kyiv" -> "Ukraine"); None when that is the question."""
+    plain = re.sub(r"\s+([?,])", r"\1", _ATTRIBUTION.sub(" ", question)).strip(" ,")
+    plain = " ".join([plain, *countries])
+    return plain if plain != question else None

@@ -1,0 +1,40 @@
+"""The seed question and scripted models, for tests that do not need the real LLM."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+
+LAST = ("All partners from the Euro-Atlantic Partnership Council, the Mediterranean Dialogue, the "
+        "Istanbul Cooperation Initiative and the Partners across the globe framework were invited "
+        "to this meeting with the exception of Russia and Belarus.")
+QUESTION = "Which partners were not invited to the July 2021 meeting?"
+
+
+def scripted(*replies):
+    return GenericFakeChatModel(messages=iter(replies))
+
+
+class _Replying(GenericFakeChatModel):
+    """A fake model whose reply is computed from the prompt it is given."""
+
+    reply: Any = None
+
+    def _stream(self, messages, *args, **kwargs):
+        self.messages = iter([self.reply(messages[-1].content)])
+        yield from super()._stream(messages, *args, **kwargs)
+
+
+def replying(reply) -> _Replying:
+    return _Replying(messages=iter([]), reply=reply)
+
+
+def number_of(prompt: str, needle: str) -> int:
+    """The number [n] under which the prompt shows the sentence containing `needle`."""
+    for line in prompt.splitlines():
+        m = re.match(r"\[(\d+)\] (.*)", line)
+        if m and needle in m[2]:
+            return int(m[1])
+    raise AssertionError(f"{needle!r} is not in the prompt")
