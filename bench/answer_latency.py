@@ -85,7 +85,7 @@ def measure(bot, questions: list[tuple[str, list[str]]], floor: bool = True,
         """Cache state before every timed call: the instructions, no question."""
         llama.create_chat_completion(messages=[
             {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": "Passages:"}], max_tokens=1)
+            {"role": "user", "content": "Sentences:"}], max_tokens=1)
 
     bot.ask(FALLBACK[0])  # warm-up: first-call allocations, not a user-visible cost
 

@@ -27,13 +27,14 @@ from ingest.text import sentence_spans
 
 from .citations import MARKER, grounded_prefix, grounding_vocabulary, resolve
 from .context import Context, build_context, interleave, rank_sentences, whole_passages
-from .coverage import Coverage, Source, meant_countries, spelled_out, unnamed
+from .coverage import Coverage, Source, spelled_out, unnamed
 from .dates import mentions_year, parse_time_hint, spoken_date
 from .evidence import Sentence
-from .questions import follow_up_query, normalize, part_queries, parts, plain_query
+from .questions import (asks_for_a_number, follow_up_query, normalize, part_queries, parts,
+                        plain_query)
 from .retrieval import Filters, Passage, Retriever
-from .subjects import substituted_subject
-from .terms import content_terms
+from .subjects import meant_countries, substituted_subject
+from .terms import content_terms, numbers_in
 
 History = Sequence[tuple[str, str]]
 
@@ -449,6 +450,9 @@ class ChatBot:
                             else "verifier")
         # The articles the answer stands on must name the question's places and numbers:
         # "32 partners [1]" from a 2021 article does not answer a question about 2022.
+        if asks_for_a_number(question) and not numbers_in(resolved.text):
+            # "How many dollars did the US contribute?" answered "by facilitating access"
+            return declined("verifier")
         cited = [context.passages[i] for i in dict.fromkeys(q.passage for q in resolved.quotes)]
         text = resolved.text
         unmentioned = self._unmentioned(question, cited)

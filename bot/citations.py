@@ -25,11 +25,11 @@ from ingest.text import sentence_spans
 
 from .context import Context
 from .dates import spoken_date
-from .coverage import Coverage, Source, places_in
+from .coverage import Coverage, Source
 from .evidence import Sentence, passage_sentences, support, without_images
 from .terms import WORD as WORD_RE, content_terms, numbers_in, roots, term_list
 from .retrieval import Passage
-from .subjects import Substitution, countries_in, substituted_subject
+from .subjects import Substitution, countries_in, places_in, substituted_subject
 
 MARKER = re.compile(r"\s*\[(?:passages?\s*)?(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\]", re.IGNORECASE)
 # A shown sentence the model did not cite backs a claim only if it shares at least two of
@@ -84,6 +84,9 @@ def resolve(reply: str, question: str, context: Context) -> Resolved:
         claim_with_markers = reply[s:e]
         claim = MARKER.sub("", claim_with_markers).strip()
         if not WORD_RE.search(claim):
+            continue
+        if repeats(claim, question):
+            unsupported += 1  # the model named nothing the question did not
             continue
         if REFUSAL.search(claim):
             declined += 1  # "The sentences do not say when it ended."
@@ -241,10 +244,11 @@ def _with_its_numbers(claim: str, question: str, backing: list[Sentence],
     """`backing`, once every number the claim states is in it (or in a backing sentence's
     article date, or in the question); empty when a number is from nowhere.
 
-    A number the model took from another sentence it was shown ("... and joined in 2023"
-    while quoting only the sentence about applying) is repaired by citing that sentence too,
-    if it shares a word with the claim besides the number; then only the sentences still
-    needed are kept."""
+    A number the model took from another sentence it was shown is repaired by citing that
+    sentence too, if it says the same about the number: at least two words around the
+    number there are words around it in the claim ("32 partner military representatives
+    attended"). "2 large Japanese-made demining machines" from "two large autotransformers"
+    is not repaired. Then only the sentences still needed are kept."""
     def dated(sentence: Sentence) -> set[str]:
         return numbers_in(sentence.text) | numbers_in(passages[sentence.passage].date or "")
 
@@ -254,11 +258,11 @@ def _with_its_numbers(claim: str, question: str, backing: list[Sentence],
     missing = unbacked(backing) if backing else set()
     if not missing:
         return backing
-    words = content_terms(claim) - numbers_in(claim)
     backing = list(backing)
     for number in sorted(missing):
+        around = _around(claim, number)
         holders = [c for c in sentences if number in dated(c) and c not in backing
-                   and words & c.terms]
+                   and len(around & _around(c.text, number)) >= 2]
         if holders:
             backing.append(max(holders, key=lambda c: support(claim, question, c)))
     if unbacked(backing):
@@ -274,6 +278,27 @@ def _acronyms(text: str) -> set[str]:
     for name in re.findall(r"[A-Z][\w’'-]*(?:\s+(?:(?:of|and|for|the)\s+)*[A-Z][\w’'-]*)+", text):
         out.add("".join(w[0] for w in name.split() if w[0].isupper()).lower())
     return out
+
+
+_SCALE = {"hundred", "thousand", "million", "billion", "trillion", "percent", "per", "cent"}
+
+
+def _around(text: str, number: str, reach: int = 4) -> set[str]:
+    """The words (as `roots`) within `reach` words of where `text` states `number`."""
+    words = WORD_RE.findall(text.lower())
+    out: set[str] = set()
+    for i, word in enumerate(words):
+        if number in numbers_in(word):
+            near = " ".join(words[max(0, i - reach):i] + words[i + 1:i + 1 + reach])
+            out |= {r for r in roots(near) if not numbers_in(r) and r not in _SCALE}
+    return out
+
+
+def repeats(claim: str, question: str) -> bool:
+    """True when the claim only repeats the question's own words ("Brussels" for "Which Ally
+    hosted the dinner at the summit in Brussels?"): not an answer."""
+    said = content_terms(claim) | numbers_in(claim)
+    return bool(said) and not (said - content_terms(question))
 
 
 def echoes(claim: str, question: str) -> bool:

@@ -23,49 +23,14 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from .dates import MONTH_NAMES
-from .subjects import _SHORT, countries_in
+from .subjects import (CAPITAL_OF, NAMED_AFTER, NOT_METONYMS, PLACE_NAME, PLACES, SHORT_NAMES,
+                       countries_in, places_in)
 from .terms import STOP_WORDS
 
-# Capitals and regions a question may name instead of a country: any of the countries
-# covers the name.
-_PLACES = {
-    "Ankara": "Turkey", "Stockholm": "Sweden", "Helsinki": "Finland",
-    "Washington": "United States", "Bogotá": "Colombia", "Bogota": "Colombia",
-    "Seoul": "South Korea", "Tokyo": "Japan", "Kyiv": "Ukraine", "Kiev": "Ukraine",
-    "Canberra": "Australia", "Wellington": "New Zealand", "Budapest": "Hungary",
-    "Dublin": "Ireland", "London": "United Kingdom", "Tirana": "Albania", "Moscow": "Russia",
-    "Kremlin": "Russia", "Beijing": "China", "Berlin": "Germany", "Paris": "France",
-    "Oslo": "Norway", "Copenhagen": "Denmark", "Vilnius": "Lithuania", "Riga": "Latvia",
-    "Tallinn": "Estonia", "Warsaw": "Poland", "Bucharest": "Romania", "Sofia": "Bulgaria",
-    "Bratislava": "Slovakia", "Skopje": "North Macedonia", "Madrid": "Spain", "Rome": "Italy",
-    "Ottawa": "Canada", "Brussels": "Belgium", "Athens": "Greece", "Lisbon": "Portugal",
-    "Prague": "Czechia", "Reykjavik": "Iceland", "Tbilisi": "Georgia", "Chisinau": "Moldova",
-    "Nordic": "Finland|Sweden|Norway|Denmark|Iceland",
-    "Nordics": "Finland|Sweden|Norway|Denmark|Iceland",
-    "Scandinavian": "Sweden|Norway|Denmark", "Scandinavia": "Sweden|Norway|Denmark",
-    "Baltic states": "Estonia|Latvia|Lithuania", "Baltics": "Estonia|Latvia|Lithuania",
-    "Indo-Pacific": "Japan|Australia|New Zealand|South Korea",
-    "IP4": "Japan|Australia|New Zealand|South Korea",
-}
-_PLACE = re.compile(r"(?<![\w.])(?:" + "|".join(sorted(map(re.escape, _PLACES), key=len,
-                                                       reverse=True)) + r")(?:['’]s)?(?!\w)")
-_CAPITAL_OF = {name: (country,) for name, country in _PLACES.items() if "|" not in country
-               and name[0].isupper() and name not in ("Washington", "Brussels")}
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _PUBLISHERS = {"whitehouse": "United States", "state.gov": "United States",
                "defense.gov": "United States", "gov.uk": "United Kingdom",
                "regeringen.se": "Sweden", "valtioneuvosto.fi": "Finland"}
-
-
-def places_in(question: str) -> list[tuple[str, frozenset[str]]]:
-    """The places a question names, each as (how it is written, the countries that cover it)."""
-    found: list[tuple[str, frozenset[str]]] = []
-    for m in _PLACE.finditer(question):
-        name = re.sub(r"['’]s$", "", m.group())
-        found.append((name, frozenset(_PLACES[name].split("|"))))
-    for country in sorted(countries_in(_PLACE.sub(" ", question))):
-        found.append((country, frozenset([country])))
-    return found
 
 
 def _digits(text: str) -> set[str]:
@@ -89,8 +54,8 @@ class Coverage:
         text = "\n".join(f"{s.title}\n{s.text}" for s in sources)
         self.text = text
         # "the Lithuanian capital" is covered by "Vilnius"
-        self.countries = countries_in(text) | {c for m in _PLACE.finditer(text)
-                                               for c in _CAPITAL_OF.get(m.group(), ())}
+        self.countries = countries_in(text) | {c for m in PLACE_NAME.finditer(text)
+                                               for c in CAPITAL_OF.get(m.group(), ())}
         self.numbers = _digits(text)
         for s in sources:
             host = (urlparse(s.url or "").hostname or "").lower()
@@ -125,7 +90,6 @@ _WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
 _NAME_RUN = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:(?:of|for|the|de)\s+)?[A-Z][\w'’.-]*)*")
 _SOURCE_LEAD = re.compile(r"\b(?:according to|per|says|said|writes|wrote)\s+(?:the\s+)?$",
                           re.IGNORECASE)
-_NOT_METONYMS = {"Madrid", "Brussels", "Vilnius", "Bucharest"}  # summit and HQ cities
 
 
 def question_names(question: str) -> list[tuple[str, bool]]:
@@ -149,7 +113,7 @@ def question_names(question: str) -> list[tuple[str, bool]]:
         last_end = m.end()
         run: list[str] = []
         for w in [*words, ""]:  # place words split a run: "White House's Madrid"
-            if w and not (places_in(w) or _PLACE.fullmatch(w)):
+            if w and not (places_in(w) or PLACE_NAME.fullmatch(w)):
                 run.append(w)
                 continue
             while run and (run[0].lower() in STOP_WORDS or run[0].lower() in _ASKING):
@@ -183,28 +147,16 @@ def unnamed(question: str, near: list[Source], articles: list[str]) -> list[str]
             if not _mentions(text, name) and not (is_source and _mentions(whole, name))]
 
 
-def meant_countries(question: str) -> list[str]:
-    """The countries the capitals and regions of `question` stand for, as a reader names
-    them ("Kyiv" -> "Ukraine", "Nordic" -> its five countries)."""
-    out: list[str] = []
-    for m in _PLACE.finditer(question):
-        place = re.sub(r"['’]s$", "", m.group())
-        if place not in _NOT_METONYMS:
-            out += [c for c in _PLACES[place].split("|") if c not in out]
-    return out
-
-
 def spelled_out(question: str) -> str:
     """A note on the capitals the question uses for governments, for a model that does not
     know them ("Bogotá means Colombia."), or "" when there are none; a summit or treaty named
     after its city is not one."""
     meant = {}
-    for m in _PLACE.finditer(question):
+    for m in PLACE_NAME.finditer(question):
         place = re.sub(r"['’]s$", "", m.group())
-        country = _PLACES.get(place, "")
+        country = PLACES.get(place, "")
         after = question[m.end():m.end() + 12].lower()
-        if "|" in country or place in _NOT_METONYMS or re.match(
-                r"\s*(?:summit|treaty|declaration|memorandum|process)", after):
+        if "|" in country or place in NOT_METONYMS or re.match(NAMED_AFTER, after):
             continue
-        meant[place] = _SHORT.get(country, country)
+        meant[place] = SHORT_NAMES.get(country, country)
     return " ".join(f"{place} means {country}." for place, country in meant.items())

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 
 from ingest.text import sentence_spans
 
-from .dates import MONTH_NAMES
 from .retrieval import Passage
-from .terms import STOP_WORDS, WORD, stem, content_terms, numbers_in, term_list
+from .terms import content_terms, numbers_in
 
 @dataclass(frozen=True)
 class Sentence:
@@ -58,11 +57,6 @@ def without_images(text: str) -> str:
     return _MARKDOWN_IMAGE.sub("", text)
 
 
-def prompt_text(passage: Passage) -> str:
-    """The passage as the model sees it: without instruction-like sentences or images."""
-    return without_images(" ".join(s.text for s in passage_sentences([passage])))
-
-
 def support(claim: str, question: str, sentence: Sentence,
             dated: frozenset[str] = frozenset()) -> float:
     """How well `sentence` backs `claim` (an answer sentence) given `question`; `dated` are
@@ -78,45 +72,3 @@ def support(claim: str, question: str, sentence: Sentence,
         return 0.0
     nums = numbers_in(claim) & numbers_in(sentence.text)
     return 2.0 * len(shared) + 1.0 * len(nums) + 1.0 * len(content_terms(question) & s_terms)
-
-
-def key_terms(question: str) -> list[str]:
-    """What a question is about and a passage must mention: its numbers and capitalised words
-    (names, places, programmes), the first word excepted."""
-    out: list[str] = []
-    for i, word in enumerate(WORD.findall(question)):
-        lw = word.lower()
-        if lw in STOP_WORDS or lw in (o.lower() for o in out):
-            continue
-        if word[0].isdigit() or (i > 0 and word[0].isupper() and len(word) > 1):  # not "U.S."
-            out.append(word)
-    return out
-
-
-def uncovered_terms(question: str, passages: list[Passage]) -> list[str]:
-    """Key terms of the question that no retrieved passage (text, title or date) mentions.
-
-    A word matches a passage word that shares its stem or a prefix of all but its last three
-    letters (at least four: "Swedish" matches "Sweden"); numbers must match exactly. A question
-    about Kuwait cannot be answered from passages that never name Kuwait.
-    """
-    have: set[str] = set()
-    for p in passages:
-        have.update(term_list(f"{p.title} {p.text}"))
-        if p.date:
-            year, month, _ = p.date.split("-")
-            have.update((year, MONTH_NAMES[int(month) - 1]))
-    prefixes = {w[:n] for w in have for n in range(4, len(w) + 1)}
-    missing = []
-    for term in key_terms(question):
-        root = stem(term.lower())
-        if term[0].isdigit():
-            found = root in have
-        else:
-            found = root in have or root[: max(4, len(root) - 3)] in prefixes
-        if not found:
-            if missing and f"{missing[-1]} {term}" in question:  # "New Zealand" as one name
-                missing[-1] = f"{missing[-1]} {term}"
-            else:
-                missing.append(term)
-    return missing

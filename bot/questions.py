@@ -22,6 +22,17 @@ _ASKING = re.compile(rf"^(?:\S+\s+){{0,2}}?{_WH}\b", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
 
 
+_ASKS_FOR_A_NUMBER = re.compile(
+    r"^\W*(?:\w+\s+){0,2}?(?:how\s+(?:many|much|long|old)|what\s+(?:share|percentage|proportion|"
+    r"number|amount|sum|year)|(?:in|by)\s+(?:what|which)\s+(?:year|percentage)|which\s+year|"
+    r"by\s+how\s+much)\b", re.IGNORECASE)
+
+
+def asks_for_a_number(question: str) -> bool:
+    """"How many ...?", "In what year ...?", "What share ...?": only a figure answers it."""
+    return len(parts(question)) == 1 and bool(_ASKS_FOR_A_NUMBER.search(question))
+
+
 def normalize(question: str | None) -> str:
     """The question with its whitespace collapsed; ValueError when nothing is left."""
     question = " ".join((question or "").split())

@@ -94,6 +94,63 @@ def countries_in(text: str) -> set[str]:
     return found
 
 
+# Capitals and regions a question may name instead of a country: any of the countries
+# covers the name.
+PLACES = {
+    "Ankara": "Turkey", "Stockholm": "Sweden", "Helsinki": "Finland",
+    "Washington": "United States", "Bogotá": "Colombia", "Bogota": "Colombia",
+    "Seoul": "South Korea", "Tokyo": "Japan", "Kyiv": "Ukraine", "Kiev": "Ukraine",
+    "Canberra": "Australia", "Wellington": "New Zealand", "Budapest": "Hungary",
+    "Dublin": "Ireland", "London": "United Kingdom", "Tirana": "Albania", "Moscow": "Russia",
+    "Kremlin": "Russia", "Beijing": "China", "Berlin": "Germany", "Paris": "France",
+    "Oslo": "Norway", "Copenhagen": "Denmark", "Vilnius": "Lithuania", "Riga": "Latvia",
+    "Tallinn": "Estonia", "Warsaw": "Poland", "Bucharest": "Romania", "Sofia": "Bulgaria",
+    "Bratislava": "Slovakia", "Skopje": "North Macedonia", "Madrid": "Spain", "Rome": "Italy",
+    "Ottawa": "Canada", "Brussels": "Belgium", "Athens": "Greece", "Lisbon": "Portugal",
+    "Prague": "Czechia", "Reykjavik": "Iceland", "Tbilisi": "Georgia", "Chisinau": "Moldova",
+    "Nordic": "Finland|Sweden|Norway|Denmark|Iceland",
+    "Nordics": "Finland|Sweden|Norway|Denmark|Iceland",
+    "Scandinavian": "Sweden|Norway|Denmark", "Scandinavia": "Sweden|Norway|Denmark",
+    "Baltic states": "Estonia|Latvia|Lithuania", "Baltics": "Estonia|Latvia|Lithuania",
+    "Indo-Pacific": "Japan|Australia|New Zealand|South Korea",
+    "IP4": "Japan|Australia|New Zealand|South Korea",
+}
+PLACE_NAME = re.compile(r"(?<![\w.])(?:" + "|".join(sorted(map(re.escape, PLACES), key=len,
+                                                       reverse=True)) + r")(?:['’]s)?(?!\w)")
+CAPITAL_OF = {name: (country,) for name, country in PLACES.items() if "|" not in country
+               and name[0].isupper() and name not in ("Washington", "Brussels")}
+NOT_METONYMS = {"Madrid", "Brussels", "Vilnius", "Bucharest"}  # summit and HQ cities
+NAMED_AFTER = r"\s*(?:summit|treaty|declaration|memorandum|process|charter)"
+
+
+def places_in(question: str) -> list[tuple[str, frozenset[str]]]:
+    """The places a question names, each as (how it is written, the countries that cover it)."""
+    found: list[tuple[str, frozenset[str]]] = []
+    for m in PLACE_NAME.finditer(question):
+        name = re.sub(r"['’]s$", "", m.group())
+        found.append((name, frozenset(PLACES[name].split("|"))))
+    for country in sorted(countries_in(PLACE_NAME.sub(" ", question))):
+        found.append((country, frozenset([country])))
+    return found
+
+
+def meant_countries(question: str, agents_only: bool = False) -> list[str]:
+    """The countries the capitals and regions of `question` stand for, as a reader names
+    them ("Kyiv" -> "Ukraine", "Nordic" -> its five countries). A summit or treaty named
+    after its city is not one; with `agents_only`, neither is a place one goes to or is in
+    ("the meeting in Washington")."""
+    out: list[str] = []
+    for m in PLACE_NAME.finditer(question):
+        place = re.sub(r"['’]s$", "", m.group())
+        after = question[m.end():m.end() + 12].lower()
+        if place in NOT_METONYMS or re.match(NAMED_AFTER, after) or (
+                agents_only and re.search(r"\b(?:in|at|to|from|near|into)\s+(?:the\s+)?$",
+                                          question[:m.start()], re.IGNORECASE)):
+            continue
+        out += [c for c in PLACES[place].split("|") if c not in out]
+    return out
+
+
 # "Which Ally vetoed ...?", "What partner countries ...?": the answer is itself a country.
 _ASKS_FOR_A_COUNTRY = re.compile(
     r"\b(?:which|what|whose)\s+(?:\w+\s+){0,2}?(?:all(?:y|ies)|countr(?:y|ies)|nations?|"
@@ -111,10 +168,10 @@ class Substitution:
 
 
 def _names(countries: tuple[str, ...], joint: str) -> str:
-    return f" {joint} ".join(_SHORT.get(c, c) for c in countries)
+    return f" {joint} ".join(SHORT_NAMES.get(c, c) for c in countries)
 
 
-_SHORT = {"South Korea": "the Republic of Korea", "United States": "the United States",
+SHORT_NAMES = {"South Korea": "the Republic of Korea", "United States": "the United States",
           "United Kingdom": "the United Kingdom", "Netherlands": "the Netherlands",
           "European Union": "the European Union", "United Nations": "the United Nations",
           "United Arab Emirates": "the United Arab Emirates", "Philippines": "the Philippines"}
@@ -129,7 +186,8 @@ def substituted_subject(question: str, backing: list[Sentence],
     titles (which often say who "the country" is). A question asking which country did
     something is never in doubt: its answer is another country.
     """
-    asked = countries_in(question)
+    # a capital counts: "How much did Canberra give?" asks about Australia
+    asked = countries_in(question) | set(meant_countries(question, agents_only=True))
     if not asked or not backing or _ASKS_FOR_A_COUNTRY.search(question):
         return None
     others = set().union(*(countries_in(s.text) for s in backing)) - asked

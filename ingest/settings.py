@@ -79,7 +79,7 @@ class Settings(BaseSettings):
                             description="Where the packaged GGUF parts are joined into one file.")
     llm_threads: int = Field(default_factory=lambda: max(1, min(os.cpu_count() or 2, 8)))
     llm_context: int = 4096
-    max_answer_tokens: int = 384  # evidence lines come first and small models copy long
+    max_answer_tokens: int = 256  # one to three short sentences with their markers
 
     top_k: int = Field(4, ge=1, le=20, description="Chunks given to the answer step.")
     context_tokens: int = Field(

@@ -1,11 +1,14 @@
 """The answer pipeline with a scripted LLM: real store, real embeddings, real retrieval."""
 
+import re
+
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
 from bot import ChatBot
 
 from .scripted import LAST, QUESTION, number_of, replying, scripted
+
 
 def _assert_quotes_verbatim(answer):
     for c in answer.citations:
@@ -433,3 +436,66 @@ def test_a_two_part_question_answered_in_one_part_says_which_part_is_open(seed_s
     assert not answer.abstained
     assert answer.text.startswith("Russia and Belarus were not invited [1].")
     assert "does not answer “which partners met in Kuwait in 2022?”" in answer.text
+
+
+@pytest.fixture(scope="module")
+def accession_store(tmp_path_factory):
+    """Two short articles about Finland's accession and Japan's aid, with their authors and
+    near misses (another year, another figure)."""
+    from ingest import ingest_paths
+
+    docs = tmp_path_factory.mktemp("accession-docs")
+    (docs / "finland.txt").write_text(
+        "Title: Finland joins the Alliance\nDate: 2023-04-04\nSource: "
+        "https://bidenwhitehouse.archives.gov/finland\n\n"
+        "Finland became NATO's 31st Ally on 4 April 2023. Its parliament had approved the "
+        "application in March 2022 after a long debate. Seventy-four years earlier, twelve "
+        "nations had founded the Alliance.\n\nSome background on the Nordic region follows "
+        "here, about defence budgets and exercises in the north.\n\n---\n\n__Jane Doe__ is a "
+        "senior fellow at the Institute of Northern Studies.\n")
+    (docs / "japan.txt").write_text(
+        "Title: Indo-Pacific partners and Ukraine\nDate: 2024-07-11\n\n"
+        "Since March 2022, Japan has committed assistance worth over $12 billion to Ukraine. "
+        "Japan announced $67 million to the NATO Comprehensive Assistance Package for Ukraine "
+        "in July 2024.\n")
+    store = tmp_path_factory.mktemp("accession-store")
+    assert ingest_paths([docs], store=store).added == 2
+    return store
+
+
+@pytest.mark.parametrize("question,reply", [
+    # a capital for its government and "the Alliance" for NATO (the old gate refused both)
+    ("When did Helsinki join the Alliance?", "On 4 April 2023 [{4 April 2023}]."),
+    # the author, named only at the end of the article
+    ("According to Jane Doe, which Ally did Finland become?", "The 31st Ally [{31st Ally}]."),
+    # the publisher, which only the article's address names
+    ("According to the White House, when did Finland join?", "4 April 2023 [{4 April 2023}]."),
+    # a number in words: seventy-four is 74
+    ("How many years after NATO's founding did Finland join?", "74 years [{Seventy-four}]."),
+    # a region for its members
+    ("Which Ally did the Nordic applicant become in April 2023?", "The 31st [{31st Ally}]."),
+])
+def test_questions_that_name_things_differently_from_the_article_are_answered(
+        accession_store, question, reply):
+    model = replying(lambda prompt: re.sub(r"\{([^}]*)\}",
+                                           lambda m: str(number_of(prompt, m[1])), reply))
+    answer = ChatBot(store=accession_store, llm=model).ask(question)
+    assert not answer.abstained, (answer.cause, answer.text)
+    assert answer.citations[0].source == "finland.txt"
+
+
+@pytest.mark.parametrize("question,reply,cause", [
+    # another year: the parliament's vote was in 2022; only another article speaks of 2024
+    ("When did Finland's parliament approve the application in 2024?",
+     "In March 2022 [{parliament}].", "coverage"),
+    # another figure: Japan's total aid is not its contribution to the package
+    ("How much did Tokyo put into NATO's assistance package for Ukraine?",
+     "$12 billion [{12 billion}].", "verifier"),
+    # a place no article names
+    ("When did Kuwait join the Alliance?", "On 4 April 2023 [{4 April 2023}].", "gate"),
+])
+def test_near_misses_are_still_declined(accession_store, question, reply, cause):
+    model = replying(lambda prompt: re.sub(r"\{([^}]*)\}",
+                                           lambda m: str(number_of(prompt, m[1])), reply))
+    answer = ChatBot(store=accession_store, llm=model).ask(question)
+    assert answer.abstained and answer.cause == cause, answer.text
