@@ -450,7 +450,7 @@ class ChatBot:
                             else "verifier")
         # The articles the answer stands on must name the question's places and numbers:
         # "32 partners [1]" from a 2021 article does not answer a question about 2022.
-        if asks_for_a_number(question) and not numbers_in(resolved.text):
+        if asks_for_a_number(question) and not numbers_in(MARKER.sub("", resolved.text)):
             # "How many dollars did the US contribute?" answered "by facilitating access"
             return declined("verifier")
         cited = [context.passages[i] for i in dict.fromkeys(q.passage for q in resolved.quotes)]

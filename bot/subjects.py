@@ -138,14 +138,15 @@ def meant_countries(question: str, agents_only: bool = False) -> list[str]:
     """The countries the capitals and regions of `question` stand for, as a reader names
     them ("Kyiv" -> "Ukraine", "Nordic" -> its five countries). A summit or treaty named
     after its city is not one; with `agents_only`, neither is a place one goes to or is in
-    ("the meeting in Washington")."""
+    ("the meeting in Washington") nor a region ("the Indo-Pacific partners")."""
     out: list[str] = []
     for m in PLACE_NAME.finditer(question):
         place = re.sub(r"['’]s$", "", m.group())
         after = question[m.end():m.end() + 12].lower()
         if place in NOT_METONYMS or re.match(NAMED_AFTER, after) or (
-                agents_only and re.search(r"\b(?:in|at|to|from|near|into)\s+(?:the\s+)?$",
-                                          question[:m.start()], re.IGNORECASE)):
+                agents_only and ("|" in PLACES[place] or re.search(
+                    r"\b(?:in|at|to|from|near|into)\s+(?:the\s+)?$", question[:m.start()],
+                    re.IGNORECASE))):
             continue
         out += [c for c in PLACES[place].split("|") if c not in out]
     return out
