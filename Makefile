@@ -1,7 +1,7 @@
 # Two commands do all setup on a fresh machine:
 #   make run    - install, then serve the chat over corpus/ at http://127.0.0.1:7860
 #   make test   - install (with test tools and Chromium), then run the tests offline
-#   make bench  - the benchmark (README, Performance): 25-45 min on 2 cores (machine-dependent)
+#   make bench  - the benchmark (docs/benchmarks.md): 25-45 min on 2 cores (machine-dependent)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -38,7 +38,7 @@ test: setup browser
 	  unshare --net sh -c 'ip link set lo up 2>/dev/null; exec $(PY) -m pytest $(PYTEST_ARGS)'; \
 	else $(PY) -m pytest $(PYTEST_ARGS); fi
 
-# BENCH_ARGS="--readme" also rewrites the README's Performance tables with this run's.
+# BENCH_ARGS="--write" also rewrites the tables of docs/benchmarks.md with this run's.
 bench: setup
 	$(PY) -m bench $(BENCH_ARGS)
 

@@ -1,8 +1,8 @@
 """The whole benchmark: Partnerbot against the hardware's limit and the LangChain tutorial.
 
     python -m bench [--sizes 300 20000 200000] [--distractors 160] [--answers 21]
-                    [--out DIR] [--readme]
-    python -m bench --report bench-results/results.json [--readme]
+                    [--out DIR] [--write]
+    python -m bench --report bench-results/results.json [--write]
 
 One process tree on one machine. Every measurement runs in its own child process (this file
 with `--task`), so each one's peak memory is its own (`os.wait4`), and the parent writes
@@ -28,7 +28,7 @@ with `--task`), so each one's peak memory is its own (`os.wait4`), and the paren
 * Answer: first token and total answer time p50/p95 for the default (local) backend and the
   extractive mode over the partnerships corpus (`--answers N` questions).
 
-`--readme` replaces the README's Performance tables (between its bench markers) with the
+`--write` replaces the tables of docs/benchmarks.md (between its bench markers) with the
 run's; `--report FILE` does so from an earlier run's results.json without measuring again. Needs ../shared (the corpora and dev questions); without it only corpus/ is measured
 and recall is not (no gold evidence).
 """
@@ -56,8 +56,9 @@ PARTNERSHIPS = SHARED / "corpus" / "partnerships"
 WHITEHOUSE = SHARED / "corpus" / "whitehouse-nato"
 DEV = SHARED / "eval" / "dev-questions.jsonl"
 K = 4  # recall@4, the chat's top_k
-README_START = "<!-- bench:start -->"
-README_END = "<!-- bench:end -->"
+TABLES_START = "<!-- bench:start -->"
+TABLES_END = "<!-- bench:end -->"
+BENCHMARKS = ROOT / "docs" / "benchmarks.md"
 
 
 # -- helpers shared by the tasks ------------------------------------------------------------
@@ -604,13 +605,14 @@ def markdown(r: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def update_readme(readme: Path, table: str) -> None:
-    text = readme.read_text(encoding="utf-8")
-    if README_START not in text or README_END not in text:
-        raise ValueError(f"{readme}: no {README_START} ... {README_END} markers to replace")
-    head, rest = text.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
-    readme.write_text(f"{head}{README_START}\n{table}{README_END}{tail}", encoding="utf-8")
+def update_tables(page: Path, table: str) -> None:
+    """Replace what lies between the bench markers of `page` with `table`."""
+    text = page.read_text(encoding="utf-8")
+    if TABLES_START not in text or TABLES_END not in text:
+        raise ValueError(f"{page}: no {TABLES_START} ... {TABLES_END} markers to replace")
+    head, rest = text.split(TABLES_START, 1)
+    _, tail = rest.split(TABLES_END, 1)
+    page.write_text(f"{head}{TABLES_START}\n{table}{TABLES_END}{tail}", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -634,9 +636,9 @@ def main(argv: list[str] | None = None) -> None:
                         choices=["local", "extractive"])
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
     parser.add_argument("--report", type=Path, metavar="RESULTS_JSON",
-                        help="print (and with --readme, write) the tables of an earlier run")
-    parser.add_argument("--readme", action="store_true",
-                        help="replace the README's Performance tables with this run's")
+                        help="print (and with --write, write) the tables of an earlier run")
+    parser.add_argument("--write", action="store_true",
+                        help="replace the tables of docs/benchmarks.md with this run's")
     args = parser.parse_args(argv)
     for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY"):
         os.environ.setdefault(name, "1")
@@ -656,9 +658,9 @@ def main(argv: list[str] | None = None) -> None:
     print("\n" + table)
     if not args.report:
         print(f"written: {args.out / 'results.json'}, {args.out / 'results.md'}")
-    if args.readme:
-        update_readme(ROOT / "README.md", table)
-        print("README.md Performance section updated")
+    if args.write:
+        update_tables(BENCHMARKS, table)
+        print(f"{BENCHMARKS.relative_to(ROOT)} updated")
 
 
 if __name__ == "__main__":

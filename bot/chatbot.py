@@ -25,7 +25,7 @@ from typing import Iterator, Sequence, Union
 from ingest.settings import Settings, get_settings
 from ingest.text import sentence_spans
 
-from .citations import MARKER, grounded_prefix, grounding_vocabulary, resolve
+from .citations import MARKER, grounded_prefix, grounding_vocabulary, plain_text, resolve
 from .context import Context, build_context, interleave, rank_sentences, whole_passages
 from .coverage import Coverage, Source, spelled_out, unnamed
 from .dates import mentions_year, parse_time_hint, spoken_date
@@ -487,7 +487,9 @@ class ChatBot:
             return Answer(abstention_text(passages, why=why), [], True, question, passages,
                           cause="country" if substitution else "extractive")
         citation = _citation(1, ranked[0][1], passages)
-        return Answer(f"“{citation.quote}” [1]", [citation], False, question, passages)
+        # the quote as plain text: a source's link or image never becomes one in the chat
+        return Answer(f"“{plain_text(citation.quote).strip()}” [1]", [citation], False,
+                      question, passages)
 
 
 def _note(text: str) -> str:

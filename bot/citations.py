@@ -78,6 +78,8 @@ def resolve(reply: str, question: str, context: Context) -> Resolved:
     shown, passages = context.sentences, context.passages
     # "It ended in April 2024. [3]": markers after the full stop belong to the sentence.
     reply = _TRAILING_MARKERS.sub(r"\2\1", plain_text(reply))
+    if reply.strip() and not WORD_RE.search(MARKER.sub("", reply)):
+        return _pointed(reply, question, shown, passages)
     kept: list[tuple[str, list[Sentence]]] = []
     wrong_subject, unsupported, declined = None, 0, 0
     for s, e in sentence_spans(reply):
@@ -112,7 +114,7 @@ def resolve(reply: str, question: str, context: Context) -> Resolved:
         if echoes(claim, question):
             # "Which part of the IMS ...?" answered "The IMS": the claim only repeats the
             # question; its backing sentence says what the model failed to pick out.
-            parts.append(" ".join(f"“{without_images(quotes[n - 1].text).strip()}” [{n}]"
+            parts.append(" ".join(f"“{plain_text(quotes[n - 1].text).strip()}” [{n}]"
                                   for n in numbers))
         else:
             parts.append(_with_markers(_ISO_DATE.sub(_spoken, claim), numbers))
@@ -129,6 +131,18 @@ def _spoken(m: re.Match) -> str:
 
 
 _TRAILING_MARKERS = re.compile(r"([.!?])((?:\s*\[[\d,;\s]+\])+)")
+def _pointed(reply: str, question: str, shown: list[Sentence],
+             passages: list[Passage]) -> Resolved:
+    """A reply that is only markers ("[1]"): the model pointed at the sentences that answer;
+    they are the answer, quoted, unless they are about another country than the question's."""
+    quotes = [shown[n - 1] for n in dict.fromkeys(_markers(reply)) if 1 <= n <= len(shown)]
+    substitution = substituted_subject(question, quotes, passages) if quotes else None
+    if not quotes or substitution:
+        return Resolved(text="", quotes=[], wrong_subject=substitution, unsupported=1)
+    text = " ".join(f"“{plain_text(q.text).strip()}” [{n}]" for n, q in enumerate(quotes, 1))
+    return Resolved(text=text, quotes=quotes)
+
+
 MAX_ALTERNATIVES = 5  # shown sentences tried, best first, when the cited ones fail
 
 

@@ -1,4 +1,4 @@
-"""The benchmark suite (`python -m bench`) end to end at a small size, and its README update."""
+"""The benchmark suite (`python -m bench`) end to end at a small size, and its tables page update."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from bench.suite import DEV, README_END, README_START, markdown, update_readme
+from bench.suite import BENCHMARKS, DEV, TABLES_END, TABLES_START, markdown, update_tables
 
 from .conftest import ROOT
 
@@ -62,20 +62,20 @@ def test_bench_suite_runs_and_reports(tmp_path):
     assert "raw encoder, chunk texts (the limit)" in table
 
 
-def test_readme_section_is_replaced_between_markers(tmp_path):
-    readme = tmp_path / "README.md"
-    readme.write_text(f"# X\n\n## Performance\n\n{README_START}\nold table\n{README_END}\n\n## Next\n")
-    update_readme(readme, "| new | table |\n")
-    text = readme.read_text()
+def test_tables_are_replaced_between_markers(tmp_path):
+    page = tmp_path / "benchmarks.md"
+    page.write_text(f"# X\n\n## Tables\n\n{TABLES_START}\nold table\n{TABLES_END}\n\n## Next\n")
+    update_tables(page, "| new | table |\n")
+    text = page.read_text()
     assert "old table" not in text
-    assert f"{README_START}\n| new | table |\n{README_END}\n\n## Next\n" in text
+    assert f"{TABLES_START}\n| new | table |\n{TABLES_END}\n\n## Next\n" in text
 
-    readme.write_text("# no markers\n")
-    with pytest.raises(ValueError, match="README.md: no <!-- bench:start -->"):
-        update_readme(readme, "| t |\n")
-    assert readme.read_text() == "# no markers\n"
+    page.write_text("# no markers\n")
+    with pytest.raises(ValueError, match="benchmarks.md: no <!-- bench:start -->"):
+        update_tables(page, "| t |\n")
+    assert page.read_text() == "# no markers\n"
 
 
-def test_project_readme_has_the_generated_section():
-    text = (ROOT / "README.md").read_text()
-    assert text.index(README_START) < text.index(README_END)
+def test_the_benchmarks_page_has_the_generated_section():
+    text = BENCHMARKS.read_text()
+    assert text.index(TABLES_START) < text.index(TABLES_END)

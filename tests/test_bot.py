@@ -499,3 +499,11 @@ def test_near_misses_are_still_declined(accession_store, question, reply, cause)
                                            lambda m: str(number_of(prompt, m[1])), reply))
     answer = ChatBot(store=accession_store, llm=model).ask(question)
     assert answer.abstained and answer.cause == cause, answer.text
+
+
+def test_a_reply_that_only_points_at_a_sentence_quotes_it(seed_store):
+    answer = ChatBot(store=seed_store, llm=replying(
+        lambda prompt: f"[{number_of(prompt, LAST)}]")).ask(QUESTION)
+    assert not answer.abstained
+    assert answer.text.startswith(f"“{LAST}” [1]")
+    assert [c.quote for c in answer.citations] == [LAST]
