@@ -30,11 +30,10 @@ from .context import Context, build_context, interleave, rank_sentences, whole_p
 from .coverage import Coverage, Source, spelled_out, unnamed
 from .dates import mentions_year, parse_time_hint, spoken_date
 from .evidence import Sentence
-from .questions import (asks_for_a_number, follow_up_query, normalize, part_queries, parts,
-                        plain_query)
+from .questions import fits, follow_up_query, normalize, part_queries, parts, plain_query
 from .retrieval import Filters, Passage, Retriever
 from .subjects import meant_countries, substituted_subject
-from .terms import content_terms, numbers_in
+from .terms import content_terms
 
 History = Sequence[tuple[str, str]]
 
@@ -50,6 +49,10 @@ If the question asks two things and the sentences answer only one, answer that o
 If no sentence answers the question, reply only: {NOT_IN_SOURCES}"""
 
 ABSTENTION_LEAD = ("The corpus does not answer", "No document in the corpus")
+# The question before the sentences too: a small model reads them for it (on the tune half,
+# 2 fewer refusals of 32 answerable questions, 1 more unanswerable declined of 25).
+HUMAN_PROMPT = ("Question: {question}\n\nSentences:\n\n{passages}\n\n{conversation}"
+                "Question: {question}{note}")
 SECOND_LOOK_SENTENCES = 3
 # Why an answer was declined (`Answer.cause`), for the reader of an eval or a log.
 CAUSES = {
@@ -357,7 +360,7 @@ class ChatBot:
 
         prompt = ChatPromptTemplate.from_messages([
             ("system", SYSTEM_PROMPT),
-            ("human", "Sentences:\n\n{passages}\n\n{conversation}Question: {question}{note}"),
+            ("human", HUMAN_PROMPT),
         ])
         return prompt | self.llm | StrOutputParser()
 
@@ -450,7 +453,7 @@ class ChatBot:
                             else "verifier")
         # The articles the answer stands on must name the question's places and numbers:
         # "32 partners [1]" from a 2021 article does not answer a question about 2022.
-        if asks_for_a_number(question) and not numbers_in(MARKER.sub("", resolved.text)):
+        if not fits(question, MARKER.sub("", resolved.text)):
             # "How many dollars did the US contribute?" answered "by facilitating access"
             return declined("verifier")
         cited = [context.passages[i] for i in dict.fromkeys(q.passage for q in resolved.quotes)]

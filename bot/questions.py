@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .terms import STOP_WORDS
+from .terms import STOP_WORDS, numbers_in
 
 # "..., and when did it join?", "... and which ..." — a second question joined by "and".
 _WH = (r"(?:when|what|who|whom|whose|which|where|how|why|(?:in|on|at|for|from|to|by)\s+"
@@ -22,15 +22,33 @@ _ASKING = re.compile(rf"^(?:\S+\s+){{0,2}}?{_WH}\b", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
 
 
-_ASKS_FOR_A_NUMBER = re.compile(
-    r"^\W*(?:\w+\s+){0,2}?(?:how\s+(?:many|much|long|old)|what\s+(?:share|percentage|proportion|"
-    r"number|amount|sum|year)|(?:in|by)\s+(?:what|which)\s+(?:year|percentage)|which\s+year|"
-    r"by\s+how\s+much)\b", re.IGNORECASE)
+_LEAD = r"^\W*(?:\w+\s+){0,2}?"
+_ASKS_FOR_A_COUNT = re.compile(
+    _LEAD + r"(?:how\s+(?:many|much)|what\s+(?:share|percentage|proportion|number|"
+    r"amount|sum)|by\s+(?:how\s+much|what\s+percentage))\b", re.IGNORECASE)
+_ASKS_FOR_A_DATE = re.compile(
+    _LEAD + r"(?:when|since\s+when|(?:on|in|by)\s+(?:what|which)\s+(?:date|day|year|month)|"
+    r"what\s+(?:date|day|year|month)|which\s+(?:date|day|year|month))\b", re.IGNORECASE)
+_ASKS_FOR_A_SPAN = re.compile(_LEAD + r"how\s+(?:long|old)\b", re.IGNORECASE)
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_DATED = re.compile(r"\b(?:(?:19|20)\d\d|january|february|march|april|may|june|july|august|"
+                    r"september|october|november|december|today|yesterday|this (?:week|evening|"
+                    r"morning|year|month)|last (?:week|month|year))\b", re.IGNORECASE)
 
 
-def asks_for_a_number(question: str) -> bool:
-    """"How many ...?", "In what year ...?", "What share ...?": only a figure answers it."""
-    return len(parts(question)) == 1 and bool(_ASKS_FOR_A_NUMBER.search(question))
+def fits(question: str, answer: str) -> bool:
+    """Whether `answer` is of the kind `question` asks for: a figure for "how many", "how
+    much" or "what share" (a year alone is not a count), a date for "when" or "in what year".
+    A question of several parts is not judged."""
+    if len(parts(question)) > 1:
+        return True
+    if _ASKS_FOR_A_COUNT.search(question):
+        return bool(numbers_in(_YEAR.sub(" ", answer)))
+    if _ASKS_FOR_A_DATE.search(question):
+        return bool(_DATED.search(answer))
+    if _ASKS_FOR_A_SPAN.search(question):  # "for 25 years", "since 1994"
+        return bool(numbers_in(answer))
+    return True
 
 
 def normalize(question: str | None) -> str:

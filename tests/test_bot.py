@@ -507,3 +507,17 @@ def test_a_reply_that_only_points_at_a_sentence_quotes_it(seed_store):
     assert not answer.abstained
     assert answer.text.startswith(f"“{LAST}” [1]")
     assert [c.quote for c in answer.citations] == [LAST]
+
+
+def test_an_answer_must_be_of_the_kind_the_question_asks_for():
+    from bot.questions import fits
+
+    assert not fits("How many dollars did the US contribute?", "By facilitating access.")
+    assert not fits("How many US troops are in Finland?", "Finland signed it in December 2023.")
+    assert fits("Roughly how many troops?", "Over 40,000.")
+    assert fits("How many nations founded NATO?", "Twelve.")
+    assert not fits("On what date did the US designate Colombia?", "It intends to do so.")
+    assert fits("When did the parliament vote?", "It voted today.")  # the article is dated
+    assert fits("How long has it cooperated with NATO?", "Since 1994.")
+    assert fits("Who won?", "Catherine Connolly.")
+    assert fits("When did it apply, and how many voted?", "It applied.")  # two parts: not judged
