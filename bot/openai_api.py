@@ -25,6 +25,8 @@ from .chatbot import Answer, ChatBot, text_deltas
 from .retrieval import Filters
 
 MODEL_NAME = "partnerbot"
+MAX_BODY_BYTES = 256 * 1024  # a question, its history and filters; larger bodies get 413
+MAX_MESSAGES = 64  # messages in one request (the answer reads the last two turns)
 
 
 class RequestError(ValueError):
@@ -38,6 +40,8 @@ def parse_request(body: object, max_chars: int) -> tuple[str, list[tuple[str, st
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise RequestError("messages: a non-empty list of messages is required")
+    if len(messages) > MAX_MESSAGES:
+        raise RequestError(f"messages: {len(messages)} messages; the limit is {MAX_MESSAGES}")
     turns = []
     for i, m in enumerate(messages):
         if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant",
@@ -89,11 +93,22 @@ def router(bot: ChatBot, gate: Gate, max_chars: int) -> APIRouter:
 
     @api.post("/chat/completions")
     async def chat_completions(request: Request):
+        # JSON only: a browser page elsewhere can post text/plain or a form here without
+        # asking, but not application/json.
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            return _error(415, "the request body must be JSON (Content-Type: application/json)",
+                          "invalid_request_error")
+        raw = await _read_capped(request)
+        if raw is None:
+            return _error(413, f"the request body is over {MAX_BODY_BYTES // 1024} KB",
+                          "invalid_request_error")
         try:
-            body = json.loads(await request.body() or b"null")
+            body = json.loads(raw or b"null")
             question, history, filters = parse_request(body, max_chars)
-        except (RequestError, json.JSONDecodeError) as exc:
-            return _error(400, str(exc), "invalid_request_error")
+        except (RequestError, json.JSONDecodeError, RecursionError) as exc:
+            return _error(400, str(exc) if isinstance(exc, RequestError) else
+                          "the request body is not valid JSON", "invalid_request_error")
         meta = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()),
                 "model": MODEL_NAME}
         try:
@@ -136,6 +151,19 @@ def router(bot: ChatBot, gate: Gate, max_chars: int) -> APIRouter:
                                  background=BackgroundTask(ticket.cancel))
 
     return api
+
+
+async def _read_capped(request: Request) -> bytes | None:
+    """The body, or None once it passes MAX_BODY_BYTES (read no further than that)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None
+    body = bytearray()
+    async for part in request.stream():
+        body.extend(part)
+        if len(body) > MAX_BODY_BYTES:
+            return None
+    return bytes(body)
 
 
 def _extras(answer: Answer) -> dict:

@@ -357,7 +357,7 @@ def create_server(bot: ChatBot, db=None, feedback=None):
     demo.queue(default_concurrency_limit=1, max_size=4 * settings.queue_size)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(router(bot, gate, settings.max_question_chars))
-    return gr.mount_gradio_app(app, demo, path="", css=_CSS, head=_HEAD, show_error=True,
+    return gr.mount_gradio_app(app, demo, path="", css=_CSS, head=_HEAD, show_error=False,
                                max_file_size=f"{settings.max_file_mb:g}mb",
                                footer_links=["api"])
 

@@ -19,6 +19,11 @@ from .loaders import Article, normalize_date
 
 _BLANK_RUNS = re.compile(r"\n{3,}")
 MIN_ARTICLE_WORDS = 10
+MAX_PDF_PAGES = 2000  # a small file can claim tens of thousands of pages
+MAX_TEXT_CHARS = 4_000_000  # text extracted from one PDF before it is refused
+MAX_DOCX_UNPACKED = 200 * 1024 * 1024  # bytes a .docx may expand to
+MAX_DOCX_RATIO = 200  # a member compressed more than this is a zip bomb, not a document
+MAX_DOCX_MEMBERS = 5000
 
 
 def _tidy(text: str) -> str:
@@ -58,8 +63,14 @@ def pdf_article(raw: bytes, origin: str, source: str) -> Article:
         parts: list[str] = []
         starts: list[int] = []
         offset = 0
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise IngestError(origin, f"the PDF has {len(reader.pages):,} pages; the limit is "
+                                      f"{MAX_PDF_PAGES:,}")
         for page in reader.pages:
             page_text = _tidy(page.extract_text() or "")
+            if offset + len(page_text) > MAX_TEXT_CHARS:
+                raise IngestError(origin, f"the PDF holds over {MAX_TEXT_CHARS:,} characters "
+                                          "of text")
             if offset:
                 offset += 2  # the "\n\n" joining pages
             starts.append(offset)
@@ -83,9 +94,33 @@ def _pdf_date(value: str) -> str | None:
     return normalize_date(f"{m[1]}-{m[2]}-{m[3]}") if m else None
 
 
+def _check_zip(raw: bytes, origin: str) -> None:
+    """Refuse a .docx whose members would unpack to more than a document can hold: checked
+    from the zip's directory, before anything is decompressed."""
+    import zipfile
+
+    try:
+        members = zipfile.ZipFile(io.BytesIO(raw)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise IngestError(origin, f"not a readable .docx file: {exc}") from exc
+    if len(members) > MAX_DOCX_MEMBERS:
+        raise IngestError(origin, f"the .docx holds {len(members):,} parts; the limit is "
+                                  f"{MAX_DOCX_MEMBERS:,}")
+    total = sum(m.file_size for m in members)
+    if total > MAX_DOCX_UNPACKED:
+        raise IngestError(origin, f"the .docx unpacks to {total / 1e6:,.0f} MB; the limit is "
+                                  f"{MAX_DOCX_UNPACKED / 1e6:.0f} MB")
+    for m in members:
+        if m.file_size > 1_000_000 and m.file_size > MAX_DOCX_RATIO * max(m.compress_size, 1):
+            raise IngestError(origin, f"the .docx part {m.filename!r} is compressed "
+                                      f"{m.file_size // max(m.compress_size, 1):,} to 1 "
+                                      "(a zip bomb)")
+
+
 def docx_article(raw: bytes, origin: str, source: str) -> Article:
     import docx
 
+    _check_zip(raw, origin)
     try:
         document = docx.Document(io.BytesIO(raw))
     except Exception as exc:  # python-docx raises zipfile, KeyError, lxml errors
@@ -138,6 +173,11 @@ def feed_articles(raw: bytes, origin: str) -> Iterator[Article | IngestError]:
     """Each RSS/Atom item becomes a document identified by its link (or id)."""
     import feedparser
 
+    head = raw.lower()
+    if b"<!entity" in head or b"<!doctype" in head:
+        # entity declarations expand a small feed into gigabytes; no real feed needs them
+        raise IngestError(origin, "the feed declares a DOCTYPE or ENTITY; such feeds are "
+                                  "refused")
     feed = feedparser.parse(raw)
     if not feed.entries:
         problem = getattr(feed, "bozo_exception", None)
@@ -163,7 +203,7 @@ def feed_articles(raw: bytes, origin: str) -> Iterator[Article | IngestError]:
         date = dt.date(*parsed[:3]).isoformat() if parsed else None
         yield Article(text=body, source=feed_title, title=title or link, date=date,
                       url=link if link.lower().startswith(("http://", "https://")) else None,
-                      key=link)
+                      key=f"{origin}#{link}")  # under the feed: an item never names another document
 
 
 def _html_to_text(fragment: str) -> str:
@@ -175,7 +215,7 @@ def _html_to_text(fragment: str) -> str:
     try:
         root = lxml.html.fromstring(f"<div>{fragment}</div>")
     except Exception:  # noqa: BLE001 - unparsable markup: fall back to stripping tags
-        return _tidy(re.sub(r"<[^>]+>", " ", fragment))
+        return _tidy(re.sub(r"<[^<>]+>", " ", fragment))
     for bad in root.xpath("//script|//style"):
         bad.drop_tree()
     for block in root.xpath("//p|//br|//li|//div|//h1|//h2|//h3|//h4"):

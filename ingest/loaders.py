@@ -13,6 +13,7 @@ Two header styles are understood:
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 import re
@@ -26,6 +27,9 @@ from .errors import IngestError
 TEXT_SUFFIXES = (".txt", ".md", ".markdown")
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES + (".html", ".htm", ".pdf", ".docx", ".jsonl")
 MAX_BYTES = 20 * 1024 * 1024
+MAX_FRONT_MATTER = 64 * 1024  # characters of YAML before a Markdown or text document
+MAX_TITLE_CHARS = 500  # longer titles are cut (with "…") wherever they come from
+MAX_URL_CHARS = 2000  # a longer "URL" is not kept as the article's link
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,14 @@ class Article:
     key: str = ""  # identity in the store (path, path#record, URL); set by the loader or caller
     language: str | None = None
     pages: tuple[int, ...] = ()  # PDF: where each page starts in `text`
+
+    def __post_init__(self) -> None:
+        title = " ".join(self.title.split())  # a title is one line, however it was written
+        if len(title) > MAX_TITLE_CHARS:
+            title = title[:MAX_TITLE_CHARS - 1].rstrip() + "…"
+        object.__setattr__(self, "title", title)
+        if self.url is not None and len(self.url) > MAX_URL_CHARS:
+            object.__setattr__(self, "url", None)
 
     @property
     def content_hash(self) -> str:
@@ -111,8 +123,18 @@ def _split_front_matter(text: str, source: str) -> tuple[dict, str]:
     end = text.find("\n---", 4)
     if end < 0:
         return {}, text
+    block = text[4:end]
+    if len(block) > MAX_FRONT_MATTER:
+        raise IngestError(source, f"YAML front matter is {len(block):,} characters; the limit "
+                                  f"is {MAX_FRONT_MATTER:,}")
     try:
-        meta = yaml.load(text[4:end], Loader=_YAML_LOADER) or {}
+        if ("&" in block or "*" in block) and any(
+                isinstance(t, (yaml.AnchorToken, yaml.AliasToken))
+                for t in yaml.scan(block, Loader=yaml.SafeLoader)):
+            # aliases let a few hundred bytes expand to gigabytes ("billion laughs")
+            raise IngestError(source, "YAML front matter uses anchors or aliases (& or *); "
+                                      "they are not accepted")
+        meta = yaml.load(block, Loader=_YAML_LOADER) or {}
     except yaml.YAMLError as exc:
         raise IngestError(source, f"invalid YAML front matter: {exc.problem if hasattr(exc, 'problem') else exc}") from exc
     if not isinstance(meta, dict):
@@ -137,19 +159,72 @@ def _split_header_lines(text: str) -> tuple[dict, str]:
     return meta, "\n".join(lines[i + 1:])
 
 
-# Link text may hold one level of brackets; targets may hold parentheses and, in hard-wrapped
-# Markdown, line breaks.
-_MD_IMAGE = re.compile(r"!\[(?:[^\[\]]|\[[^\[\]]*\])*\]\((?:[^()]|\([^)]*\))*\)")
-_MD_LINK = re.compile(r"\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\((?:[^()\s]|\n|\([^)]*\))*\)")
 _MD_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1", re.DOTALL)
-_MD_INLINE_TAG = re.compile(r"</?(?:u|em|strong|b|i|sup|sub|span|br)\b[^>]*>", re.IGNORECASE)
+# [^<>] and not [^>]: a run of unclosed "<b" costs linear time, not quadratic.
+_MD_INLINE_TAG = re.compile(r"</?(?:u|em|strong|b|i|sup|sub|span|br)\b[^<>]{0,200}>", re.IGNORECASE)
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>])")
 _MD_BLOCK_START = re.compile(r"^\s*(#{1,6}\s|[-*+]\s|\d+[.)]\s|>|\|)")
 
 
+def _matching(text: str, opener: str, closer: str) -> dict[int, int]:
+    """Position of each bracket's partner, found with one stack in one pass (linear time)."""
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    for i, ch in enumerate(text):
+        if ch == opener:
+            stack.append(i)
+        elif ch == closer and stack:
+            pairs[stack.pop()] = i
+    return pairs
+
+
+def strip_markdown_links(text: str) -> str:
+    return _strip_brackets(_strip_brackets(text, images=True), images=False)
+
+
+def _strip_brackets(text: str, images: bool) -> str:
+    """Markdown images dropped and links reduced to their text, in linear time.
+
+    A link is `[text](target)` with no space in the target (line breaks allowed: hard-wrapped
+    Markdown); an image is `![alt](anything)`. Brackets are paired by a stack rather than by a
+    backtracking pattern, so a hostile file of unclosed brackets costs one pass. Images go in a
+    first pass, so an image inside a link's text is gone before the link is reduced."""
+    if "](" not in text:
+        return text
+    squares = _matching(text, "[", "]")
+    rounds = _matching(text, "(", ")")
+    blanks = [m.start() for m in re.finditer(r"[ \t]", text)] if not images else []
+    out: list[str] = []
+    i = done = 0
+    while True:
+        i = text.find("[", i)
+        if i < 0:
+            break
+        close = squares.get(i)
+        if close is None or close + 1 >= len(text) or text[close + 1] != "(" \
+                or (close + 1) not in rounds:
+            i += 1
+            continue
+        end = rounds[close + 1]
+        image = i > 0 and text[i - 1] == "!"
+        if image != images or (not image and _has_blank(blanks, close + 2, end)):
+            i += 1
+            continue
+        out.append(text[done:i - 1] if image else text[done:i])
+        if not image:
+            out.append(text[i + 1:close])
+        done = i = end + 1
+    out.append(text[done:])
+    return "".join(out)
+
+
+def _has_blank(blanks: list[int], start: int, end: int) -> bool:
+    at = bisect.bisect_left(blanks, start)
+    return at < len(blanks) and blanks[at] < end
+
+
 def _inline_markdown(text: str) -> str:
-    text = _MD_IMAGE.sub("", text)
-    text = _MD_LINK.sub(r"\1", text)
+    text = strip_markdown_links(text)
     text = _MD_EMPHASIS.sub(r"\2", text)
     text = _MD_INLINE_TAG.sub("", text)
     return _MD_ESCAPE.sub(r"\1", text)
@@ -158,7 +233,7 @@ def _inline_markdown(text: str) -> str:
 def markdown_to_text(md: str) -> str:
     """Plain prose from Markdown: unwrap hard-wrapped paragraphs, then drop images, link
     targets, emphasis marks and inline tags (after unwrapping: link targets span lines)."""
-    md = _MD_LINK.sub(r"\1", _MD_IMAGE.sub("", md))
+    md = strip_markdown_links(md)
     paragraphs: list[str] = []
     current: list[str] = []
     for line in md.split("\n"):
@@ -183,7 +258,7 @@ def markdown_to_text(md: str) -> str:
 
 def _clean_plain(text: str) -> str:
     """Plain text keeps its lines; Markdown images and link targets pasted into it are dropped."""
-    text = _MD_LINK.sub(r"\1", _MD_IMAGE.sub("", text))
+    text = strip_markdown_links(text)
     lines = [ln.rstrip() for ln in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 

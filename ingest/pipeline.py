@@ -113,7 +113,8 @@ def iter_documents(inputs: Iterable[str | Path], report: IngestReport, settings:
     for raw in inputs:
         value = str(raw)
         if is_url(value):
-            yield from expand(value, lambda: url_documents(value, settings.fetch_timeout))
+            yield from expand(value, lambda: url_documents(
+                value, settings.fetch_timeout, limit, settings.fetch_private))
             continue
         path = Path(value)
         if path.is_dir():

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
                                    "(http://host:port) instead of the embedded store.")
 
     fetch_timeout: float = Field(20.0, gt=0, description="Seconds to wait for a URL or feed.")
+    fetch_private: bool = Field(False, description="Allow fetching loopback, private and "
+                                "link-local addresses (off: a pasted URL cannot reach the "
+                                "server's own network).")
     max_file_mb: float = Field(20.0, gt=0, description="Larger files and downloads are refused.")
     ingest_batch: int = Field(512, ge=1, description="Chunks embedded and written together: "
                               "larger batches sort by length better (less padding).")

@@ -96,6 +96,17 @@ def test_overrides_set_title_date_and_url(tmp_path):
                                               "https://example.org/p")
 
 
+def _zip_bomb() -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", b"\0" * 60_000_000)  # ~60 KB packed
+    return buf.getvalue()
+
+
 def _bad_inputs(folder):
     """(path, words expected in its failure reason) for every kind of bad file."""
     folder.mkdir()
@@ -113,6 +124,16 @@ def _bad_inputs(folder):
     add("nav.html", NAV_ONLY_HTML.encode(), "no article text")
     add("long-line.txt", ("word " * 1_000_000).encode(), "limit is 2,000,000")
     add("broken.docx", b"PK\x03\x04 not really a zip", "not a readable .docx")
+    # Hostile files: small on disk, huge once parsed.
+    add("bomb.md", b"---\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+                   b"b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                   b"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+                   b"title: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n---\nA body.\n",
+        "anchors or aliases")
+    add("bomb.docx", _zip_bomb(), "zip bomb")
+    kids = " ".join(["3 0 R"] * 5000)  # one page listed 5,000 times
+    add("pages.pdf", pdf_bytes(["One page of text about NATO partners."]).replace(
+        b"/Kids [3 0 R] /Count 1", f"/Kids [{kids}] /Count 5000".encode()), "5,000 pages")
     big = folder / "huge.txt"
     with open(big, "wb") as fh:  # 50 MB, sparse: the size check comes before any read
         fh.truncate(50 * 1024 * 1024)

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -39,6 +40,20 @@ class _Site(http.server.BaseHTTPRequestHandler):
                   "/feed.xml": ("application/rss+xml", _Site.feed)}
         if self.path == "/slow":
             time.sleep(3)
+        if self.path == "/drip":  # a byte at a time: each read is quick, the whole is not
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            for _ in range(40):
+                self.wfile.write(b"a")
+                self.wfile.flush()
+                time.sleep(0.1)
+            return
+        if self.path.startswith("/redirect-to/"):
+            self.send_response(302)
+            self.send_header("Location", self.path.removeprefix("/redirect-to/"))
+            self.end_headers()
+            return
         if self.path == "/error":
             self.send_error(500)
             return
@@ -65,14 +80,15 @@ def site():
 
 
 def test_urls_and_feeds_with_network_failures_named(tmp_path, site):
-    settings = Settings(store=tmp_path / "s", fetch_timeout=1.0)
+    settings = Settings(store=tmp_path / "s", fetch_timeout=1.0, fetch_private=True)
     report = ingest_paths([f"{site}/article.html", f"{site}/report.pdf", f"{site}/feed.xml",
-                           f"{site}/missing", f"{site}/error", f"{site}/slow"],
+                           f"{site}/missing", f"{site}/error", f"{site}/slow", f"{site}/drip"],
                           settings=settings)
     failed = {f.source: f.reason for f in report.failed}
     assert failed[f"{site}/missing"].startswith("HTTP 404")
     assert failed[f"{site}/error"].startswith("HTTP 500")
     assert failed[f"{site}/slow"] == "timed out after 1 s"
+    assert failed[f"{site}/drip"] == "timed out after 1 s"  # one deadline, not one per read
     assert failed[f"{site}/feed.xml item 3"] == "item has no link or id"
     assert report.added == 4  # the page, the PDF and two feed items
     with open_store(settings=settings) as db:
@@ -80,7 +96,7 @@ def test_urls_and_feeds_with_network_failures_named(tmp_path, site):
     page = docs[f"{site}/article.html"]
     assert (page.title, page.date, page.url) == ("NATO and Japan deepen ties", "2024-07-11",
                                                  f"{site}/article.html")
-    assert docs["http://example.org/news/2"].date == "2024-07-11"
+    assert docs[f"{site}/feed.xml#http://example.org/news/2"].date == "2024-07-11"
 
     _Site.feed = rss(FEED_ITEMS + [("http://example.org/news/3", "Finland", "Finland joined "
                                     "NATO in April 2023, doubling its border with Russia.")])
@@ -89,6 +105,31 @@ def test_urls_and_feeds_with_network_failures_named(tmp_path, site):
     finally:
         _Site.feed = rss(FEED_ITEMS, MALFORMED_ITEM)
     assert (again.added, again.unchanged, again.failed) == (1, 2, [])
+
+
+def test_private_addresses_refused_at_every_hop(tmp_path, site, monkeypatch):
+    settings = Settings(store=tmp_path / "s", fetch_timeout=5.0)  # the default: no private
+    report = ingest_paths([f"{site}/article.html", "http://[::1]:9/x", "http://10.0.0.1/x",
+                           "http://169.254.169.254/latest/meta-data/", "file:///etc/passwd"],
+                          settings=settings)
+    failed = {f.source: f.reason for f in report.failed}
+    assert report.added == 0
+    for url in (f"{site}/article.html", "http://[::1]:9/x", "http://10.0.0.1/x",
+                "http://169.254.169.254/latest/meta-data/"):
+        assert "local or private address" in failed[url], failed
+    assert "file:///etc/passwd" in failed  # not a URL: a missing path, never read as a file URL
+
+    # Each redirect hop is vetted again: 127.0.0.1 is let through here, "localhost" is not.
+    from ingest import fetch
+
+    real = fetch.vetted_address
+    monkeypatch.setattr(fetch, "vetted_address", lambda url, allow_private=False: real(
+        url, allow_private=urlparse(url).hostname == "127.0.0.1"))
+    port = urlparse(site).port
+    hop = ingest_paths([f"{site}/redirect-to/http://localhost:{port}/article.html",
+                        f"{site}/redirect-to/{site}/article.html"], settings=settings)
+    reasons = [f.reason for f in hop.failed]
+    assert hop.added == 1 and len(reasons) == 1 and "local or private address" in reasons[0]
 
 
 @pytest.fixture

@@ -81,3 +81,51 @@ def test_every_shared_document_loads():
         leftover_links += "](http" in a.text
     # Malformed Markdown (unbalanced brackets in a URL) may keep a link target; it must be rare.
     assert leftover_links < len(files) / 100
+
+
+def _within(seconds: int, work):
+    """Run `work`, failing if it takes over `seconds` (a guard against runaway parsing, set far
+    above the expected time; not a speed measurement)."""
+    import signal
+
+    def stop(*_):
+        raise TimeoutError(f"still parsing after {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        return work()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@pytest.mark.parametrize("hostile", ["[a](" * 250_000, "![x](" * 200_000, "<b " * 300_000,
+                                     "[a](" * 100_000 + " " + ")" * 100_000])
+def test_markdown_flattening_is_linear_on_hostile_text(hostile):
+    # Each of these took the old backtracking patterns minutes (1 MB froze the web server).
+    text = _within(30, lambda: markdown_to_text(hostile))
+    assert len(text) <= len(hostile)
+
+
+def test_links_images_and_nested_images_are_flattened():
+    md = "See [the text](http://x.org/a_(b)) and ![img](http://t/p.png) [![i](s)](h) [a](b c) end"
+    assert markdown_to_text(md) == "See the text and [a](b c) end"
+
+
+def test_feed_with_entity_declarations_is_refused():
+    from ingest.formats import feed_articles
+
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "' + b"x" * 1000 + b'">]>'
+            b"<rss><channel><item><link>http://e.org/1</link><description>"
+            + b"&a;" * 1000 + b"</description></item></channel></rss>")
+    with pytest.raises(IngestError, match="DOCTYPE or ENTITY"):
+        list(feed_articles(bomb, "http://e.org/feed"))
+
+
+def test_titles_are_one_line_and_capped():
+    from ingest.loaders import MAX_TITLE_CHARS, Article
+
+    article = Article(text="t", source="s", title="A\nlong " + "title " * 1000)
+    assert len(article.title) <= MAX_TITLE_CHARS and "\n" not in article.title
+    assert article.title.startswith("A long title") and article.title.endswith("…")

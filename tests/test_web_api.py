@@ -165,6 +165,35 @@ def test_openai_endpoint_names_the_field_of_a_bad_request(app_server):
                                        messages=[{"role": "user", "content": QUESTION}])
 
 
+def _post(url: str, body: bytes, ctype: str) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": ctype})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def test_api_takes_only_json_of_bounded_size(app_server):
+    url = app_server["url"] + "/v1/chat/completions"
+    ok = json.dumps({"model": "partnerbot", "messages": [{"role": "user", "content": QUESTION}]})
+    # text/plain and forms are what another site's page may post without asking
+    for ctype in ("text/plain", "application/x-www-form-urlencoded"):
+        status, text = _post(url, ok.encode(), ctype)
+        assert status == 415 and "application/json" in text, (ctype, status, text)
+    big = json.dumps({"messages": [{"role": "user", "content": "x" * 300_000}]}).encode()
+    status, text = _post(url, big, "application/json")
+    assert status == 413 and "KB" in text
+    many = [{"role": r, "content": "hi"} for r in ("user", "assistant") * 40] + [
+        {"role": "user", "content": QUESTION}]
+    status, text = _post(url, json.dumps({"messages": many}).encode(), "application/json")
+    assert status == 400 and "81 messages; the limit is 64" in text
+    status, text = _post(url, b"[" * 100_000, "application/json")
+    assert status == 400 and "not valid JSON" in text
+    assert app_server["proc"].poll() is None  # still serving
+
+
 def test_gradio_refuses_a_question_over_the_length_limit(app_server):
     with pytest.raises(Exception, match="2001 characters long; the limit is 2000"):
         _client(app_server["url"]).predict("y" * 2001, api_name="/ask")
