@@ -1,4 +1,4 @@
-"""The `partnerbot` command: `ingest`, `docs`, `ask`, `eval`, `feedback`, `serve`. A thin adapter over ingest and ChatBot.
+"""The `partnerbot` command: `ingest`, `docs`, `ask`, `eval`, `feedback`, `users`, `serve`. A thin adapter over ingest and ChatBot.
 
 Exit codes: 0 success, 1 failure (some files failed, store unusable, model missing),
 2 usage error.
@@ -63,7 +63,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         serve(store=args.store, corpus=args.corpus, host=args.host, port=args.port,
-              settings=ingest_cli.settings_from(args))
+              settings=ingest_cli.settings_from(args), no_auth=args.no_auth)
     except ingest_cli.STORE_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -79,6 +79,43 @@ def _feedback_export(args: argparse.Namespace) -> int:
         return 1
     for item in FeedbackLog(path).export():
         print(json.dumps(item, ensure_ascii=False))
+    return 0
+
+
+def _users(args: argparse.Namespace) -> int:
+    import getpass
+
+    from .accounts import Accounts
+
+    accounts = Accounts(args.db or ingest_cli.settings_from(args).accounts_db)
+    try:
+        if args.action == "add":
+            if args.password_stdin:
+                password = sys.stdin.readline().rstrip("\n")
+            else:
+                password = getpass.getpass(f"password for {args.name}: ")
+                if getpass.getpass("again: ") != password:
+                    print("error: the passwords differ", file=sys.stderr)
+                    return 2
+            key = accounts.add(args.name, password, args.role)
+            print(f"added {args.name} ({args.role}); API key for /v1 (shown once): {key}")
+        elif args.action == "remove":
+            if not accounts.remove(args.name):
+                print(f"error: no user {args.name!r}", file=sys.stderr)
+                return 1
+            print(f"removed {args.name}")
+        elif args.action == "key":
+            print(f"new API key for {args.name} (the old one no longer works): "
+                  f"{accounts.new_key(args.name)}")
+        else:
+            users = accounts.users()
+            if args.json:
+                print(json.dumps(users))
+            for u in users if not args.json else []:
+                print(f"{u['name']}\t{u['role']}\t{u['created']}")
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -125,11 +162,34 @@ def build_parser() -> argparse.ArgumentParser:
                           help="feedback file (default: PARTNERBOT_FEEDBACK_DB)")
     p_export.set_defaults(func=_feedback_export)
 
+    p_users = sub.add_parser("users", help="accounts of a shared server (roles: reader, "
+                                           "editor, admin)")
+    users_sub = p_users.add_subparsers(dest="action", required=True)
+    p_add = users_sub.add_parser("add", help="add a user; prints their API key once")
+    p_add.add_argument("name")
+    p_add.add_argument("--role", choices=("reader", "editor", "admin"), default="reader")
+    p_add.add_argument("--password-stdin", action="store_true",
+                       help="read the password from the first line of stdin (else: prompt)")
+    p_remove = users_sub.add_parser("remove", help="remove a user")
+    p_remove.add_argument("name")
+    p_key = users_sub.add_parser("key", help="replace a user's API key")
+    p_key.add_argument("name")
+    p_list = users_sub.add_parser("list", help="list users and their roles")
+    p_list.add_argument("--json", action="store_true")
+    for p in (p_add, p_remove, p_key, p_list):
+        p.add_argument("--db", type=Path, default=None,
+                       help="accounts file (default: PARTNERBOT_ACCOUNTS_DB)")
+        p.set_defaults(func=_users)
+
     p_serve = sub.add_parser("serve", help="start the web chat")
     ingest_cli.add_store_argument(p_serve)
     p_serve.add_argument("--port", type=int, default=None,
                          help="port (default: PARTNERBOT_PORT, GRADIO_SERVER_PORT or 7860)")
-    p_serve.add_argument("--host", default="127.0.0.1")
+    p_serve.add_argument("--host", default="127.0.0.1",
+                         help="address to listen on; other than loopback, accounts are "
+                              "required (partnerbot users add) unless --no-auth")
+    p_serve.add_argument("--no-auth", action="store_true",
+                         help="serve without logins even on a network address (warns)")
     p_serve.add_argument("--corpus", type=Path, default=None,
                          help="folder to ingest first when the store is empty")
     p_serve.set_defaults(func=_serve)

@@ -21,7 +21,8 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS feedback (
     question TEXT NOT NULL,
     answer TEXT NOT NULL,
     abstained INTEGER NOT NULL,
-    citations TEXT NOT NULL
+    citations TEXT NOT NULL,
+    user TEXT NOT NULL DEFAULT ''
 )"""
 MAX_COMMENT_CHARS = 2000
 
@@ -33,6 +34,9 @@ class FeedbackLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.execute(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(feedback)")}
+            if "user" not in columns:  # a file written before ratings carried their user
+                db.execute("ALTER TABLE feedback ADD COLUMN user TEXT NOT NULL DEFAULT ''")
 
     @contextmanager
     def _connect(self):
@@ -43,17 +47,18 @@ class FeedbackLog:
         finally:
             db.close()
 
-    def record(self, rating: str, answer: dict, comment: str = "") -> int:
-        """Store one rating of `answer` (`Answer.to_dict()` plus its `question`); its id."""
+    def record(self, rating: str, answer: dict, comment: str = "", user: str = "") -> int:
+        """Store one rating of `answer` (`Answer.to_dict()` plus its `question`) by `user`
+        (empty without logins); its id."""
         if rating not in ("up", "down"):
             raise ValueError(f"rating: {rating!r} is neither 'up' nor 'down'")
         with self._lock, self._connect() as db:
             cur = db.execute(
                 "INSERT INTO feedback (created, rating, comment, question, answer, abstained, "
-                "citations) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "citations, user) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (time.strftime("%Y-%m-%dT%H:%M:%S%z"), rating, comment[:MAX_COMMENT_CHARS],
                  answer["question"], answer["text"], int(answer["abstained"]),
-                 json.dumps(answer["citations"], ensure_ascii=False)))
+                 json.dumps(answer["citations"], ensure_ascii=False), user))
             return cur.lastrowid
 
     def comment(self, feedback_id: int, text: str) -> None:

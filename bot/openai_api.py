@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
+from .accounts import Accounts, RateLimit, User
 from .admission import Busy, Gate
 from .chatbot import Answer, ChatBot, text_deltas
 from .retrieval import Filters
@@ -83,16 +84,37 @@ def _error(status: int, message: str, kind: str) -> JSONResponse:
                         status_code=status)
 
 
-def router(bot: ChatBot, gate: Gate, max_chars: int) -> APIRouter:
+def router(bot: ChatBot, gate: Gate, max_chars: int, accounts: Accounts | None = None,
+           per_user: RateLimit | None = None) -> APIRouter:
+    """The `/v1` routes; with `accounts`, every request needs `Authorization: Bearer <key>`."""
     api = APIRouter(prefix="/v1")
+    per_user = per_user or RateLimit(0)
+
+    def caller(request: Request) -> User | None | JSONResponse:
+        if accounts is None:
+            return None
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        user = accounts.user_for_key(key.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            response = _error(401, "an API key is required: Authorization: Bearer <key> "
+                                   "(partnerbot users add / users key)", "authentication_error")
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return response
+        return user
 
     @api.get("/models")
-    def models():
+    def models(request: Request):
+        who = caller(request)
+        if isinstance(who, JSONResponse):
+            return who
         return {"object": "list", "data": [{"id": MODEL_NAME, "object": "model",
                                             "owned_by": "partnerbot", "created": 0}]}
 
     @api.post("/chat/completions")
     async def chat_completions(request: Request):
+        who = caller(request)
+        if isinstance(who, JSONResponse):
+            return who
         # JSON only: a browser page elsewhere can post text/plain or a form here without
         # asking, but not application/json.
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -109,6 +131,9 @@ def router(bot: ChatBot, gate: Gate, max_chars: int) -> APIRouter:
         except (RequestError, json.JSONDecodeError, RecursionError) as exc:
             return _error(400, str(exc) if isinstance(exc, RequestError) else
                           "the request body is not valid JSON", "invalid_request_error")
+        if not per_user.allow(who.name if who else ""):
+            return _error(429, f"more than {per_user.per_minute} questions in a minute; wait a "
+                               "moment", "rate_limit_exceeded")
         meta = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()),
                 "model": MODEL_NAME}
         try:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import html
 import re
 import shutil
+import sys
 import threading
 import unicodedata
 from pathlib import Path
 
+from .accounts import LOOPBACK_HOSTS, Accounts, RateLimit, login_required
 from .admission import BUSY_MESSAGE, Busy, Gate
 from .chatbot import Answer, ChatBot, Done, Partial, Retrieved
 from .retrieval import Filters, Passage
@@ -145,8 +147,10 @@ def chat_markdown(answer: Answer, turn: int) -> str:
     return f"⚠ {answer.notice}\n\n{text}" if answer.notice else text
 
 
-def build_app(bot: ChatBot, gate: Gate | None = None, feedback=None, db=None):
-    """The Blocks app; `db` (the open, writable store) enables the "Add documents" tab."""
+def build_app(bot: ChatBot, gate: Gate | None = None, feedback=None, db=None,
+              accounts: Accounts | None = None):
+    """The Blocks app; `db` (the open, writable store) enables the "Add documents" tab;
+    `accounts` means users log in: readers chat, editors also add documents."""
     try:
         import gradio as gr
     except ImportError as exc:  # pragma: no cover - gradio is a core dependency
@@ -155,8 +159,9 @@ def build_app(bot: ChatBot, gate: Gate | None = None, feedback=None, db=None):
     settings = bot.settings
     gate = gate or Gate(settings.workers, settings.queue_size)
     limit = settings.max_question_chars
+    per_user = RateLimit(settings.rate_per_minute if accounts else 0)
 
-    def respond(message, chat, turns, records, panels, since, until, sites):
+    def respond(message, chat, turns, records, panels, since, until, sites, request=None):
         message = " ".join((message or "").split())
         if not message:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
@@ -164,6 +169,9 @@ def build_app(bot: ChatBot, gate: Gate | None = None, feedback=None, db=None):
         if len(message) > limit:
             raise gr.Error(f"The question is {len(message)} characters long; the limit is "
                            f"{limit}.")
+        if not per_user.allow(_username(request)):
+            raise gr.Error(f"You have asked {settings.rate_per_minute} questions in the last "
+                           "minute; please wait a moment.")
         try:
             filters = Filters.parse(since, until, sites)
         except ValueError as exc:
@@ -197,20 +205,23 @@ def build_app(bot: ChatBot, gate: Gate | None = None, feedback=None, db=None):
         finally:
             ticket.cancel()
 
+    respond.__annotations__["request"] = gr.Request  # Gradio passes the caller by this type
+
     def new_chat():
         return [], EMPTY_PANEL, "", "", [], [], [], None, ""
 
-    def rate(records, data):
+    def rate(records, data, request=None):
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
         record = records[index // 2] if index % 2 and index // 2 < len(records) else None
         if record is None or feedback is None or data.liked in (None, ""):
             return None, gr.skip()
         rating = "up" if data.liked in (True, "Like") else "down"
-        fid = feedback.record(rating, record)
+        fid = feedback.record(rating, record, user=_username(request))
         return fid, (f"Thanks — rated {'👍' if rating == 'up' else '👎'}. "
                      "Add a comment below if you like.")
 
     rate.__annotations__["data"] = gr.LikeData  # Gradio passes the rating by this type
+    rate.__annotations__["request"] = gr.Request
 
     def send_comment(fid, text):
         text = (text or "").strip()
@@ -257,7 +268,13 @@ def build_app(bot: ChatBot, gate: Gate | None = None, feedback=None, db=None):
                 with gr.Column(scale=2):
                     sources = gr.HTML(EMPTY_PANEL, elem_id="sources", label="Sources")
         if db is not None:
-            _documents_tab(gr, bot, db, sites)
+            tab = _documents_tab(gr, bot, db, sites, accounts)
+            if accounts is not None:  # shown to editors only (and refused to others anyway)
+                def editor_view(request: gr.Request):
+                    user = accounts.user(_username(request))
+                    return gr.update(visible=bool(user and user.can("editor")))
+
+                demo.load(editor_view, None, tab, api_name=False)
 
         args = [question, chat, turns, records, panels, since, until, sites]
         outputs = [chat, sources, question, answer_copy, turns, records, panels]
@@ -273,22 +290,42 @@ def build_app(bot: ChatBot, gate: Gate | None = None, feedback=None, db=None):
     return demo
 
 
-def _documents_tab(gr, bot: ChatBot, db, sites) -> None:
+def _username(request) -> str:
+    return getattr(request, "username", None) or ""
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) if folder.is_dir() else 0
+
+
+def _documents_tab(gr, bot: ChatBot, db, sites, accounts: Accounts | None = None):
     from ingest import ingest_paths
     from ingest.fetch import is_url
     from ingest.loaders import SUPPORTED_SUFFIXES
 
     settings = bot.settings
+    quota = int(settings.upload_quota_mb * 1e6)
 
-    def add(files, url):
+    def add(files, url, request=None):
+        who = _username(request)
+        if accounts is not None:
+            user = accounts.user(who)
+            if user is None or not user.can("editor"):
+                raise gr.Error("Adding documents needs an editor account.")
         url = (url or "").strip()
         if url and not is_url(url):
             raise gr.Error(f"URL: {url!r} is not an http(s) address.")
         inputs: list[str | Path] = []
-        settings.uploads.mkdir(parents=True, exist_ok=True)
+        # Each uploader has a folder: one user's "accord.txt" never replaces another's.
+        folder = settings.uploads / (safe_name(who) if who else "local")
+        folder.mkdir(parents=True, exist_ok=True)
+        incoming = sum(Path(f).stat().st_size for f in files or [])
+        if _folder_bytes(folder) + incoming > quota:
+            raise gr.Error(f"Your uploads would take over {settings.upload_quota_mb:g} MB "
+                           "(PARTNERBOT_UPLOAD_QUOTA_MB); remove documents first.")
         for f in files or []:
             name = safe_name(getattr(f, "orig_name", None) or Path(f).name)
-            target = settings.uploads / name
+            target = folder / name
             shutil.copyfile(f, target)  # the app's own copy: a re-upload updates it
             inputs.append(target)
         if url:
@@ -323,6 +360,10 @@ def _documents_tab(gr, bot: ChatBot, db, sites) -> None:
         if "error" in result:
             raise gr.Error(f"Adding failed: {result['error']}")
         r = result["report"]
+        for f in r.failed:  # a file that did not go in is not kept
+            path = Path(f.source)
+            if path.parent == folder and path in inputs:
+                path.unlink(missing_ok=True)
         summary = (f"**Done.** Added {r.added}, updated {r.updated}, unchanged {r.unchanged}, "
                    f"duplicate {r.duplicate}, failed {len(r.failed)}; {r.chunks} chunks. "
                    "New documents can be asked about now.")
@@ -330,7 +371,9 @@ def _documents_tab(gr, bot: ChatBot, db, sites) -> None:
         text = "\n".join([summary, *lines, *failures])
         yield text, gr.update(choices=bot.retriever.sites())
 
-    with gr.Tab("Add documents"):
+    add.__annotations__["request"] = gr.Request
+
+    with gr.Tab("Add documents") as tab:
         gr.Markdown("Upload articles (" + ", ".join(SUPPORTED_SUFFIXES) + f"; up to "
                     f"{settings.max_file_mb:g} MB each) or paste the address of a page or "
                     "an RSS/Atom feed.")
@@ -341,9 +384,10 @@ def _documents_tab(gr, bot: ChatBot, db, sites) -> None:
         log = gr.Markdown(elem_id="ingest-log", label="Summary")
         go.click(add, [files, url], [log, sites], api_name="add_documents",
                  concurrency_limit=1)
+    return tab
 
 
-def create_server(bot: ChatBot, db=None, feedback=None):
+def create_server(bot: ChatBot, db=None, feedback=None, accounts: Accounts | None = None):
     """The FastAPI app serving the chat at `/` and the OpenAI-compatible API at `/v1`."""
     import gradio as gr
     from fastapi import FastAPI
@@ -352,19 +396,26 @@ def create_server(bot: ChatBot, db=None, feedback=None):
 
     settings = bot.settings
     gate = Gate(settings.workers, settings.queue_size)
-    demo = build_app(bot, gate=gate, feedback=feedback, db=db)
+    demo = build_app(bot, gate=gate, feedback=feedback, db=db, accounts=accounts)
     # Questions are admitted by the gate; the rest (ratings, uploads) wait in Gradio's queue.
     demo.queue(default_concurrency_limit=1, max_size=4 * settings.queue_size)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    app.include_router(router(bot, gate, settings.max_question_chars))
+    app.include_router(router(bot, gate, settings.max_question_chars, accounts,
+                              RateLimit(settings.rate_per_minute if accounts else 0)))
     return gr.mount_gradio_app(app, demo, path="", css=_CSS, head=_HEAD, show_error=False,
+                               auth=accounts.check_password if accounts is not None else None,
+                               auth_message="Partnerbot: log in with your account.",
                                max_file_size=f"{settings.max_file_mb:g}mb",
                                footer_links=["api"])
 
 
 def serve(store: str | Path | None = None, corpus: str | Path | None = None,
-          host: str = "127.0.0.1", port: int | None = None, settings=None) -> None:
-    """Serve the chat and the API; ingest `corpus` first when the store is empty."""
+          host: str = "127.0.0.1", port: int | None = None, settings=None,
+          no_auth: bool = False) -> None:
+    """Serve the chat and the API; ingest `corpus` first when the store is empty.
+
+    Logins are on when the accounts file holds a user; without one, only a loopback host may
+    be served, unless `no_auth`."""
     import uvicorn
 
     from ingest import get_settings, ingest_paths
@@ -374,6 +425,11 @@ def serve(store: str | Path | None = None, corpus: str | Path | None = None,
 
     settings = settings or get_settings()
     port = port or settings.port
+    accounts = Accounts(settings.accounts_db)
+    logins = login_required(host, accounts, no_auth)  # before anything slow: it may refuse
+    if no_auth and host not in LOOPBACK_HOSTS:
+        print(f"warning: serving on {host} with no logins (--no-auth): anyone who can reach "
+              "it can ask, add and replace documents", file=sys.stderr, flush=True)
     # The app is the store's one writer for its lifetime (documents added through it go in
     # without a second writer); a concurrent `partnerbot ingest` is told who holds the store.
     db = open_store(store, settings, write=True)
@@ -385,7 +441,8 @@ def serve(store: str | Path | None = None, corpus: str | Path | None = None,
     if bot.backend == "local":
         # Load the model while the page opens, not on the first question.
         threading.Thread(target=lambda: bot.llm, daemon=True).start()
-    app = create_server(bot, db=db, feedback=FeedbackLog(settings.feedback_db))
+    app = create_server(bot, db=db, feedback=FeedbackLog(settings.feedback_db),
+                        accounts=accounts if logins else None)
     print(f"Partnerbot: chat at http://{host}:{port}/ , OpenAI-compatible API at "
           f"http://{host}:{port}/v1", flush=True)
     # Open event streams must not keep a stopping server alive.

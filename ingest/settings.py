@@ -111,6 +111,13 @@ class Settings(BaseSettings):
     workers: int = Field(2, ge=1, description="Questions the web app answers at once (the "
                                               "in-process model still takes one at a time).")
     max_question_chars: int = Field(2000, ge=1, description="Longer questions are refused.")
+    accounts_db: Path = Field(default_factory=lambda: _default_home() / "accounts.sqlite",
+                              description="Users, roles and API keys (partnerbot users ...); "
+                                          "logins are on when it holds a user.")
+    rate_per_minute: int = Field(30, ge=0, description="Questions one user may ask in a "
+                                                       "minute when logins are on (0: no limit).")
+    upload_quota_mb: float = Field(200.0, gt=0, description="Space one user's uploads may "
+                                                            "take in PARTNERBOT_UPLOADS.")
 
 
 @lru_cache(maxsize=1)

@@ -252,7 +252,7 @@ def test_upload_gets_a_safe_name_and_is_answerable_at_once(app_server, tmp_path)
     client = _client(app_server["url"])
     summary, _ = client.predict([handle_file(str(odd))], "", api_name="/add_documents")
     assert "Added 1" in summary and "failed 0" in summary
-    [stored] = [p.name for p in (app_server["home"] / "uploads").iterdir()]
+    [stored] = [p.name for p in (app_server["home"] / "uploads" / "local").iterdir()]
     assert re.fullmatch(r"[\w][\w .-]*\.txt", stored) and "evil name" in stored
     chat, panel, *_ = client.predict("Where was the Zanzibar Accord signed?", api_name="/ask")
     assert "Tallinn" in _text(chat[-1]) and "Zanzibar Accord signed" in panel
