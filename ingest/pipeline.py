@@ -24,8 +24,9 @@ from typing import Callable, Iterable, Iterator
 
 from .chunking import chunk_article, embedding_text
 from .errors import IngestError
-from .fetch import is_url, url_documents
-from .loaders import SUPPORTED_SUFFIXES, Article, load_documents
+from .fetch import is_url
+from .loaders import SUPPORTED_SUFFIXES, Article
+from .sandbox import shared_sandbox
 from .settings import Settings, get_settings
 from .text import sentence_spans
 
@@ -97,6 +98,7 @@ def iter_documents(inputs: Iterable[str | Path], report: IngestReport, settings:
                    ) -> Iterator[tuple[str, Article]]:
     """(label, article) for every document behind `inputs`; failures go to `report`."""
     limit = int(settings.max_file_mb * 1e6)
+    sandbox = shared_sandbox(settings.parse_memory_mb, settings.parse_seconds)
 
     def expand(label: str, load: Callable[[], list]) -> Iterator[tuple[str, Article]]:
         try:
@@ -113,7 +115,7 @@ def iter_documents(inputs: Iterable[str | Path], report: IngestReport, settings:
     for raw in inputs:
         value = str(raw)
         if is_url(value):
-            yield from expand(value, lambda: url_documents(
+            yield from expand(value, lambda: sandbox.load_url(
                 value, settings.fetch_timeout, limit, settings.fetch_private))
             continue
         path = Path(value)
@@ -123,9 +125,9 @@ def iter_documents(inputs: Iterable[str | Path], report: IngestReport, settings:
                 report.failed.append(Failure(value, "folder has no supported files "
                                                     f"({', '.join(SUPPORTED_SUFFIXES)})"))
             for f in files:
-                yield from expand(str(f), lambda f=f: load_documents(f, limit=limit))
+                yield from expand(str(f), lambda f=f: sandbox.load_file(f, limit))
         elif path.exists() or path.is_symlink():
-            yield from expand(value, lambda: load_documents(path, limit=limit))
+            yield from expand(value, lambda: sandbox.load_file(path, limit))
         else:
             report.failed.append(Failure(value, "no such file, folder or URL"))
 

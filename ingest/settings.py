@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     fetch_private: bool = Field(False, description="Allow fetching loopback, private and "
                                 "link-local addresses (off: a pasted URL cannot reach the "
                                 "server's own network).")
+    parse_memory_mb: float = Field(2048.0, ge=256, description="Address space of the child "
+                                   "process that parses files and pages.")
+    parse_seconds: float = Field(60.0, gt=0, description="CPU and wall-clock seconds one file "
+                                 "or page may take to parse (URLs: plus the fetch timeout).")
     max_file_mb: float = Field(20.0, gt=0, description="Larger files and downloads are refused.")
     ingest_batch: int = Field(512, ge=1, description="Chunks embedded and written together: "
                               "larger batches sort by length better (less padding).")

@@ -160,9 +160,19 @@ def test_bad_inputs_are_named_and_nothing_stored_is_lost(tmp_path, monkeypatch):
     unreadable.chmod(0)
     if os.geteuid() == 0:  # root reads anything: make the read fail as it does for a user
         from pathlib import Path
+
+        from ingest import pipeline
+        from ingest.loaders import load_documents
+
         real = Path.read_bytes
         monkeypatch.setattr(Path, "read_bytes", lambda self: (_ for _ in ()).throw(
             PermissionError(13, "Permission denied")) if self == unreadable else real(self))
+
+        class InProcess:  # the patch above cannot reach the parser's child process
+            def load_file(self, path, limit):
+                return load_documents(path, limit=limit)
+
+        monkeypatch.setattr(pipeline, "shared_sandbox", lambda *limits: InProcess())
     cases.append((unreadable, "Permission denied"))
 
     report = ingest_paths([folder, tmp_path / "missing.txt"], store=store)
@@ -216,3 +226,44 @@ def test_remove_and_prune_through_the_api(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # a relative path to a file already deleted still matches
     (folder / "c.txt").unlink()
     assert remove_documents(["docs/c.txt"], store=store) == (1, [])
+
+
+def test_a_parser_that_breaks_its_limits_is_killed_and_the_batch_goes_on(tmp_path, monkeypatch):
+    """The last wall: whatever slips past the parsers' own checks runs out of memory, CPU or
+    time in the child process, not in the caller's."""
+    from ingest import formats, sandbox
+
+    store = tmp_path / "s"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.txt").write_text("Title: Good\n\nNATO and Japan met in Brussels in 2024.\n")
+    (folder / "hog.docx").write_bytes(b"PK")  # its parser is replaced below, in the child only
+    (folder / "spin.docx").write_bytes(b"PK")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "hooks"))
+    (tmp_path / "hooks").mkdir()
+    # A sitecustomize module makes the child's .docx parser misbehave on purpose.
+    (tmp_path / "hooks" / "sitecustomize.py").write_text(
+        "import sys\n"
+        "if sys.argv[-1:] == ['-m'] or 'ingest.sandbox' in ' '.join(sys.orig_argv):\n"
+        "    from ingest import formats\n"
+        "    def bad(raw, origin, source):\n"
+        "        if origin.endswith('hog.docx'):\n"
+        "            blocks = []\n"
+        "            while True:\n"
+        "                blocks.append(bytearray(50_000_000))\n"
+        "        while True:\n"
+        "            pass\n"
+        "    formats.docx_article = bad\n")
+    sandbox._close_all()
+    sandbox._SHARED.clear()
+    from ingest.settings import Settings
+
+    settings = Settings(store=store, parse_memory_mb=512, parse_seconds=3)
+    report = ingest_paths([folder], settings=settings)
+    failed = {os.path.basename(f.source): f.reason for f in report.failed}
+    assert report.added == 1, failed
+    assert "512 MB" in failed["hog.docx"], failed
+    assert "over 3 s" in failed["spin.docx"], failed
+    assert formats.docx_article.__name__ == "docx_article"  # this process never ran them
+    sandbox._close_all()
+    sandbox._SHARED.clear()

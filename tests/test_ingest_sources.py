@@ -126,10 +126,10 @@ def test_private_addresses_refused_at_every_hop(tmp_path, site, monkeypatch):
     monkeypatch.setattr(fetch, "vetted_address", lambda url, allow_private=False: real(
         url, allow_private=urlparse(url).hostname == "127.0.0.1"))
     port = urlparse(site).port
-    hop = ingest_paths([f"{site}/redirect-to/http://localhost:{port}/article.html",
-                        f"{site}/redirect-to/{site}/article.html"], settings=settings)
-    reasons = [f.reason for f in hop.failed]
-    assert hop.added == 1 and len(reasons) == 1 and "local or private address" in reasons[0]
+    body, _, final = fetch.fetch(f"{site}/redirect-to/{site}/article.html", 5.0)
+    assert b"Japan" in body and final == f"{site}/article.html"
+    with pytest.raises(fetch.IngestError, match="local or private address"):
+        fetch.fetch(f"{site}/redirect-to/http://localhost:{port}/article.html", 5.0)
 
 
 @pytest.fixture
