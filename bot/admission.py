@@ -40,6 +40,17 @@ class Ticket:
     def __init__(self, gate: Gate):
         self._gate = gate
         self._state = "waiting"
+        self._lock = threading.Lock()
+        self._left = False
+
+    def _leave_once(self) -> None:
+        """Give the place back exactly once, however `cancel` and `__exit__` interleave (a
+        second give-back would let the gate admit more than its limit)."""
+        with self._lock:
+            if self._left:
+                return
+            self._left = True
+        self._gate._leave()
 
     def __enter__(self) -> "Ticket":
         try:
@@ -53,10 +64,9 @@ class Ticket:
     def __exit__(self, *exc) -> None:
         self._state = "done"
         self._gate._running.release()
-        self._gate._leave()
+        self._leave_once()
 
     def cancel(self) -> None:
         """Give the place back if it was never used (the asker went away while waiting)."""
         if self._state == "waiting":
-            self._state = "done"
-            self._gate._leave()
+            self._leave_once()

@@ -9,6 +9,7 @@ rendered by Gradio's sanitising Markdown; links are only ever http(s).
 from __future__ import annotations
 
 import html
+import logging
 import re
 import shutil
 import sys
@@ -305,6 +306,9 @@ def _documents_tab(gr, bot: ChatBot, db, sites, accounts: Accounts | None = None
 
     settings = bot.settings
     quota = int(settings.upload_quota_mb * 1e6)
+    # One addition at a time, held until its ingest really ends (it runs on after the client
+    # leaves): Gradio's concurrency limit alone does not see that thread.
+    adding = threading.Lock()
 
     def add(files, url, request=None):
         who = _username(request)
@@ -332,6 +336,8 @@ def _documents_tab(gr, bot: ChatBot, db, sites, accounts: Accounts | None = None
             inputs.append(url)
         if not inputs:
             raise gr.Error("Choose files to upload or paste a URL or feed first.")
+        if not adding.acquire(blocking=False):
+            raise gr.Error("Another addition is still running; try again when it is done.")
         lines: list[str] = []
         done = threading.Event()
         result = {}
@@ -346,9 +352,11 @@ def _documents_tab(gr, bot: ChatBot, db, sites, accounts: Accounts | None = None
             try:
                 result["report"] = ingest_paths(inputs, settings=settings, db=db,
                                                 progress=progress)
-            except Exception as exc:  # shown to the user; the store keeps what it had
-                result["error"] = exc
+            except Exception as exc:  # the store keeps what it had; details go to the log
+                logging.getLogger(__name__).exception("adding documents failed")
+                result["error"] = type(exc).__name__
             finally:
+                adding.release()
                 done.set()
 
         threading.Thread(target=run, daemon=True).start()
@@ -358,7 +366,8 @@ def _documents_tab(gr, bot: ChatBot, db, sites, accounts: Accounts | None = None
                 shown = len(lines)
                 yield "**Adding…**\n" + "\n".join(lines), gr.skip()
         if "error" in result:
-            raise gr.Error(f"Adding failed: {result['error']}")
+            raise gr.Error(f"Adding failed ({result['error']}); nothing stored was lost. The "
+                           "server's log has the details.")
         r = result["report"]
         for f in r.failed:  # a file that did not go in is not kept
             path = Path(f.source)

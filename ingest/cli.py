@@ -30,6 +30,12 @@ def add_store_argument(parser: argparse.ArgumentParser) -> None:
                              "(default: PARTNERBOT_CHROMA_URL)")
 
 
+def printable(text: str) -> str:
+    """Text for the operator's terminal: control characters (escape codes that could fake a
+    line or clear the screen, from a hostile file name or title) shown as \\x.. escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     """The settings, with `--chroma-url` applied."""
     settings = get_settings()
@@ -121,7 +127,8 @@ def run(args: argparse.Namespace, parser_error=None) -> int:
         return 1
     bar.close()
     for failure in total.failed:
-        print(f"failed: {failure.source}: {failure.reason}", file=sys.stderr)
+        print(f"failed: {printable(failure.source)}: {printable(failure.reason)}",
+              file=sys.stderr)
     if args.json:
         print(json.dumps(total.as_dict()))
     else:
@@ -154,7 +161,8 @@ def run_docs(args: argparse.Namespace) -> int:
                 if args.json:
                     print(json.dumps(d.as_dict(), ensure_ascii=False))
                 else:
-                    print(f"{d.date or '----------'}  {d.chunks:5d}  {d.title[:70]:70s}  {d.key}")
+                    print(f"{d.date or '----------'}  {d.chunks:5d}  "
+                          f"{printable(d.title[:70]):70s}  {printable(d.key)}")
             if not args.json:
                 print(f"{len(docs)} documents, {sum(d.chunks for d in docs)} chunks",
                       file=sys.stderr)
@@ -164,7 +172,7 @@ def run_docs(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     for key in missing:
-        print(f"not found: {key}", file=sys.stderr)
+        print(f"not found: {printable(key)}", file=sys.stderr)
     print(f"removed {removed} documents")
     return 1 if missing else 0
 

@@ -414,7 +414,8 @@ def prune_missing(db) -> int:
     for doc in db.documents():
         if not doc.key.startswith("/"):
             continue  # URLs and feed items have no file to check
-        if not Path(doc.key.split("#", 1)[0]).exists():
+        path = doc.key.split("#", 1)[0] if ".jsonl#" in doc.key else doc.key
+        if not Path(path).exists():  # a file may have "#" in its name; only JSONL keys add one
             db.remove_version(doc.key, doc.doc_hash)
             removed += 1
     return removed

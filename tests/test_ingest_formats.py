@@ -267,3 +267,18 @@ def test_a_parser_that_breaks_its_limits_is_killed_and_the_batch_goes_on(tmp_pat
     assert formats.docx_article.__name__ == "docx_article"  # this process never ran them
     sandbox._close_all()
     sandbox._SHARED.clear()
+
+
+def test_prune_keeps_files_with_a_hash_in_their_name_and_names_are_printable(tmp_path):
+    from ingest.cli import printable
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "notes#2024.txt").write_text("Title: Notes\n\nNATO and Japan met in Tokyo in 2024.\n")
+    store = tmp_path / "s"
+    assert ingest_paths([folder], store=store).added == 1
+    assert ingest_paths([], store=store, prune=True).removed == 0
+    (folder / "notes#2024.txt").unlink()
+    assert ingest_paths([], store=store, prune=True).removed == 1
+    # A file name cannot write escape codes to the operator's terminal.
+    assert printable("evil\x1b[2J\rfailed: 0\n.txt") == "evil\\x1b[2J\\rfailed: 0\\n.txt"

@@ -315,3 +315,16 @@ def test_document_text_shows_as_text_and_runs_nothing(app_server):
         assert page.locator('a[href^="javascript:"], #sources img, #chat img[src="x"]').count() == 0
         page.screenshot(path=str(OUTPUT / "web-xss.png"), full_page=True)
         browser.close()
+
+
+def test_gate_gives_a_cancelled_place_back_once():
+    from bot.admission import Busy, Gate
+
+    gate = Gate(workers=1, queue_size=0)
+    ticket = gate.admit()
+    ticket.cancel()  # the asker left while waiting...
+    with ticket:  # ...and the answer ran anyway: its place must not be given back twice
+        pass
+    gate.admit()
+    with pytest.raises(Busy):
+        gate.admit()
