@@ -22,7 +22,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from .evidence import Sentence, passage_sentences, without_images
+from .evidence import Sentence, addresses_the_assistant, passage_sentences, without_images
 from .retrieval import Passage, site_of
 from .terms import content_terms
 
@@ -87,7 +87,8 @@ def interleave(rankings: list[list[tuple[float, T]]]) -> list[tuple[float, T]]:
 def _header(p: Passage) -> str:
     """An article's header: title, date and site (the publisher a question may name)."""
     about = ", ".join(x for x in (p.date, site_of(p.url) if p.url else None) if x)
-    return f"Article: {p.title}" + (f" ({about})" if about else "")
+    title = "(title withheld)" if addresses_the_assistant(p.title) else p.title
+    return f"Article: {title}" + (f" ({about})" if about else "")
 
 
 def _render(passages: list[Passage], chosen: dict[int, list[Sentence]]) -> Context:

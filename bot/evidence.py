@@ -31,8 +31,13 @@ class Sentence:
 # model nor citable. A heuristic first line of defence; the second is that nothing the model
 # writes is shown unless a real sentence backs it, with links and images removed.
 _INSTRUCTION = re.compile(
-    r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,40}\b(?:instructions?|prompts?|rules|"
-    r"guidelines|directions|context)\b|\b(?:new|updated) instructions\b|\bsystem prompt\b|"
+    r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,40}\b(?:instructions?|prompts?|rules(?!-based)|"
+    r"guidelines|directions|context)\b|"
+    r"\b(?:ignore|disregard|forget)\s+(?:all|everything)\s+(?:of\s+)?(?:the\s+)?(?:above|"
+    r"said above|you were told|(?:previous|prior|earlier)\s+\w+)|\bfrom now on,? (?:you|reply|answer|respond)\b|"
+    # the same in French, German, Spanish, Italian, Portuguese
+    r"\b(?:ignore[zr]?|ignoriere|ignora[rn]?|vergiss|olvida|oublie[zr]?)\b[^.!?\n]{0,40}"
+    r"\b(?:instructions?|consignes|anweisungen|instrucciones|istruzioni|instru[cç][õo]es)\b|\b(?:new|updated) instructions\b|\bsystem prompt\b|"
     r"\byou are (?:now )?(?:an? )?(?:ai|assistant|chatbot|language model)\b|"
     r"\b(?:assistant|chatbot|AI|language model)s?\s*[,:]\s*(?:please )?(?:reply|respond|answer|say|"
     r"output|print|write)\b", re.IGNORECASE)
