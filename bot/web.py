@@ -303,6 +303,7 @@ def _documents_tab(gr, bot: ChatBot, db, sites, accounts: Accounts | None = None
     from ingest import ingest_paths
     from ingest.fetch import is_url
     from ingest.loaders import SUPPORTED_SUFFIXES
+    from ingest.lock import StoreBusyError
 
     settings = bot.settings
     quota = int(settings.upload_quota_mb * 1e6)
@@ -350,11 +351,14 @@ def _documents_tab(gr, bot: ChatBot, db, sites, accounts: Accounts | None = None
 
         def run():
             try:
-                result["report"] = ingest_paths(inputs, settings=settings, db=db,
-                                                progress=progress)
+                with db.writing():  # waits for no one: another replica writing is an error
+                    result["report"] = ingest_paths(inputs, settings=settings, db=db,
+                                                    progress=progress)
+            except StoreBusyError as exc:
+                result["error"] = str(exc)
             except Exception as exc:  # the store keeps what it had; details go to the log
                 logging.getLogger(__name__).exception("adding documents failed")
-                result["error"] = type(exc).__name__
+                result["error"] = f"{type(exc).__name__}; the server's log has the details"
             finally:
                 adding.release()
                 done.set()
@@ -366,8 +370,7 @@ def _documents_tab(gr, bot: ChatBot, db, sites, accounts: Accounts | None = None
                 shown = len(lines)
                 yield "**Adding…**\n" + "\n".join(lines), gr.skip()
         if "error" in result:
-            raise gr.Error(f"Adding failed ({result['error']}); nothing stored was lost. The "
-                           "server's log has the details.")
+            raise gr.Error(f"Adding failed ({result['error']}); nothing stored was lost.")
         r = result["report"]
         for f in r.failed:  # a file that did not go in is not kept
             path = Path(f.source)
@@ -439,12 +442,15 @@ def serve(store: str | Path | None = None, corpus: str | Path | None = None,
     if no_auth and host not in LOOPBACK_HOSTS:
         print(f"warning: serving on {host} with no logins (--no-auth): anyone who can reach "
               "it can ask, add and replace documents", file=sys.stderr, flush=True)
-    # The app is the store's one writer for its lifetime (documents added through it go in
-    # without a second writer); a concurrent `partnerbot ingest` is told who holds the store.
-    db = open_store(store, settings, write=True)
+    # An embedded store (a directory) has one writer, this app, for its lifetime: a concurrent
+    # `partnerbot ingest` is told who holds it. A Chroma server may be shared by several
+    # replicas: each takes the server's writer lock only while it adds documents.
+    shared = store is None and bool(settings.chroma_url)
+    db = open_store(store, settings, write=not shared)
     bot = ChatBot(store=db, settings=settings)
     if corpus is not None and bot.retriever.count() == 0:
-        report = ingest_paths([corpus], settings=settings, db=db)
+        with db.writing():
+            report = ingest_paths([corpus], settings=settings, db=db)
         print(f"ingested {corpus}: added {report.added}, {report.chunks} chunks, "
               f"failed {len(report.failed)}", flush=True)
     if bot.backend == "local":

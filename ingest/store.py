@@ -12,20 +12,21 @@ The store is embedded (a directory, `PersistentClient`) or a Chroma server
 (`PARTNERBOT_CHROMA_URL`). The chunk collection records the embedding model and chunking that
 built the store; opening it with different settings refuses instead of mixing incompatible
 vectors. Its `generation` changes on every write, so readers can tell when a cached index
-(BM25) is stale. Writers hold `WriterLock`: one writer per store.
+(BM25) is stale. Writers hold `WriterLock` (a directory) or `ServerLock` (a Chroma server
+shared by several machines): one writer per store.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 from .chunking import CHUNKER_VERSION
 from .errors import StoreMismatchError, StoreUnavailableError
-from .lock import WriterLock
+from .lock import ServerLock, WriterLock
 from .settings import Settings, get_settings
 
 INDEX_VERSION = "chunks+sentences-v2"
@@ -72,10 +73,28 @@ class Store:
     chunks: object     # chromadb Collection
     sentences: object  # chromadb Collection
     stamp: dict
-    lock: WriterLock | None = None
+    lock: WriterLock | ServerLock | None = None
     max_batch: int = 5000
     path: Path | None = None
+    lock_path: Path | None = None
     _closed: bool = field(default=False, repr=False)
+
+    @contextmanager
+    def writing(self):
+        """Hold the writer lock for a block (a no-op when this store was opened to write):
+        how web replicas sharing a Chroma server write one at a time. StoreBusyError names
+        the holder when another process writes."""
+        if self.lock is not None:
+            yield self
+            return
+        lock = (WriterLock(self.lock_path) if self.path is not None else
+                ServerLock(self.client, self.chunks.name + LOCK_SUFFIX)).acquire()
+        self.lock = lock
+        try:
+            yield self
+        finally:
+            self.lock = None
+            lock.release()
 
     def generation(self) -> int:
         """Changes whenever a writer has touched the store (cheap: one metadata read)."""
@@ -147,12 +166,8 @@ class Store:
         self.close()
 
 
-def _lock_path(settings: Settings, path: Path | None) -> Path:
-    if path is not None:
-        return path / "partnerbot-writer.lock"
-    url = settings.chroma_url or ""
-    name = hashlib.sha256(f"{url}|{settings.collection}".encode()).hexdigest()[:16]
-    return settings.model_dir.parent / "locks" / f"{urlparse(url).netloc or 'server'}-{name}.lock"
+def _lock_path(settings: Settings, path: Path) -> Path:
+    return path / "partnerbot-writer.lock"
 
 
 def _client(settings: Settings, path: Path | None):
@@ -192,12 +207,15 @@ def open_store(store: str | Path | None = None, settings: Settings | None = None
     if store is not None or not settings.chroma_url:
         path = Path(store) if store is not None else settings.store
     location = str(path) if path is not None else str(settings.chroma_url)
-    lock = WriterLock(_lock_path(settings, path)).acquire() if write else None
+    lock_path = _lock_path(settings, path) if path is not None else None
+    lock = WriterLock(lock_path).acquire() if write and lock_path is not None else None
     try:
         client = _client(settings, path)
         stamp = _stamp(settings)
         chunk_name, sentence_name = names or (settings.collection,
                                               f"{settings.collection}-sentences")
+        if write and lock is None:  # a Chroma server: the lock must be seen by every machine
+            lock = ServerLock(client, chunk_name + LOCK_SUFFIX).acquire()
         _finish_rebuild(client, chunk_name, sentence_name)
         # embedding_function=None: Chroma must never embed for us (its default model downloads).
         chunks = client.get_or_create_collection(
@@ -225,9 +243,10 @@ def open_store(store: str | Path | None = None, settings: Settings | None = None
             lock.release()
         raise
     return Store(location=location, client=client, chunks=chunks, sentences=sentences,
-                 stamp=stamp, lock=lock, max_batch=max_batch, path=path)
+                 stamp=stamp, lock=lock, max_batch=max_batch, path=path, lock_path=lock_path)
 
 
+LOCK_SUFFIX = "-writer-lock"  # the marker collection of ServerLock
 NEXT = "-next"  # suffix of the collections a rebuild fills before they replace the old ones
 
 

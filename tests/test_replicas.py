@@ -1,0 +1,113 @@
+"""Two web replicas on one real `chroma run` server: both answer, a document added through
+one is answered by the other, and only one writes at a time (the lock lives on the server)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import CORPUS, ROOT, child_env, free_port, wait_for
+from .scripted import QUESTION
+
+
+@pytest.fixture(scope="module")
+def replicas(tmp_path_factory):
+    home = tmp_path_factory.mktemp("replicas")
+    procs = []
+    chroma_port = free_port()
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
+    procs.append(subprocess.Popen([chroma, "run", "--path", str(home / "chroma"), "--host",
+                                   "127.0.0.1", "--port", str(chroma_port)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  env=child_env()))
+    server = f"http://127.0.0.1:{chroma_port}"
+    try:
+        wait_for(f"{server}/api/v2/heartbeat")
+        added = subprocess.run([sys.executable, "-m", "bot.cli", "ingest", "--chroma-url", server,
+                                str(CORPUS)], cwd=ROOT, capture_output=True, text=True,
+                               timeout=300, env=child_env())
+        assert added.returncode == 0, added.stderr
+        urls = []
+        for name in ("a", "b"):
+            port = free_port()
+            log = home / f"{name}.log"
+            env = child_env(PARTNERBOT_CHROMA_URL=server, PARTNERBOT_BACKEND="extractive",
+                            PARTNERBOT_UPLOADS=str(home / f"uploads-{name}"),
+                            PARTNERBOT_FEEDBACK_DB=str(home / f"feedback-{name}.sqlite"),
+                            PARTNERBOT_ACCOUNTS_DB=str(home / "no-accounts.sqlite"))
+            with open(log, "w") as out:
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], cwd=home,
+                    env=env, stdout=out, stderr=subprocess.STDOUT))
+            urls.append(f"http://127.0.0.1:{port}/")
+            wait_for(urls[-1], 240, procs[-1], log)
+        yield {"server": server, "urls": urls, "home": home}
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def _ask(url: str, question: str) -> str:
+    from gradio_client import Client
+
+    chat, *_ = Client(url, verbose=False).predict(question, api_name="/ask")
+    content = chat[-1]["content"]
+    return content if isinstance(content, str) else "".join(p.get("text", "") for p in content)
+
+
+def test_two_replicas_share_one_chroma_server(replicas, tmp_path):
+    from gradio_client import Client, handle_file
+
+    from ingest.lock import ServerLock
+    from ingest.settings import Settings
+    from ingest.store import open_store
+
+    a, b = replicas["urls"]
+    for url in (a, b):
+        assert "Belarus" in _ask(url, QUESTION)
+    doc = tmp_path / "accord.txt"
+    doc.write_text("Title: Zanzibar Accord signed\nDate: 2026-11-01\n\nThe Zanzibar Accord "
+                   "between NATO and the Republic of Freedonia was signed in Tallinn on 1 "
+                   "November 2026.\n")
+    settings = Settings(chroma_url=replicas["server"])
+    # While another process writes to the server, a replica's addition is refused, naming it.
+    with open_store(settings=settings, write=True) as holder:
+        assert isinstance(holder.lock, ServerLock)
+        with pytest.raises(Exception, match="another process is writing to this store"):
+            Client(a, verbose=False).predict([handle_file(str(doc))], "",
+                                             api_name="/add_documents")
+    summary, _ = Client(a, verbose=False).predict([handle_file(str(doc))], "",
+                                                  api_name="/add_documents")
+    assert "Added 1" in summary, summary
+    assert "Tallinn" in _ask(b, "Where was the Zanzibar Accord signed?")  # the other replica
+    # The lock was given back: the CLI can write again.
+    with open_store(settings=settings, write=True) as again:
+        assert again.lock is not None
+
+
+def test_a_dead_writers_server_lock_expires(replicas):
+    import time
+
+    from ingest.lock import ServerLock, StoreBusyError
+    from ingest.settings import Settings
+    from ingest.store import LOCK_SUFFIX, open_store
+
+    settings = Settings(chroma_url=replicas["server"])
+    with open_store(settings=settings) as db:
+        name = db.chunks.name + "-test" + LOCK_SUFFIX
+        first = ServerLock(db.client, name).acquire()
+        with pytest.raises(StoreBusyError, match="pid"):
+            ServerLock(db.client, name).acquire()
+        first._stop.set()  # the writer "dies": no more renewals, and its lease runs out
+        marker = db.client.get_collection(name)
+        marker.modify(metadata={**marker.metadata, "expires": time.time() - 1})
+        second = ServerLock(db.client, name).acquire()
+        assert db.client.get_collection(name).metadata["token"] == second.token
+        second.release()
+        first.release()  # not its lock any more: nothing happens
+        assert ServerLock(db.client, name).acquire().token
