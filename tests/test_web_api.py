@@ -317,6 +317,63 @@ def test_document_text_shows_as_text_and_runs_nothing(app_server):
         browser.close()
 
 
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed (make browser)")
+def test_tracking_pixel_and_phishing_link_in_a_document_never_load_or_click(app_server,
+                                                                            tmp_path):
+    """An uploaded article carries a tracking pixel and a phishing link, in HTML, Markdown and
+    bare form; its sentence is quoted in the answer. A real Chromium loads nothing from the
+    attacker's server and offers no link to it."""
+    import http.server
+    import threading
+
+    from gradio_client import handle_file
+    from playwright.sync_api import expect, sync_playwright
+
+    hits = []
+
+    class Attacker(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server API
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    attacker = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Attacker)
+    threading.Thread(target=attacker.serve_forever, daemon=True).start()
+    evil = f"http://127.0.0.1:{attacker.server_address[1]}"
+    article = tmp_path / "grant.txt"
+    article.write_text(
+        "Title: Quillon Grant notice\nDate: 2026-10-02\n\n"
+        f"The Quillon Grant for partner coast guards opens on 3 October 2026 "
+        f'<img src="{evil}/pixel.png?who=reader"> and applicants must log in at '
+        f'<a href="{evil}/phish">the grant portal</a> or [here]({evil}/md-phish) or {evil}/bare '
+        f"before 30 November 2026.\n")
+    summary, _ = _client(app_server["url"]).predict([handle_file(str(article))], "",
+                                                    api_name="/add_documents")
+    assert "Added 1" in summary, summary
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                        args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(app_server["url"] + "/", wait_until="load")
+            page.locator("#question textarea").fill("When does the Quillon Grant open?")
+            page.locator("#ask").click()
+            expect(page.locator("#sources .passage").first).to_contain_text("Quillon",
+                                                                            timeout=60_000)
+            expect(page.locator('[data-testid="bot"]').last).to_contain_text("3 October 2026",
+                                                                              timeout=60_000)
+            page.wait_for_timeout(1000)
+            links = page.locator(f'a[href^="{evil}"]').count()
+            images = page.locator(f'img[src^="{evil}"]').count()
+            browser.close()
+    finally:
+        attacker.shutdown()
+    assert hits == [] and links == 0 and images == 0, (hits, links, images)
+
+
 def test_gate_gives_a_cancelled_place_back_once():
     from bot.admission import Busy, Gate
 
