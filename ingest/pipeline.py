@@ -15,6 +15,7 @@ A bad input is reported and skipped; the rest of the batch goes on.
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import hashlib
 import os
@@ -361,13 +362,22 @@ def ingest_paths(inputs: Iterable[str | Path], store: str | Path | None = None,
                     progress(label, outcome, report)
             batch.clear()
 
-        for item in iter_documents(inputs, report, settings, include, exclude):
-            batch.append(item)
-            if len(batch) >= LOOKUP_BATCH:
+        try:
+            for item in iter_documents(inputs, report, settings, include, exclude):
+                batch.append(item)
+                if len(batch) >= LOOKUP_BATCH:
+                    run_batch()
+            if batch:
                 run_batch()
-        if batch:
-            run_batch()
-        writer.flush()
+            writer.flush()
+        except Exception as exc:
+            if not _disk_full(exc):
+                raise
+            # Keep the report of what went before; a re-run completes the rest (see above).
+            report.failed.append(Failure(db.location, "the disk is full; what was written "
+                                         "before stays. Free space, then run the same ingest "
+                                         "again to add the rest"))
+            return report
         if prune:
             report.removed += prune_missing(db)
             db.touch()
@@ -375,6 +385,18 @@ def ingest_paths(inputs: Iterable[str | Path], store: str | Path | None = None,
         if own:
             db.close()
     return report
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """ENOSPC, however the store's layers wrap it (SQLite says "database or disk is full")."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            return True
+        text = str(exc).lower()
+        if "disk is full" in text or "no space left" in text:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _ingest_one(db, writer: _Writer, article: Article, versions: dict[str, bool],

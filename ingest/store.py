@@ -216,7 +216,8 @@ def open_store(store: str | Path | None = None, settings: Settings | None = None
                                               f"{settings.collection}-sentences")
         if write and lock is None:  # a Chroma server: the lock must be seen by every machine
             lock = ServerLock(client, chunk_name + LOCK_SUFFIX).acquire()
-        _finish_rebuild(client, chunk_name, sentence_name)
+        if write:  # a reader changes nothing: that needs the lock
+            _finish_rebuild(client, chunk_name, sentence_name)
         # embedding_function=None: Chroma must never embed for us (its default model downloads).
         chunks = client.get_or_create_collection(
             chunk_name, embedding_function=None, metadata=stamp,
@@ -230,7 +231,7 @@ def open_store(store: str | Path | None = None, settings: Settings | None = None
         sentences = client.get_or_create_collection(
             sentence_name, embedding_function=None,
             configuration={"hnsw": HNSW})
-        for collection in (chunks, sentences):
+        for collection in (chunks, sentences) if write else ():
             hnsw = (getattr(collection, "configuration", None) or {}).get("hnsw") or {}
             if hnsw.get("ef_search") != EF_SEARCH:
                 collection.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})

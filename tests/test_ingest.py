@@ -87,7 +87,7 @@ def test_store_built_with_other_chunking_refuses(tmp_path):
 
 def test_both_collections_search_deeper_than_chromas_default(tmp_path):
     """Chroma's default HNSW search depth (100) missed a third of the exact top 60 sentences
-    at a million vectors; a store made before the change is switched when opened."""
+    at a million vectors; a store made before the change is switched when opened to write."""
     import chromadb
 
     from ingest.store import EF_SEARCH
@@ -103,7 +103,9 @@ def test_both_collections_search_deeper_than_chromas_default(tmp_path):
     for c in client.list_collections():
         client.get_collection(c.name).modify(configuration={"hnsw": {"ef_search": 100}})
     assert depths() == [100, 100]
-    open_store(tmp_path / "s").close()
+    open_store(tmp_path / "s").close()  # a reader changes nothing in the store...
+    assert depths() == [100, 100]
+    open_store(tmp_path / "s", write=True).close()  # ...the next writer switches it
     assert depths() == [EF_SEARCH, EF_SEARCH]
 
 

@@ -282,3 +282,32 @@ def test_prune_keeps_files_with_a_hash_in_their_name_and_names_are_printable(tmp
     assert ingest_paths([], store=store, prune=True).removed == 1
     # A file name cannot write escape codes to the operator's terminal.
     assert printable("evil\x1b[2J\rfailed: 0\n.txt") == "evil\\x1b[2J\\rfailed: 0\\n.txt"
+
+
+def test_a_full_disk_ends_the_batch_with_its_report_kept(tmp_path, monkeypatch):
+    import errno
+    import subprocess
+    import sys
+
+    from ingest.store import Store
+
+    store = tmp_path / "s"
+    ingest_paths([SEED], store=store)
+    before = sorted(cid for cid, _, _ in _chunks(store))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "new.txt").write_text("Title: New\n\nNATO and Japan met in Tokyo in 2024.\n")
+    (folder / "empty.txt").write_text("")
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Store, "upsert", full)
+    report = ingest_paths([folder], store=store)
+    reasons = {os.path.basename(f.source): f.reason for f in report.failed}
+    assert "file is empty" in reasons["empty.txt"]  # the per-file report survives
+    assert "the disk is full" in reasons["s"]
+    monkeypatch.undo()
+    assert sorted(cid for cid, _, _ in _chunks(store)) == before  # nothing stored was lost
+    again = ingest_paths([folder], store=store)  # with space again, the re-run completes it
+    assert again.added == 1
