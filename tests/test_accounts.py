@@ -17,6 +17,8 @@ from bot.accounts import Accounts, RateLimit, User, login_required
 from .conftest import CORPUS, ROOT, child_env, free_port, wait_for
 from .scripted import QUESTION
 
+pytestmark = pytest.mark.security
+
 PASSWORD = "correct horse battery"
 
 

@@ -56,6 +56,7 @@ def test_cli_with_unreachable_server_prints_one_note_and_the_extractive_answer(s
     assert LAST in run.stdout and "[1]" in run.stdout
 
 
+@pytest.mark.security
 def test_a_model_that_obeys_an_injected_article_shows_nothing_of_it(injected_store):
     def shown(prompt):  # the number the prompt gives the Locked Shields head count
         return next(line.split("]")[0] + "]" for line in prompt.splitlines()
@@ -82,6 +83,7 @@ def test_a_model_that_obeys_an_injected_article_shows_nothing_of_it(injected_sto
     assert all(not addresses_the_assistant(c.quote) for c in answer.citations)
 
 
+@pytest.mark.security
 def test_injected_instructions_never_reach_the_prompt(injected_store):
     seen = {}
 
@@ -97,6 +99,7 @@ def test_injected_instructions_never_reach_the_prompt(injected_store):
     assert "evil.example/pixel" not in seen["prompt"]
 
 
+@pytest.mark.security
 def test_plain_text_and_instruction_detection():
     assert plain_text("See ![a](http://x.example/a.png) [the report](https://x.example) "
                       "<b>now</b> javascript:alert(1) www.x.example ok") == "See the report now ok"
@@ -106,6 +109,7 @@ def test_plain_text_and_instruction_detection():
     assert not addresses_the_assistant("The new rules of engagement were adopted in 2022.")
 
 
+@pytest.mark.security
 def test_extractive_quotes_carry_no_link_image_or_html(injected_store):
     # The extractive answer is a quote: the sentence linking to the "full report" is shown
     # as plain text, its link, image and tag removed (its source is in the citation).

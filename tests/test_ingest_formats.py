@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
 
 from ingest import ingest_paths
 from ingest.store import open_store
@@ -144,6 +145,7 @@ def _bad_inputs(folder):
     return cases
 
 
+@pytest.mark.security
 def test_bad_inputs_are_named_and_nothing_stored_is_lost(tmp_path, monkeypatch):
     store = tmp_path / "s"
     ingest_paths([SEED], store=store)
@@ -228,6 +230,7 @@ def test_remove_and_prune_through_the_api(tmp_path, monkeypatch):
     assert remove_documents(["docs/c.txt"], store=store) == (1, [])
 
 
+@pytest.mark.security
 def test_a_parser_that_breaks_its_limits_is_killed_and_the_batch_goes_on(tmp_path, monkeypatch):
     """The last wall: whatever slips past the parsers' own checks runs out of memory, CPU or
     time in the child process, not in the caller's."""
@@ -269,6 +272,7 @@ def test_a_parser_that_breaks_its_limits_is_killed_and_the_batch_goes_on(tmp_pat
     sandbox._SHARED.clear()
 
 
+@pytest.mark.security
 def test_prune_keeps_files_with_a_hash_in_their_name_and_names_are_printable(tmp_path):
     from ingest.cli import printable
 
@@ -284,6 +288,7 @@ def test_prune_keeps_files_with_a_hash_in_their_name_and_names_are_printable(tmp
     assert printable("evil\x1b[2J\rfailed: 0\n.txt") == "evil\\x1b[2J\\rfailed: 0\\n.txt"
 
 
+@pytest.mark.security
 def test_a_full_disk_ends_the_batch_with_its_report_kept(tmp_path, monkeypatch):
     import errno
     import subprocess

@@ -79,6 +79,7 @@ def site():
     server.shutdown()
 
 
+@pytest.mark.security
 def test_urls_and_feeds_with_network_failures_named(tmp_path, site):
     settings = Settings(store=tmp_path / "s", fetch_timeout=1.0, fetch_private=True)
     report = ingest_paths([f"{site}/article.html", f"{site}/report.pdf", f"{site}/feed.xml",
@@ -107,6 +108,7 @@ def test_urls_and_feeds_with_network_failures_named(tmp_path, site):
     assert (again.added, again.unchanged, again.failed) == (1, 2, [])
 
 
+@pytest.mark.security
 def test_private_addresses_refused_at_every_hop(tmp_path, site, monkeypatch):
     settings = Settings(store=tmp_path / "s", fetch_timeout=5.0)  # the default: no private
     report = ingest_paths([f"{site}/article.html", "http://[::1]:9/x", "http://10.0.0.1/x",

@@ -100,6 +100,7 @@ def _within(seconds: int, work):
         signal.signal(signal.SIGALRM, old)
 
 
+@pytest.mark.security
 @pytest.mark.parametrize("hostile", ["[a](" * 250_000, "![x](" * 200_000, "<b " * 300_000,
                                      "[a](" * 100_000 + " " + ")" * 100_000])
 def test_markdown_flattening_is_linear_on_hostile_text(hostile):
@@ -108,11 +109,13 @@ def test_markdown_flattening_is_linear_on_hostile_text(hostile):
     assert len(text) <= len(hostile)
 
 
+@pytest.mark.security
 def test_links_images_and_nested_images_are_flattened():
     md = "See [the text](http://x.org/a_(b)) and ![img](http://t/p.png) [![i](s)](h) [a](b c) end"
     assert markdown_to_text(md) == "See the text and [a](b c) end"
 
 
+@pytest.mark.security
 def test_feed_with_entity_declarations_is_refused():
     from ingest.formats import feed_articles
 
@@ -123,6 +126,7 @@ def test_feed_with_entity_declarations_is_refused():
         list(feed_articles(bomb, "http://e.org/feed"))
 
 
+@pytest.mark.security
 def test_titles_are_one_line_and_capped():
     from ingest.loaders import MAX_TITLE_CHARS, Article
 

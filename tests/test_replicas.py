@@ -13,6 +13,8 @@ import pytest
 from .conftest import CORPUS, ROOT, child_env, free_port, wait_for
 from .scripted import QUESTION
 
+pytestmark = pytest.mark.security
+
 
 @pytest.fixture(scope="module")
 def replicas(tmp_path_factory):

@@ -36,6 +36,7 @@ It covers maritime security training for coast guard crews.
 """
 
 
+@pytest.mark.security
 @pytest.mark.parametrize("name, safe", [
     ("../../etc/passwd", "passwd"), (".env", "env"), ("a<script>b.txt", "a_script_b.txt"),
     ("report (final).PDF", "report _final_.PDF"), ("..", "upload"), ("x" * 300 + ".txt",
@@ -149,6 +150,7 @@ def test_openai_endpoint_answers_with_citations_streaming_and_not(app_server):
     assert last.model_extra["citations"][0]["quote"] == LAST
 
 
+@pytest.mark.security
 def test_openai_endpoint_names_the_field_of_a_bad_request(app_server):
     import openai
 
@@ -175,6 +177,7 @@ def _post(url: str, body: bytes, ctype: str) -> tuple[int, str]:
         return e.code, e.read().decode()
 
 
+@pytest.mark.security
 def test_api_takes_only_json_of_bounded_size(app_server):
     url = app_server["url"] + "/v1/chat/completions"
     ok = json.dumps({"model": "partnerbot", "messages": [{"role": "user", "content": QUESTION}]})
@@ -194,11 +197,13 @@ def test_api_takes_only_json_of_bounded_size(app_server):
     assert app_server["proc"].poll() is None  # still serving
 
 
+@pytest.mark.security
 def test_gradio_refuses_a_question_over_the_length_limit(app_server):
     with pytest.raises(Exception, match="2001 characters long; the limit is 2000"):
         _client(app_server["url"]).predict("y" * 2001, api_name="/ask")
 
 
+@pytest.mark.security
 def test_twenty_concurrent_chats_get_an_answer_or_the_busy_message(app_server):
     import openai
 
@@ -233,6 +238,7 @@ def test_twenty_concurrent_chats_get_an_answer_or_the_busy_message(app_server):
     assert "Russia and Belarus" in _text(_client(url).predict(QUESTION, api_name="/ask")[0][-1])
 
 
+@pytest.mark.security
 @pytest.mark.parametrize("path", [
     "/gradio_api/file=/etc/passwd", "/gradio_api/file=../../../../etc/passwd",
     "/gradio_api/file=%2Fetc%2Fpasswd", "/gradio_api/file=.env", "/gradio_api/file=./.env",
@@ -244,6 +250,7 @@ def test_no_file_outside_the_app_is_served(app_server, path):
     assert "root:" not in body and SECRET not in body
 
 
+@pytest.mark.security
 def test_upload_gets_a_safe_name_and_is_answerable_at_once(app_server, tmp_path):
     from gradio_client import handle_file
 
@@ -258,6 +265,7 @@ def test_upload_gets_a_safe_name_and_is_answerable_at_once(app_server, tmp_path)
     assert "Tallinn" in _text(chat[-1]) and "Zanzibar Accord signed" in panel
 
 
+@pytest.mark.security
 def test_upload_over_the_size_limit_is_refused_and_nothing_is_lost(app_server, tmp_path):
     from gradio_client import handle_file
 
@@ -292,6 +300,7 @@ def test_feedback_is_stored_and_exported_as_jsonl(tmp_path):
     assert missing.returncode == 1 and "no feedback file at" in missing.stderr
 
 
+@pytest.mark.security
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed (make browser)")
 def test_document_text_shows_as_text_and_runs_nothing(app_server):
     from playwright.sync_api import expect, sync_playwright
@@ -317,6 +326,7 @@ def test_document_text_shows_as_text_and_runs_nothing(app_server):
         browser.close()
 
 
+@pytest.mark.security
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed (make browser)")
 def test_tracking_pixel_and_phishing_link_in_a_document_never_load_or_click(app_server,
                                                                             tmp_path):
@@ -374,6 +384,7 @@ def test_tracking_pixel_and_phishing_link_in_a_document_never_load_or_click(app_
     assert hits == [] and links == 0 and images == 0, (hits, links, images)
 
 
+@pytest.mark.security
 def test_gate_gives_a_cancelled_place_back_once():
     from bot.admission import Busy, Gate
 
