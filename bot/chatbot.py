@@ -30,7 +30,8 @@ from .context import Context, build_context, interleave, rank_sentences, whole_p
 from .coverage import Coverage, Source, spelled_out, unnamed
 from .dates import mentions_year, parse_time_hint, spoken_date
 from .evidence import Sentence
-from .questions import fits, follow_up_query, normalize, part_queries, parts, plain_query
+from .questions import (bounded_history, check_length, fits, follow_up_query, normalize,
+                        part_queries, parts, plain_query)
 from .retrieval import Filters, Passage, Retriever
 from .subjects import meant_countries, substituted_subject
 from .terms import content_terms
@@ -269,7 +270,8 @@ class ChatBot:
         """The answer pipeline as events; `filters` limits retrieval to a date range and to
         some sites (see `bot.retrieval.Filters`)."""
         question = normalize(question)
-        history = list(history or [])
+        check_length(question, self.settings.max_question_chars)
+        history = bounded_history(history, self.settings.max_question_chars)
         queries, q_vecs, passages = self._retrieval(question, history, filters)
         yield Retrieved(passages)
         if not passages:

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from .accounts import Accounts, RateLimit, User
 from .admission import Busy, Gate
 from .chatbot import Answer, ChatBot, text_deltas
+from .questions import check_length
 from .retrieval import Filters
 
 MODEL_NAME = "partnerbot"
@@ -61,9 +62,10 @@ def parse_request(body: object, max_chars: int) -> tuple[str, list[tuple[str, st
     question = turns[-1][1].strip()
     if not question:
         raise RequestError(f"messages[{len(messages) - 1}].content: the question is empty")
-    if len(question) > max_chars:
-        raise RequestError(f"messages[{len(messages) - 1}].content: the question is "
-                           f"{len(question)} characters long; the limit is {max_chars}")
+    try:
+        check_length(question, max_chars)
+    except ValueError as exc:
+        raise RequestError(f"messages[{len(messages) - 1}].content: {exc}") from None
     history = [(q, a) for (r1, q), (r2, a) in zip(turns[:-1], turns[1:-1])
                if r1 == "user" and r2 == "assistant"]
     raw = body.get("filters") or {}

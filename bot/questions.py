@@ -59,10 +59,20 @@ def normalize(question: str | None) -> str:
     return question
 
 
+MAX_HISTORY_TURNS = 20  # earlier turns kept (the answer reads the last two)
+
+
 def check_length(question: str, limit: int) -> None:
+    """ValueError naming the length and the limit (`PARTNERBOT_MAX_QUESTION_CHARS`); every
+    interface applies it, and so does `ChatBot` itself."""
     if len(question) > limit:
         raise ValueError(f"the question is {len(question)} characters long; the limit is "
                          f"{limit}")
+
+
+def bounded_history(history, limit: int) -> list[tuple[str, str]]:
+    """The last MAX_HISTORY_TURNS turns, each question and answer cut to a bounded length."""
+    return [(str(q)[:limit], str(a)[:4 * limit]) for q, a in list(history or [])[-MAX_HISTORY_TURNS:]]
 
 
 def parts(question: str) -> list[str]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from .accounts import LOOPBACK_HOSTS, Accounts, RateLimit, login_required
 from .admission import BUSY_MESSAGE, Busy, Gate
 from .chatbot import Answer, ChatBot, Done, Partial, Retrieved
+from .questions import check_length
 from .retrieval import Filters, Passage
 
 EXAMPLES = [
@@ -167,9 +168,10 @@ def build_app(bot: ChatBot, gate: Gate | None = None, feedback=None, db=None,
         if not message:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
-        if len(message) > limit:
-            raise gr.Error(f"The question is {len(message)} characters long; the limit is "
-                           f"{limit}.")
+        try:
+            check_length(message, limit)
+        except ValueError as exc:
+            raise gr.Error(f"The {str(exc).removeprefix('the ')}.") from None
         if not per_user.allow(_username(request)):
             raise gr.Error(f"You have asked {settings.rate_per_minute} questions in the last "
                            "minute; please wait a moment.")

@@ -550,3 +550,15 @@ def test_a_title_addressing_the_assistant_never_reaches_the_prompt():
                 None, "x.txt", 0, len(text), 1.0)
     prompt = whole_passages([p]).text
     assert "PWNED" not in prompt and "(title withheld)" in prompt and "Tokyo" in prompt
+
+
+def test_the_core_bounds_question_and_history(seed_store):
+    from bot.questions import MAX_HISTORY_TURNS, bounded_history
+
+    bot = ChatBot(store=seed_store, llm=scripted("NOT IN SOURCES"))
+    with pytest.raises(ValueError, match="2001 characters long; the limit is 2000"):
+        bot.ask("x" * 2001)
+    long = [("q" * 5000, "a" * 50_000)] * 100
+    kept = bounded_history(long, 2000)
+    assert len(kept) == MAX_HISTORY_TURNS and {len(q) for q, _ in kept} == {2000}
+    assert {len(a) for _, a in kept} == {8000}
