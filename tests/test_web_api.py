@@ -385,6 +385,29 @@ def test_tracking_pixel_and_phishing_link_in_a_document_never_load_or_click(app_
 
 
 @pytest.mark.security
+def test_hostile_uploads_fail_alone_and_the_server_keeps_answering(app_server, tmp_path):
+    from gradio_client import handle_file
+
+    bomb = tmp_path / "bomb.md"
+    bomb.write_text("---\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+                    "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                    "title: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n---\nBody.\n")
+    good = tmp_path / "good.txt"
+    good.write_text("Title: Ostrava Compact\nDate: 2026-09-09\n\nThe Ostrava Compact on "
+                    "river patrols was agreed by NATO and Moldova in Chisinau in September 2026.\n")
+    client = _client(app_server["url"])
+    summary, _ = client.predict([handle_file(str(p)) for p in (bomb, good)], "",
+                                api_name="/add_documents")
+    assert "failed: bomb.md: YAML front matter uses anchors or aliases" in summary, summary
+    assert "Added 1" in summary
+    chat, *_ = client.predict("Where was the Ostrava Compact agreed?", api_name="/ask")
+    assert "Chisinau" in _text(chat[-1])
+    chat, *_ = client.predict(QUESTION, api_name="/ask")  # what was there before still answers
+    assert "Belarus" in _text(chat[-1])
+    assert not (app_server["home"] / "uploads" / "local" / "bomb.md").exists()  # not kept
+
+
+@pytest.mark.security
 def test_gate_gives_a_cancelled_place_back_once():
     from bot.admission import Busy, Gate
 
