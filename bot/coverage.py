@@ -82,7 +82,9 @@ _STANDS_FOR = {
     "hq": "headquarters", "headquarters": "HQ", "white house": "whitehouse",
     "wikipedia": "wikipedia.org", "covid": "COVID-19|pandemic", "covid-19": "COVID|pandemic",
     "us": "United States|U.S.|America", "u.s.": "United States|US|America",
+    "nato": "North Atlantic|Alliance|Allies|Allied",
 }
+_SMALL = r"(?:(?:of|for|the|and|on|de)\s+)?"  # words an acronym skips: "Chiefs of Staff"
 _ASKING = {"how", "what", "when", "where", "which", "who", "why", "whom", "whose", "and", "or",
            "but", "did", "does", "do", "is", "was", "were", "are", "has", "have", "had", "in",
            "on", "at", "after", "before", "since", "roughly", "about", "around", "exactly"}
@@ -133,6 +135,10 @@ def _mentions(text: str, name: str) -> bool:
         return True
     if any(alt and alt.lower() in text for alt in _STANDS_FOR.get(name.lower(), "").split("|")):
         return True
+    if re.fullmatch(r"[A-Z]{2,6}", name):  # "IMS" for "International Military Staff"
+        spelled = (r"\s+" + _SMALL).join(rf"{c.lower()}[\w-]*" for c in name)
+        if re.search(rf"(?<![\w-]){spelled}(?![\w-])", text):
+            return True
     words = name.split()
     return len(words) > 1 and all(_mentions(text, w) for w in words if len(w) > 1)
 

@@ -21,7 +21,7 @@ _BLANK_RUNS = re.compile(r"\n{3,}")
 MIN_ARTICLE_WORDS = 10
 MAX_PDF_PAGES = 2000  # a small file can claim tens of thousands of pages
 MAX_TEXT_CHARS = 4_000_000  # text extracted from one PDF before it is refused
-MAX_DOCX_UNPACKED = 200 * 1024 * 1024  # bytes a .docx may expand to
+MAX_DOCX_UNPACKED = 200_000_000  # bytes a .docx may expand to
 MAX_DOCX_RATIO = 200  # a member compressed more than this is a zip bomb, not a document
 MAX_DOCX_MEMBERS = 5000
 

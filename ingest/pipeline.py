@@ -27,7 +27,7 @@ from .chunking import chunk_article, embedding_text
 from .errors import IngestError
 from .fetch import is_url
 from .loaders import SUPPORTED_SUFFIXES, Article
-from .sandbox import shared_sandbox
+from .sandbox import shared_sandbox, too_long
 from .settings import Settings, get_settings
 from .text import sentence_spans
 
@@ -117,7 +117,8 @@ def iter_documents(inputs: Iterable[str | Path], report: IngestReport, settings:
         value = str(raw)
         if is_url(value):
             yield from expand(value, lambda: sandbox.load_url(
-                value, settings.fetch_timeout, limit, settings.fetch_private))
+                value, settings.fetch_timeout, limit, settings.fetch_private,
+                settings.max_doc_chars))
             continue
         path = Path(value)
         if path.is_dir():
@@ -126,9 +127,11 @@ def iter_documents(inputs: Iterable[str | Path], report: IngestReport, settings:
                 report.failed.append(Failure(value, "folder has no supported files "
                                                     f"({', '.join(SUPPORTED_SUFFIXES)})"))
             for f in files:
-                yield from expand(str(f), lambda f=f: sandbox.load_file(f, limit))
+                yield from expand(str(f), lambda f=f: sandbox.load_file(
+                    f, limit, settings.max_doc_chars))
         elif path.exists() or path.is_symlink():
-            yield from expand(value, lambda: sandbox.load_file(path, limit))
+            yield from expand(value, lambda: sandbox.load_file(path, limit,
+                                                               settings.max_doc_chars))
         else:
             report.failed.append(Failure(value, "no such file, folder or URL"))
 
@@ -403,9 +406,7 @@ def _ingest_one(db, writer: _Writer, article: Article, versions: dict[str, bool]
                 settings: Settings, seen_hashes: set[str], report: IngestReport) -> str:
     where = article.key or article.source
     if len(article.text) > settings.max_doc_chars:
-        report.failed.append(Failure(where, f"text is {len(article.text):,} characters; the "
-                                            f"limit is {settings.max_doc_chars:,} "
-                                            f"(PARTNERBOT_MAX_DOC_CHARS)"))
+        report.failed.append(Failure(where, too_long(len(article.text), settings.max_doc_chars)))
         return "failed"
     h = article.content_hash
     others = [v for v in versions if v != h]

@@ -45,6 +45,18 @@ def _article_in(item: dict) -> Article | IngestError:
     return Article(**fields)
 
 
+def _within_length(doc: Article | IngestError, max_chars: int | None) -> Article | IngestError:
+    """An over-long text is refused here, not shipped whole to the caller to be refused."""
+    if isinstance(doc, Article) and max_chars and len(doc.text) > max_chars:
+        return IngestError(doc.key or doc.source, too_long(len(doc.text), max_chars))
+    return doc
+
+
+def too_long(chars: int, max_chars: int) -> str:
+    return (f"text is {chars:,} characters; the limit is {max_chars:,} "
+            "(PARTNERBOT_MAX_DOC_CHARS)")
+
+
 def _run_job(job: dict) -> dict:
     from .fetch import url_documents
     from .loaders import load_documents
@@ -54,7 +66,7 @@ def _run_job(job: dict) -> dict:
             docs = url_documents(job["url"], job["timeout"], job["limit"], job["allow_private"])
         else:
             docs = load_documents(Path(job["path"]), limit=job["limit"])
-        return {"items": [_article_out(d) for d in docs]}
+        return {"items": [_article_out(_within_length(d, job.get("max_chars"))) for d in docs]}
     except IngestError as exc:
         return {"error": [exc.source, exc.reason]}
     except MemoryError:
@@ -72,6 +84,7 @@ def _serve() -> None:
     memory = int(os.environ.get("PARTNERBOT_SANDBOX_MEMORY_MB", "2048")) * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a killed parser leaves no core file
+    os.nice(10)  # parsing yields the CPU to answering questions
     out = sys.stdout
     sys.stdout = sys.stderr  # a library's stray print must not corrupt the replies
     # Import the parsers once, before any job, so each job's CPU budget is its own.
@@ -115,14 +128,16 @@ class Sandbox:
                 self._proc.wait()
             self._proc = None
 
-    def load_file(self, path: Path, limit: int) -> list[Article | IngestError]:
-        return self._call({"kind": "file", "path": str(path), "limit": limit}, str(path),
-                          self.seconds)
+    def load_file(self, path: Path, limit: int,
+                  max_chars: int | None = None) -> list[Article | IngestError]:
+        return self._call({"kind": "file", "path": str(path), "limit": limit,
+                           "max_chars": max_chars}, str(path), self.seconds)
 
-    def load_url(self, url: str, timeout: float, limit: int,
-                 allow_private: bool) -> list[Article | IngestError]:
+    def load_url(self, url: str, timeout: float, limit: int, allow_private: bool,
+                 max_chars: int | None = None) -> list[Article | IngestError]:
         return self._call({"kind": "url", "url": url, "timeout": timeout, "limit": limit,
-                           "allow_private": allow_private}, url, self.seconds + timeout)
+                           "allow_private": allow_private, "max_chars": max_chars}, url,
+                          self.seconds + timeout)
 
     def _call(self, job: dict, origin: str, wall: float) -> list[Article | IngestError]:
         job = {**job, "cpu_seconds": max(1, int(self.seconds)), "memory_mb": self.memory_mb}

@@ -562,3 +562,16 @@ def test_the_core_bounds_question_and_history(seed_store):
     kept = bounded_history(long, 2000)
     assert len(kept) == MAX_HISTORY_TURNS and {len(q) for q, _ in kept} == {2000}
     assert {len(a) for _, a in kept} == {8000}
+
+
+def test_a_name_is_covered_by_its_acronym_or_its_long_form():
+    from bot.coverage import Source, unnamed
+
+    staff = [Source("On 13 July 2021 the Director General of the NATO International Military "
+                    "Staff hosted partners.", "Partners meeting", "2021-07-13", None)]
+    assert unnamed("What did the July 2021 IMS item say about partners?", staff, []) == []
+    treaty = [Source("The Senate backed Sweden joining the North Atlantic Treaty.", "Remarks",
+                     "2022-08-09", None)]
+    assert unnamed("How many Senate votes backed Sweden's NATO membership?", treaty, []) == []
+    fund = [Source("The International Monetary Fund lent to Ukraine.", "IMF", None, None)]
+    assert unnamed("What did the IMS item say?", fund, []) == ["IMS"]

@@ -171,8 +171,8 @@ def test_bad_inputs_are_named_and_nothing_stored_is_lost(tmp_path, monkeypatch):
             PermissionError(13, "Permission denied")) if self == unreadable else real(self))
 
         class InProcess:  # the patch above cannot reach the parser's child process
-            def load_file(self, path, limit):
-                return load_documents(path, limit=limit)
+            def load_file(self, path, limit, max_chars=None):
+                return load_documents(path, limit=limit)  # the store checks the length too
 
         monkeypatch.setattr(pipeline, "shared_sandbox", lambda *limits: InProcess())
     cases.append((unreadable, "Permission denied"))
