@@ -408,6 +408,18 @@ def test_hostile_uploads_fail_alone_and_the_server_keeps_answering(app_server, t
 
 
 @pytest.mark.security
+def test_a_pasted_url_cannot_reach_the_servers_own_network(app_server):
+    client = _client(app_server["url"])
+    for url in (app_server["url"] + "/", "http://169.254.169.254/latest/meta-data/",
+                "http://[::1]:22/"):
+        summary, _ = client.predict(None, url, api_name="/add_documents")
+        assert "local or private address" in summary and "Added 0" in summary, summary
+        assert "Connection refused" not in summary  # no port scanning through the server
+    chat, *_ = client.predict(QUESTION, api_name="/ask")
+    assert "Belarus" in _text(chat[-1])
+
+
+@pytest.mark.security
 def test_gate_gives_a_cancelled_place_back_once():
     from bot.admission import Busy, Gate
 
