@@ -75,7 +75,3 @@ def _append_trimmed(text: str, start: int, end: int, out: list[tuple[int, int]])
         end -= 1
     if end > start:
         out.append((start, end))
-
-
-def normalize_ws(text: str) -> str:
-    return " ".join(text.split())
