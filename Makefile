@@ -31,8 +31,10 @@ browser:
 	      || echo "warning: could not install chromium; the browser test will be skipped"; \
 	  else echo "note: chromium not installed; the browser test will be skipped"; fi; }
 
-# Tests run with the network cut off where the kernel allows it: nothing may reach out.
+# Lint first (ruff: pyflakes, import order, bugbear; settings in pyproject.toml), then the
+# tests, with the network cut off where the kernel allows it: nothing may reach out.
 test: setup browser
+	$(VENV)/bin/ruff check ingest bot bench tests app.py
 	@if unshare --net true 2>/dev/null; then \
 	  echo "running tests with no network (unshare --net)"; \
 	  unshare --net sh -c 'ip link set lo up 2>/dev/null; exec $(PY) -m pytest $(PYTEST_ARGS)'; \

@@ -159,7 +159,7 @@ def main() -> None:
         t = time.perf_counter()
         bot = ChatBot(store=store, backend=args.backend)
         if args.backend == "local":
-            bot.llm  # loaded here, not inside the first timed answer
+            _ = bot.llm  # loaded here, not inside the first timed answer
         print(f"load: {time.perf_counter() - t:.1f} s (embedder + store"
               f"{' + LLM' if args.backend == 'local' else ''})")
         rows = measure(bot, questions, log=lambda line: print(line, flush=True))

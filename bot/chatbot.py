@@ -18,7 +18,6 @@ the answer falls back to the extractive one, with `Answer.notice` saying what fa
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Iterator, Sequence, Union
 
@@ -30,8 +29,16 @@ from .context import Context, build_context, interleave, rank_sentences, whole_p
 from .coverage import Coverage, Source, spelled_out, unnamed
 from .dates import mentions_year, parse_time_hint, spoken_date
 from .evidence import Sentence
-from .questions import (bounded_history, check_length, fits, follow_up_query, normalize,
-                        part_queries, parts, plain_query)
+from .questions import (
+    bounded_history,
+    check_length,
+    fits,
+    follow_up_query,
+    normalize,
+    part_queries,
+    parts,
+    plain_query,
+)
 from .retrieval import Filters, Passage, Retriever
 from .subjects import meant_countries, substituted_subject
 from .terms import content_terms

@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from ingest.text import sentence_spans
 
 from .context import Context
-from .dates import spoken_date
 from .coverage import Coverage, Source
+from .dates import spoken_date
 from .evidence import Sentence, passage_sentences, support, without_images
-from .terms import WORD as WORD_RE, content_terms, numbers_in, roots, term_list
 from .retrieval import Passage
 from .subjects import Substitution, countries_in, places_in, substituted_subject
+from .terms import WORD as WORD_RE
+from .terms import content_terms, numbers_in, roots, term_list
 
 MARKER = re.compile(r"\s*\[(?:passages?\s*)?(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\]", re.IGNORECASE)
 # A shown sentence the model did not cite backs a claim only if it shares at least two of

@@ -23,8 +23,16 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from .dates import MONTH_NAMES
-from .subjects import (CAPITAL_OF, NAMED_AFTER, NOT_METONYMS, PLACE_NAME, PLACES, SHORT_NAMES,
-                       countries_in, places_in)
+from .subjects import (
+    CAPITAL_OF,
+    NAMED_AFTER,
+    NOT_METONYMS,
+    PLACE_NAME,
+    PLACES,
+    SHORT_NAMES,
+    countries_in,
+    places_in,
+)
 from .terms import STOP_WORDS
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")

@@ -14,6 +14,7 @@ from ingest.text import sentence_spans
 from .retrieval import Passage
 from .terms import content_terms, numbers_in
 
+
 @dataclass(frozen=True)
 class Sentence:
     passage: int  # index into the passage list of this turn

@@ -18,8 +18,10 @@ import asyncio
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterator, Optional
 
-from langchain_core.callbacks import (AsyncCallbackManagerForRetrieverRun,
-                                      CallbackManagerForRetrieverRun)
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForRetrieverRun,
+    CallbackManagerForRetrieverRun,
+)
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableConfig

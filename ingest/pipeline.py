@@ -116,7 +116,7 @@ def iter_documents(inputs: Iterable[str | Path], report: IngestReport, settings:
     for raw in inputs:
         value = str(raw)
         if is_url(value):
-            yield from expand(value, lambda: sandbox.load_url(
+            yield from expand(value, lambda value=value: sandbox.load_url(
                 value, settings.fetch_timeout, limit, settings.fetch_private,
                 settings.max_doc_chars))
             continue
@@ -130,7 +130,7 @@ def iter_documents(inputs: Iterable[str | Path], report: IngestReport, settings:
                 yield from expand(str(f), lambda f=f: sandbox.load_file(
                     f, limit, settings.max_doc_chars))
         elif path.exists() or path.is_symlink():
-            yield from expand(value, lambda: sandbox.load_file(path, limit,
+            yield from expand(value, lambda path=path: sandbox.load_file(path, limit,
                                                                settings.max_doc_chars))
         else:
             report.failed.append(Failure(value, "no such file, folder or URL"))

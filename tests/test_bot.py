@@ -30,6 +30,7 @@ def test_cited_answer_quotes_the_exact_sentence(seed_store):
 
 def test_quote_offsets_point_into_the_article(seed_store):
     from ingest.loaders import load_file
+
     from .conftest import SEED
 
     answer = ChatBot(store=seed_store, llm=replying(

@@ -111,8 +111,11 @@ def test_both_collections_search_deeper_than_chromas_default(tmp_path):
 
 def test_python_m_ingest_cli_exit_codes(tmp_path):
     store = tmp_path / "store"
-    run = lambda *a: subprocess.run([sys.executable, "-m", "ingest", "--store", str(store), *a],
-                                    cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+    def run(*a):
+        return subprocess.run([sys.executable, "-m", "ingest", "--store", str(store), *a],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+
     ok = run("--json", str(CORPUS))
     assert ok.returncode == 0, ok.stderr
     assert '"added": 1' in ok.stdout

@@ -291,8 +291,6 @@ def test_prune_keeps_files_with_a_hash_in_their_name_and_names_are_printable(tmp
 @pytest.mark.security
 def test_a_full_disk_ends_the_batch_with_its_report_kept(tmp_path, monkeypatch):
     import errno
-    import subprocess
-    import sys
 
     from ingest.store import Store
 

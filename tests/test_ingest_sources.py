@@ -151,9 +151,12 @@ def chroma_server(tmp_path):
 
 
 def test_chroma_server_mode(tmp_path, chroma_server):
-    run = lambda *a, **env: subprocess.run(
-        [sys.executable, "-m", "bot.cli", *map(str, a)], cwd=ROOT, capture_output=True,
-        text=True, timeout=300, env=child_env(**env))
+
+    def run(*a, **env):
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", *map(str, a)], cwd=ROOT, capture_output=True,
+            text=True, timeout=300, env=child_env(**env))
+
     added = run("ingest", "--chroma-url", chroma_server, "--json", SEED)
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout)["added"] == 1

@@ -12,8 +12,8 @@ import pytest
 from bot import ChatBot, Done, Partial, Retrieved
 
 from .conftest import free_port, wait_for
-from .test_backends import CYBER_QUESTION, assert_untouched
 from .scripted import LAST, QUESTION
+from .test_backends import CYBER_QUESTION, assert_untouched
 
 pytestmark = pytest.mark.llm
 

@@ -59,7 +59,7 @@ def test_app_ingests_corpus_and_streams_cited_answer(server):
     client = Client(url, verbose=False)
     job = client.submit(QUESTION, api_name="/ask")
     texts, sources = [], []
-    for chat, html, _, copied in job:
+    for chat, html, _, copied in job:  # noqa: B007 - the last "copied" is checked below
         texts.append(_bot_text(chat[-1]))
         if isinstance(html, str):
             sources.append(html)
