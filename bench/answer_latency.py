@@ -44,7 +44,8 @@ def _questions(corpus: Path | None) -> tuple[Path, list[tuple[str, list[str]]]]:
     if corpus is None and dev.exists():
         rows = [json.loads(line) for line in dev.open() if line.strip()]
         return SHARED / "corpus" / "partnerships", [
-            (r["question"], list(r.get("history") or [])) for r in rows]
+            (r["question"], list(r.get("history") or [])) for r in rows
+        ]
     return corpus or ROOT / "corpus", [(q, []) for q in FALLBACK]
 
 
@@ -67,8 +68,9 @@ def _timed_model(base):
     return Timed(llama=base.llama, lock=base.lock, max_tokens=base.max_tokens), record
 
 
-def measure(bot, questions: list[tuple[str, list[str]]], floor: bool = True,
-            log=print) -> list[dict]:
+def measure(
+    bot, questions: list[tuple[str, list[str]]], floor: bool = True, log=print
+) -> list[dict]:
     """Ask each (question, earlier questions) once; one row of timings per question. With the
     local backend each timed call starts from the same cache state, and `floor` also times
     llama.cpp alone on the same prompt."""
@@ -83,9 +85,13 @@ def measure(bot, questions: list[tuple[str, list[str]]], floor: bool = True,
 
     def prime() -> None:
         """Cache state before every timed call: the instructions, no question."""
-        llama.create_chat_completion(messages=[
-            {"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": "Sentences:"}], max_tokens=1)
+        llama.create_chat_completion(
+            messages=[
+                {"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "user", "content": "Sentences:"},
+            ],
+            max_tokens=1,
+        )
 
     bot.ask(FALLBACK[0])  # warm-up: first-call allocations, not a user-visible cost
 
@@ -108,9 +114,13 @@ def measure(bot, questions: list[tuple[str, list[str]]], floor: bool = True,
             elif isinstance(event, Done):
                 total = now
                 answer = event.answer
-        row = {"retrieval_ms": t_retrieved * 1000, "total": total,
-               "shown": t_shown if t_shown is not None else total,
-               "abstained": answer.abstained, "asked": bool(record.get("messages"))}
+        row = {
+            "retrieval_ms": t_retrieved * 1000,
+            "total": total,
+            "shown": t_shown if t_shown is not None else total,
+            "abstained": answer.abstained,
+            "asked": bool(record.get("messages")),
+        }
         if local and row["asked"]:
             first = record["first"] or record["end"]
             row["first"] = first - t0
@@ -124,16 +134,20 @@ def measure(bot, questions: list[tuple[str, list[str]]], floor: bool = True,
                 row["prompt_tokens"] = out["usage"]["prompt_tokens"]
         rows.append(row)
         if row.get("floor") is not None:
-            log(f"{row['prompt_tokens']:5d} tok  retrieval {row['retrieval_ms']:5.0f} ms  "
+            log(
+                f"{row['prompt_tokens']:5d} tok  retrieval {row['retrieval_ms']:5.0f} ms  "
                 f"first {row['first']:6.2f} s  floor {row['floor']:6.2f} s  "
                 f"shown {row['shown']:6.2f} s  total {row['total']:6.2f} s  "
                 f"{row['tok_s']:5.1f} tok/s  "
-                f"{'abstained' if answer.abstained else 'answered '}  {question[:60]}")
+                f"{'abstained' if answer.abstained else 'answered '}  {question[:60]}"
+            )
         else:
             first = f"first {row['first']:6.2f} s" if "first" in row else "no model call"
-            log(f"retrieval {row['retrieval_ms']:5.0f} ms  {first:15}  "
+            log(
+                f"retrieval {row['retrieval_ms']:5.0f} ms  {first:15}  "
                 f"total {row['total']:6.2f} s  "
-                f"{'abstained' if answer.abstained else 'answered '}  {question[:60]}")
+                f"{'abstained' if answer.abstained else 'answered '}  {question[:60]}"
+            )
     return rows
 
 
@@ -154,34 +168,46 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as store:
         t = time.perf_counter()
         report = ingest_paths([corpus], store=store)
-        print(f"ingest: {report.added} documents, {report.chunks} chunks in "
-              f"{time.perf_counter() - t:.1f} s")
+        print(
+            f"ingest: {report.added} documents, {report.chunks} chunks in "
+            f"{time.perf_counter() - t:.1f} s"
+        )
         t = time.perf_counter()
         bot = ChatBot(store=store, backend=args.backend)
         if args.backend == "local":
             _ = bot.llm  # loaded here, not inside the first timed answer
-        print(f"load: {time.perf_counter() - t:.1f} s (embedder + store"
-              f"{' + LLM' if args.backend == 'local' else ''})")
+        print(
+            f"load: {time.perf_counter() - t:.1f} s (embedder + store"
+            f"{' + LLM' if args.backend == 'local' else ''})"
+        )
         rows = measure(bot, questions, log=lambda line: print(line, flush=True))
 
-    print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}; backend {args.backend}; {len(rows)} questions "
-          f"({sum(r['asked'] for r in rows)} reached the model)")
+    print(
+        f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; backend {args.backend}; {len(rows)} questions "
+        f"({sum(r['asked'] for r in rows)} reached the model)"
+    )
     asked = [r for r in rows if "first" in r]
     columns = [("retrieval ms", rows, "retrieval_ms"), ("total s", rows, "total")]
     if asked:
-        columns += [("prompt tokens", asked, "prompt_tokens"), ("first token s", asked, "first"),
-                    ("floor s", asked, "floor"), ("shown s", asked, "shown"),
-                    ("tokens/s", asked, "tok_s")]
+        columns += [
+            ("prompt tokens", asked, "prompt_tokens"),
+            ("first token s", asked, "first"),
+            ("floor s", asked, "floor"),
+            ("shown s", asked, "shown"),
+            ("tokens/s", asked, "tok_s"),
+        ]
     for name, subset, key in columns:
         vals = [r[key] for r in subset]
         print(f"{name:14} p50 {percentile(vals, 0.5):8.2f}   p95 {percentile(vals, 0.95):8.2f}")
     if asked:
         ratios = [r["first"] / r["floor"] for r in asked]
-        print(f"{'first / floor':14} p50 {percentile(ratios, 0.5):8.2f}   "
-              f"p95 {percentile(ratios, 0.95):8.2f}   "
-              f"(p50 first {percentile([r['first'] for r in asked], 0.5):.2f} s vs p50 floor "
-              f"{percentile([r['floor'] for r in asked], 0.5):.2f} s)")
+        print(
+            f"{'first / floor':14} p50 {percentile(ratios, 0.5):8.2f}   "
+            f"p95 {percentile(ratios, 0.95):8.2f}   "
+            f"(p50 first {percentile([r['first'] for r in asked], 0.5):.2f} s vs p50 floor "
+            f"{percentile([r['floor'] for r in asked], 0.5):.2f} s)"
+        )
 
 
 if __name__ == "__main__":

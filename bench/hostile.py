@@ -32,9 +32,11 @@ def hostile_folder(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "alias-bomb.md").write_text(
         "---\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
-        + "".join(f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n"
-                  for p, c in zip("abcdefgh", "bcdefghi"))
-        + "title: [*i, *i, *i, *i, *i, *i, *i, *i, *i]\n---\nBody.\n")
+        + "".join(
+            f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")
+        )
+        + "title: [*i, *i, *i, *i, *i, *i, *i, *i, *i]\n---\nBody.\n"
+    )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("[Content_Types].xml", "<Types/>")
@@ -42,12 +44,14 @@ def hostile_folder(folder: Path) -> Path:
     (folder / "zip-bomb.docx").write_bytes(buf.getvalue())
     kids = " ".join(["3 0 R"] * 50_000)
     stream = b"BT /F1 11 Tf 40 700 Td (NATO partners met again.) Tj ET"
-    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
-            f"<< /Type /Pages /Kids [{kids}] /Count 50000 >>".encode(),
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-            b"/Resources << /Font << /F1 5 0 R >> >> >>",
-            b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Kids [{kids}] /Count 50000 >>".encode(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
     out, offsets = bytearray(b"%PDF-1.4\n"), []
     for n, body in enumerate(objs, 1):
         offsets.append(len(out))
@@ -127,19 +131,25 @@ def main(argv: list[str] | None = None) -> None:
     def p(xs, q):
         return statistics.quantiles(xs, n=20)[18] if q == 95 else statistics.median(xs)
 
-    print(f"machine: {platform.machine()}, {__import__('os').cpu_count()} cores, "
-          f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}; backend "
-          f"{args.backend}; corpus {corpus.name}; {len(idle)} answers each")
+    print(
+        f"machine: {platform.machine()}, {__import__('os').cpu_count()} cores, "
+        f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}; backend "
+        f"{args.backend}; corpus {corpus.name}; {len(idle)} answers each"
+    )
     print("| | p50 s | p95 s |\n|---|---|---|")
     print(f"| idle | {p(idle, 50):.3f} | {p(idle, 95):.3f} |")
-    print(f"| while hostile files are ingested ({rounds} rounds) | {p(busy, 50):.3f} | "
-          f"{p(busy, 95):.3f} |")
+    print(
+        f"| while hostile files are ingested ({rounds} rounds) | {p(busy, 50):.3f} | "
+        f"{p(busy, 95):.3f} |"
+    )
     print(f"ratio p50 {p(busy, 50) / p(idle, 50):.2f}, p95 {p(busy, 95) / p(idle, 95):.2f}")
     for name, reason in sorted(failures.items()):
         print(f"failed: {name}: {reason}")
-    print(f"peak memory: this process {_peak_mb():.0f} MB; parser child "
-          f"{f'{child_peak:.0f} MB' if child_peak else 'not running'} "
-          f"(cap {settings.parse_memory_mb:g} MB)")
+    print(
+        f"peak memory: this process {_peak_mb():.0f} MB; parser child "
+        f"{f'{child_peak:.0f} MB' if child_peak else 'not running'} "
+        f"(cap {settings.parse_memory_mb:g} MB)"
+    )
 
 
 if __name__ == "__main__":

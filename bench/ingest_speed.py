@@ -44,45 +44,73 @@ def measure(corpus: Path, mode: str) -> dict:
         pipeline_s = time.perf_counter() - t
 
         with open_store(store, settings) as db:
-            texts = [embedding_text(m.get("title", ""), doc)
-                     for _, m, doc in db.chunk_records(documents=True)]
+            texts = [
+                embedding_text(m.get("title", ""), doc)
+                for _, m, doc in db.chunk_records(documents=True)
+            ]
         t = time.perf_counter()
-        embedder._model.encode(texts, batch_size=32, normalize_embeddings=True,
-                               convert_to_numpy=True, show_progress_bar=False)
+        embedder._model.encode(
+            texts,
+            batch_size=32,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         raw_s = time.perf_counter() - t
 
         t = time.perf_counter()
         again = ingest_paths([corpus], store=store, settings=settings)
         rerun_s = time.perf_counter() - t
-    return {"corpus": str(corpus), "vectors": mode, "documents": first.added, "failed": len(first.failed),
-            "chunks": first.chunks, "seconds": pipeline_s,
-            "chunks_per_s": first.chunks / pipeline_s, "raw_chunks_per_s": len(texts) / raw_s,
-            "ratio": (first.chunks / pipeline_s) / (len(texts) / raw_s),
-            "rerun_s": rerun_s, "rerun_share": rerun_s / pipeline_s,
-            "rerun_unchanged": again.unchanged, "peak_mb": _peak_mb()}
+    return {
+        "corpus": str(corpus),
+        "vectors": mode,
+        "documents": first.added,
+        "failed": len(first.failed),
+        "chunks": first.chunks,
+        "seconds": pipeline_s,
+        "chunks_per_s": first.chunks / pipeline_s,
+        "raw_chunks_per_s": len(texts) / raw_s,
+        "ratio": (first.chunks / pipeline_s) / (len(texts) / raw_s),
+        "rerun_s": rerun_s,
+        "rerun_share": rerun_s / pipeline_s,
+        "rerun_unchanged": again.unchanged,
+        "peak_mb": _peak_mb(),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpora", nargs="*", type=Path)
-    parser.add_argument("--vectors", nargs="+", choices=["separate", "pooled", "late"],
-                        help="sentence-vector modes to measure (default: the configured one)")
+    parser.add_argument(
+        "--vectors",
+        nargs="+",
+        choices=["separate", "pooled", "late"],
+        help="sentence-vector modes to measure (default: the configured one)",
+    )
     args = parser.parse_args()
     from ingest.settings import get_settings
 
     modes = args.vectors or [get_settings().sentence_vectors]
-    corpora = args.corpora or [p for p in (SHARED / "partnerships", SHARED / "whitehouse-nato")
-                               if p.is_dir()] or [ROOT / "corpus"]
+    corpora = (
+        args.corpora
+        or [p for p in (SHARED / "partnerships", SHARED / "whitehouse-nato") if p.is_dir()]
+        or [ROOT / "corpus"]
+    )
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}")
-    print("| corpus | vectors | docs | chunks | ingest s | chunks/s | raw encoder chunks/s | ratio "
-          "| unchanged re-run s | re-run share | peak MB |")
+    print(
+        "| corpus | vectors | docs | chunks | ingest s | chunks/s | raw encoder chunks/s | ratio "
+        "| unchanged re-run s | re-run share | peak MB |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for corpus, mode in [(c, m) for c in corpora for m in modes]:
         r = measure(corpus, mode)
-        print(f"| {Path(r['corpus']).name} | {r['vectors']} | {r['documents']} | {r['chunks']} "
-              f"| {r['seconds']:.1f} | {r['chunks_per_s']:.1f} | {r['raw_chunks_per_s']:.1f} "
-              f"| {r['ratio']:.2f} | {r['rerun_s']:.2f} | {r['rerun_share']:.1%} "
-              f"| {r['peak_mb']:.0f} |", flush=True)
+        print(
+            f"| {Path(r['corpus']).name} | {r['vectors']} | {r['documents']} | {r['chunks']} "
+            f"| {r['seconds']:.1f} | {r['chunks_per_s']:.1f} | {r['raw_chunks_per_s']:.1f} "
+            f"| {r['ratio']:.2f} | {r['rerun_s']:.2f} | {r['rerun_share']:.1%} "
+            f"| {r['peak_mb']:.0f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

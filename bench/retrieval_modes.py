@@ -35,17 +35,27 @@ def make(out: Path, n: int) -> None:
     sentences = []
     for f in sorted(PARTNERSHIPS.glob("*.*")):
         for a in load_documents(f):
-            sentences += [(f.name, a.text[s:e]) for s, e in sentence_spans(a.text)
-                          if 14 <= len(a.text[s:e].split()) <= 60]
+            sentences += [
+                (f.name, a.text[s:e])
+                for s, e in sentence_spans(a.text)
+                if 14 <= len(a.text[s:e].split()) <= 60
+            ]
     random.seed(7)
     llm = local_chat_model(get_settings())
     with out.open("w", encoding="utf-8") as f:
         for name, text in random.sample(sentences, n):
-            reply = llm.invoke([
-                ("system", "You write quiz questions. Reply with one question only."),
-                ("human", f"Sentence: {text}\n\nWrite one short question that this sentence "
-                          "answers, as a reader who has not seen it would ask it. Use your own "
-                          "words, not the sentence's phrasing.")], max_tokens=60)
+            reply = llm.invoke(
+                [
+                    ("system", "You write quiz questions. Reply with one question only."),
+                    (
+                        "human",
+                        f"Sentence: {text}\n\nWrite one short question that this sentence "
+                        "answers, as a reader who has not seen it would ask it. Use your own "
+                        "words, not the sentence's phrasing.",
+                    ),
+                ],
+                max_tokens=60,
+            )
             question = reply.content.strip().split("\n")[0]
             f.write(json.dumps({"question": question, "evidence": text, "source": name}) + "\n")
             f.flush()
@@ -62,8 +72,11 @@ def measure(questions: Path, distractors: int, modes: list[str], ks: list[int]) 
     sets = {"generated": [json.loads(x) for x in questions.read_text().splitlines() if x.strip()]}
     dev = SHARED / "eval" / "dev-questions.jsonl"
     if dev.exists():
-        sets["dev"] = [q for q in map(json.loads, dev.read_text().splitlines())
-                       if _evidence_list(q) and not q.get("history")]
+        sets["dev"] = [
+            q
+            for q in map(json.loads, dev.read_text().splitlines())
+            if _evidence_list(q) and not q.get("history")
+        ]
     extra = sorted((SHARED / "corpus" / "whitehouse-nato").rglob("*.md"))[:distractors]
     embedder = get_embedder()
     print("| vectors | RRF k | questions | n | recall@4 fused | dense chunks | dense sentences |")
@@ -88,8 +101,11 @@ def measure(questions: Path, distractors: int, modes: list[str], ks: list[int]) 
                             hits[1] += bool(gold & set(r._dense(vec, 4)))
                             hits[2] += bool(gold & set(r._by_sentence(vec, 12)[:4]))
                         n = len(items)
-                        print(f"| {mode} | {k} | {name} | {n} | {hits[0] / n:.3f} "
-                              f"| {hits[1] / n:.3f} | {hits[2] / n:.3f} |", flush=True)
+                        print(
+                            f"| {mode} | {k} | {name} | {n} | {hits[0] / n:.3f} "
+                            f"| {hits[1] / n:.3f} | {hits[2] / n:.3f} |",
+                            flush=True,
+                        )
 
 
 def main() -> None:
@@ -98,8 +114,12 @@ def main() -> None:
     parser.add_argument("--make", action="store_true", help="write the questions file")
     parser.add_argument("--n", type=int, default=130)
     parser.add_argument("--distractors", type=int, default=150)
-    parser.add_argument("--vectors", nargs="+", default=["separate", "pooled"],
-                        choices=["separate", "pooled", "late"])
+    parser.add_argument(
+        "--vectors",
+        nargs="+",
+        default=["separate", "pooled"],
+        choices=["separate", "pooled", "late"],
+    )
     parser.add_argument("--k", nargs="+", type=int, default=[60, 10])
     args = parser.parse_args()
     if args.make:

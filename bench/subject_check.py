@@ -36,8 +36,11 @@ def main() -> None:
         checked = declined = 0
         for row in rows:
             passages = bot.retriever.search([row["question"]], bot.settings.top_k)
-            found = [(i, p.text.index(row["evidence"])) for i, p in enumerate(passages)
-                     if row["evidence"] in p.text]
+            found = [
+                (i, p.text.index(row["evidence"]))
+                for i, p in enumerate(passages)
+                if row["evidence"] in p.text
+            ]
             if not found:
                 continue
             checked += 1
@@ -47,8 +50,10 @@ def main() -> None:
             if substitution:
                 declined += 1
                 print(f"declined: {row['question']} ({substitution.describe()})")
-        print(f"{checked} questions with their evidence retrieved; the country check "
-              f"declined {declined}")
+        print(
+            f"{checked} questions with their evidence retrieved; the country check "
+            f"declined {declined}"
+        )
 
 
 if __name__ == "__main__":

@@ -65,8 +65,9 @@ BENCHMARKS = ROOT / "docs" / "benchmarks.md"
 def _questions() -> list[dict]:
     if not DEV.exists():
         return []
-    return [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    return [
+        json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 def _recall(rows: list[dict]) -> float | None:
@@ -86,8 +87,11 @@ def _p50_p95(values: list[float]) -> dict:
 def _files(paths: list[str]) -> list[Path]:
     out = []
     for p in map(Path, paths):
-        out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in (".md", ".txt"))
-                   if p.is_dir() else [p])
+        out.extend(
+            sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in (".md", ".txt"))
+            if p.is_dir()
+            else [p]
+        )
     return out
 
 
@@ -117,15 +121,23 @@ def task_pb_ingest(a) -> dict:
     seconds = time.perf_counter() - t
     with open_store(a.store, settings) as db:
         sentences = db.sentences.count()
-    return {"vectors": settings.sentence_vectors, "documents": report.added, "chunks": report.chunks, "failed": len(report.failed),
-            "sentences": sentences, "seconds": seconds, "load_s": load_s}
+    return {
+        "vectors": settings.sentence_vectors,
+        "documents": report.added,
+        "chunks": report.chunks,
+        "failed": len(report.failed),
+        "sentences": sentences,
+        "seconds": seconds,
+        "load_s": load_s,
+    }
 
 
 def _tutorial_embeddings():
     from langchain_huggingface import HuggingFaceEmbeddings
 
-    return HuggingFaceEmbeddings(model_name=_model_path(),
-                                 model_kwargs={"device": "cpu", "local_files_only": True})
+    return HuggingFaceEmbeddings(
+        model_name=_model_path(), model_kwargs={"device": "cpu", "local_files_only": True}
+    )
 
 
 def task_tutorial_ingest(a) -> dict:
@@ -142,15 +154,30 @@ def task_tutorial_ingest(a) -> dict:
     load_s = time.perf_counter() - t
     t = time.perf_counter()
     files = _files(a.inputs)
-    docs = [Document(page_content=f.read_text(encoding="utf-8", errors="replace"),
-                     metadata={"source": str(f)}) for f in files]
-    splits = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(docs)
-    Chroma.from_documents(splits, embeddings, persist_directory=a.store,
-                          client_settings=ChromaSettings(anonymized_telemetry=False,
-                                                         is_persistent=True,
-                                                         persist_directory=a.store))
-    return {"documents": len(docs), "chunks": len(splits), "seconds": time.perf_counter() - t,
-            "load_s": load_s}
+    docs = [
+        Document(
+            page_content=f.read_text(encoding="utf-8", errors="replace"),
+            metadata={"source": str(f)},
+        )
+        for f in files
+    ]
+    splits = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(
+        docs
+    )
+    Chroma.from_documents(
+        splits,
+        embeddings,
+        persist_directory=a.store,
+        client_settings=ChromaSettings(
+            anonymized_telemetry=False, is_persistent=True, persist_directory=a.store
+        ),
+    )
+    return {
+        "documents": len(docs),
+        "chunks": len(splits),
+        "seconds": time.perf_counter() - t,
+        "load_s": load_s,
+    }
 
 
 def task_raw_encode(a) -> dict:
@@ -169,12 +196,21 @@ def task_raw_encode(a) -> dict:
 
     def encode(texts: list[str]) -> float:
         t = time.perf_counter()
-        model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True,
-                     show_progress_bar=False)
+        model.encode(
+            texts,
+            batch_size=32,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return time.perf_counter() - t
 
-    return {"chunks": len(chunks), "sentences": len(sentences), "chunk_s": encode(chunks),
-            "sentence_s": encode(sentences)}
+    return {
+        "chunks": len(chunks),
+        "sentences": len(sentences),
+        "chunk_s": encode(chunks),
+        "sentence_s": encode(sentences),
+    }
 
 
 def task_pb_retrieve(a) -> dict:
@@ -199,8 +235,12 @@ def _retrieval_row(item: dict, texts: list[str], ms: float) -> dict:
     from bot.evaluate import UNANSWERABLE, _evidence_list, evidence_found
 
     evidence = [] if item["answer"] == UNANSWERABLE else _evidence_list(item)
-    return {"id": item.get("id"), "ms": ms, "evidence": len(evidence),
-            "found": evidence_found(evidence, texts[:K])}
+    return {
+        "id": item.get("id"),
+        "ms": ms,
+        "evidence": len(evidence),
+        "found": evidence_found(evidence, texts[:K]),
+    }
 
 
 def task_tutorial_retrieve(a) -> dict:
@@ -209,9 +249,13 @@ def task_tutorial_retrieve(a) -> dict:
     from chromadb.config import Settings as ChromaSettings
     from langchain_chroma import Chroma
 
-    store = Chroma(persist_directory=a.store, embedding_function=_tutorial_embeddings(),
-                   client_settings=ChromaSettings(anonymized_telemetry=False,
-                                                  is_persistent=True, persist_directory=a.store))
+    store = Chroma(
+        persist_directory=a.store,
+        embedding_function=_tutorial_embeddings(),
+        client_settings=ChromaSettings(
+            anonymized_telemetry=False, is_persistent=True, persist_directory=a.store
+        ),
+    )
     t = time.perf_counter()
     store.similarity_search("warm-up: NATO partners", k=K)
     first_s = time.perf_counter() - t
@@ -260,9 +304,13 @@ def task_scale_build(a) -> dict:
     # What is written is also appended to plain files, for the exact search `scale-query`
     # checks the index against (reading a million vectors back out of Chroma takes minutes).
     files = contextlib.ExitStack()
-    exact = {name: (files.enter_context(open(_exact_path(a.store, name, "ids"), "w")),
-                    files.enter_context(open(_exact_path(a.store, name, "f32"), "wb")))
-             for name in ("chunks", "sentences")}
+    exact = {
+        name: (
+            files.enter_context(open(_exact_path(a.store, name, "ids"), "w")),
+            files.enter_context(open(_exact_path(a.store, name, "f32"), "wb")),
+        )
+        for name in ("chunks", "sentences")
+    }
     t = time.perf_counter()
     with files, open_store(a.store) as db:
         batch = 2000
@@ -277,9 +325,11 @@ def task_scale_build(a) -> dict:
                     cid = chunk_ids[b] if copy == 0 else f"{chunk_ids[b]}-copy{copy}"
                     meta = dict(metas[b])
                     if copy:
-                        meta.update(doc_key=f"{meta.get('doc_key')}#copy{copy}",
-                                    doc_hash=f"{meta.get('doc_hash')}-copy{copy}",
-                                    title=f"{meta.get('title', '')} (copy {copy})")
+                        meta.update(
+                            doc_key=f"{meta.get('doc_key')}#copy{copy}",
+                            doc_hash=f"{meta.get('doc_hash')}-copy{copy}",
+                            title=f"{meta.get('title', '')} (copy {copy})",
+                        )
                     c_ids.append(cid)
                     c_docs.append(docs[b])
                     c_metas.append(meta)
@@ -289,8 +339,7 @@ def task_scale_build(a) -> dict:
                 if s_rows:
                     s_vecs.append(rotated(np.stack(s_rows), copy))
             c_arr = np.concatenate(c_vecs)
-            s_arr = np.concatenate(s_vecs) if s_vecs else np.zeros((0, c_arr.shape[1]),
-                                                                     np.float32)
+            s_arr = np.concatenate(s_vecs) if s_vecs else np.zeros((0, c_arr.shape[1]), np.float32)
             db.upsert(db.sentences, s_ids, s_arr)
             db.upsert(db.chunks, c_ids, c_arr, documents=c_docs, metadatas=c_metas)
             for name, ids, arr in (("chunks", c_ids, c_arr), ("sentences", s_ids, s_arr)):
@@ -299,8 +348,11 @@ def task_scale_build(a) -> dict:
             written_chunks += len(c_ids)
             written_sentences += len(s_ids)
         db.touch()
-    return {"chunks": written_chunks, "sentences": written_sentences,
-            "seconds": time.perf_counter() - t}
+    return {
+        "chunks": written_chunks,
+        "sentences": written_sentences,
+        "seconds": time.perf_counter() - t,
+    }
 
 
 def _exact_path(store, name: str, kind: str) -> Path:
@@ -322,7 +374,9 @@ def task_scale_query(a) -> dict:
     bot.retrieve("NATO partners")  # builds the BM25 index over every chunk
     first_s = time.perf_counter() - t
     questions = [item["question"] for item in _questions()] or [
-        "What did NATO agree with its partners?", "Which partners met at NATO HQ?"]
+        "What did NATO agree with its partners?",
+        "Which partners met at NATO HQ?",
+    ]
     since = Filters.parse(since="2023-01-01")
     plain, filtered = [], []
     for q in questions:
@@ -340,14 +394,17 @@ def task_scale_query(a) -> dict:
     q_vecs = np.asarray(bot.embedder.embed_documents(questions), dtype=np.float32)
     depth = bot.retriever.candidates
     recall = {}
-    for name, collection, n in (("chunks", db.chunks, depth),
-                                ("sentences", db.sentences, 3 * depth)):
+    for name, collection, n in (
+        ("chunks", db.chunks, depth),
+        ("sentences", db.sentences, 3 * depth),
+    ):
         ids = _exact_path(a.store, name, "ids").read_text().split("\n")[:-1]
         matrix = np.fromfile(_exact_path(a.store, name, "f32"), dtype=np.float32)
         matrix = matrix.reshape(len(ids), -1)
         n = min(n, len(ids))
-        approx = collection.query(query_embeddings=q_vecs.tolist(), n_results=n,
-                                  include=["distances"])["ids"]
+        approx = collection.query(
+            query_embeddings=q_vecs.tolist(), n_results=n, include=["distances"]
+        )["ids"]
         scores = q_vecs @ matrix.T
         hits = 0
         for qi in range(len(q_vecs)):
@@ -355,10 +412,16 @@ def task_scale_query(a) -> dict:
             hits += len({ids[i] for i in exact} & set(approx[qi]))
         recall[name] = hits / (n * len(q_vecs))
         del matrix, scores
-    return {"chunks": db.chunks.count(), "sentences": db.sentences.count(),
-            "first_s": first_s, "plain_ms": _p50_p95(plain),
-            "filtered_ms": _p50_p95(filtered), "serve_mb": serve_mb,
-            "hnsw_recall": recall, "depths": {"chunks": depth, "sentences": 3 * depth}}
+    return {
+        "chunks": db.chunks.count(),
+        "sentences": db.sentences.count(),
+        "first_s": first_s,
+        "plain_ms": _p50_p95(plain),
+        "filtered_ms": _p50_p95(filtered),
+        "serve_mb": serve_mb,
+        "hnsw_recall": recall,
+        "depths": {"chunks": depth, "sentences": 3 * depth},
+    }
 
 
 def task_answer(a) -> dict:
@@ -381,10 +444,16 @@ def task_answer(a) -> dict:
     return {"load_s": load_s, "rows": rows}
 
 
-TASKS = {"pb-ingest": task_pb_ingest, "tutorial-ingest": task_tutorial_ingest,
-         "raw-encode": task_raw_encode, "pb-retrieve": task_pb_retrieve,
-         "tutorial-retrieve": task_tutorial_retrieve, "scale-build": task_scale_build,
-         "scale-query": task_scale_query, "answer": task_answer}
+TASKS = {
+    "pb-ingest": task_pb_ingest,
+    "tutorial-ingest": task_tutorial_ingest,
+    "raw-encode": task_raw_encode,
+    "pb-retrieve": task_pb_retrieve,
+    "tutorial-retrieve": task_tutorial_retrieve,
+    "scale-build": task_scale_build,
+    "scale-query": task_scale_query,
+    "answer": task_answer,
+}
 
 
 def run_task(args: argparse.Namespace) -> None:
@@ -432,9 +501,11 @@ def run_all(args: argparse.Namespace) -> dict:
     have_shared = PARTNERSHIPS.is_dir() and DEV.exists()
     base_corpus = [str(PARTNERSHIPS if have_shared else ROOT / "corpus")]
     distractors = _distractor_files(args.distractors) if have_shared else []
-    out: dict = {"machine": machine(), "date": time.strftime("%Y-%m-%d"),
-                 "settings": {"sizes": args.sizes, "distractors": len(distractors),
-                              "answers": args.answers}}
+    out: dict = {
+        "machine": machine(),
+        "date": time.strftime("%Y-%m-%d"),
+        "settings": {"sizes": args.sizes, "distractors": len(distractors), "answers": args.answers},
+    }
     say = lambda text: print(f"[{time.perf_counter() - started:6.0f} s] {text}", flush=True)  # noqa: E731
     try:
         corpora = {"partnerships": base_corpus}
@@ -452,8 +523,9 @@ def run_all(args: argparse.Namespace) -> dict:
             if not stores:
                 say(f"ingest {label}: Partnerbot, pooled sentence vectors")
                 pooled_store = work / "pb-pooled"
-                row["pooled"] = child("pb-ingest", inputs=inputs, store=pooled_store,
-                                      vectors="pooled")
+                row["pooled"] = child(
+                    "pb-ingest", inputs=inputs, store=pooled_store, vectors="pooled"
+                )
                 shutil.rmtree(pooled_store, ignore_errors=True)
                 say(f"ingest {label}: raw encoder")
                 row["raw"] = child("raw-encode", store=pb_store)
@@ -461,9 +533,13 @@ def run_all(args: argparse.Namespace) -> dict:
             stores[label] = pb_store
             if have_shared:
                 say(f"retrieval {label}")
-                out["retrieval"].append({
-                    "corpus": label, "partnerbot": child("pb-retrieve", store=pb_store),
-                    "tutorial": child("tutorial-retrieve", store=tut_store)})
+                out["retrieval"].append(
+                    {
+                        "corpus": label,
+                        "partnerbot": child("pb-retrieve", store=pb_store),
+                        "tutorial": child("tutorial-retrieve", store=tut_store),
+                    }
+                )
             shutil.rmtree(tut_store, ignore_errors=True)
 
         base = list(stores.values())[-1]
@@ -483,9 +559,13 @@ def run_all(args: argparse.Namespace) -> dict:
         for backend in args.backends:
             limit = args.answers if backend == "local" else 0
             say(f"answer: {backend} backend")
-            out["answer"].append({"backend": backend, "questions": limit or "all",
-                                  **child("answer", store=stores["partnerships"],
-                                          backend=backend, limit=limit)})
+            out["answer"].append(
+                {
+                    "backend": backend,
+                    "questions": limit or "all",
+                    **child("answer", store=stores["partnerships"], backend=backend, limit=limit),
+                }
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     out["total_s"] = time.perf_counter() - started
@@ -507,8 +587,10 @@ def machine() -> str:
         mem = f", {kb / 1024 / 1024:.0f} GB RAM"
     except (OSError, AttributeError):
         pass
-    return (f"{platform.machine()} {cpu}".strip() + f", {os.cpu_count()} cores{mem}, no GPU, "
-            f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
+    return (
+        f"{platform.machine()} {cpu}".strip() + f", {os.cpu_count()} cores{mem}, no GPU, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
 
 
 # -- the report ---------------------------------------------------------------------------
@@ -519,63 +601,87 @@ def _f(value, digits: int = 1, unit: str = "") -> str:
 
 
 def markdown(r: dict) -> str:
-    lines = [f"Measured by `make bench` (`python -m bench`) on {r['machine']}, {r['date']}; "
-             f"the whole run took {r['total_s'] / 60:.1f} min.", ""]
+    lines = [
+        f"Measured by `make bench` (`python -m bench`) on {r['machine']}, {r['date']}; "
+        f"the whole run took {r['total_s'] / 60:.1f} min.",
+        "",
+    ]
 
-    lines += ["**Ingest** (model loading excluded; peak memory of the whole process):", "",
-              "| corpus | pipeline | docs | chunks | seconds | docs/s | chunks/s | × raw encoder "
-              "(chunk texts) | peak MB |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "**Ingest** (model loading excluded; peak memory of the whole process):",
+        "",
+        "| corpus | pipeline | docs | chunks | seconds | docs/s | chunks/s | × raw encoder "
+        "(chunk texts) | peak MB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for row in r["ingest"]:
         raw = row.get("raw")
         limit = raw["chunks"] / raw["chunk_s"] if raw else None
-        for name, key in (("Partnerbot (default: chunk and sentence vectors)", "partnerbot"),
-                          ("Partnerbot, `pooled` sentence vectors", "pooled"),
-                          ("LangChain tutorial", "tutorial")):
+        for name, key in (
+            ("Partnerbot (default: chunk and sentence vectors)", "partnerbot"),
+            ("Partnerbot, `pooled` sentence vectors", "pooled"),
+            ("LangChain tutorial", "tutorial"),
+        ):
             if key not in row:
                 continue
             m = row[key]
             rate = m["chunks"] / m["seconds"]
-            lines.append(f"| {row['corpus']} | {name} | {m['documents']} | {m['chunks']:,} | "
-                         f"{_f(m['seconds'])} | {_f(m['documents'] / m['seconds'])} | {_f(rate)} | "
-                         f"{_f(rate / limit, 2) if limit and key != 'tutorial' else '-'} | "
-                         f"{_f(m['peak_mb'], 0)} |")
+            lines.append(
+                f"| {row['corpus']} | {name} | {m['documents']} | {m['chunks']:,} | "
+                f"{_f(m['seconds'])} | {_f(m['documents'] / m['seconds'])} | {_f(rate)} | "
+                f"{_f(rate / limit, 2) if limit and key != 'tutorial' else '-'} | "
+                f"{_f(m['peak_mb'], 0)} |"
+            )
         if raw:
             both = raw["chunks"] / (raw["chunk_s"] + raw["sentence_s"])
             pb = row["partnerbot"]
-            lines.append(f"| {row['corpus']} | raw encoder, chunk texts (the limit) | - | "
-                         f"{raw['chunks']:,} | {_f(raw['chunk_s'])} | - | {_f(limit)} | 1.00 | "
-                         f"{_f(raw['peak_mb'], 0)} |")
-            lines.append(f"| {row['corpus']} | raw encoder, chunk texts + their "
-                         f"{raw['sentences']:,} sentences (what Partnerbot encodes) | - | "
-                         f"{raw['chunks']:,} | {_f(raw['chunk_s'] + raw['sentence_s'])} | - | "
-                         f"{_f(both)} | {_f(both / limit, 2)} (Partnerbot: "
-                         f"{_f(pb['chunks'] / pb['seconds'] / both, 2)} of this) | - |")
+            lines.append(
+                f"| {row['corpus']} | raw encoder, chunk texts (the limit) | - | "
+                f"{raw['chunks']:,} | {_f(raw['chunk_s'])} | - | {_f(limit)} | 1.00 | "
+                f"{_f(raw['peak_mb'], 0)} |"
+            )
+            lines.append(
+                f"| {row['corpus']} | raw encoder, chunk texts + their "
+                f"{raw['sentences']:,} sentences (what Partnerbot encodes) | - | "
+                f"{raw['chunks']:,} | {_f(raw['chunk_s'] + raw['sentence_s'])} | - | "
+                f"{_f(both)} | {_f(both / limit, 2)} (Partnerbot: "
+                f"{_f(pb['chunks'] / pb['seconds'] / both, 2)} of this) | - |"
+            )
     lines.append("")
 
     if r["retrieval"]:
-        lines += ["**Retrieval** (dev questions; latency includes embedding the question; "
-                  "recall@4: share of gold evidence sentences inside the top 4 chunks):", "",
-                  "| corpus | pipeline | chunks | recall@4 | p50 ms | p95 ms |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            "**Retrieval** (dev questions; latency includes embedding the question; "
+            "recall@4: share of gold evidence sentences inside the top 4 chunks):",
+            "",
+            "| corpus | pipeline | chunks | recall@4 | p50 ms | p95 ms |",
+            "|---|---|---|---|---|---|",
+        ]
         chunks = {row["corpus"]: row for row in r["ingest"]}
         for row in r["retrieval"]:
             for name, key in (("Partnerbot", "partnerbot"), ("LangChain tutorial", "tutorial")):
                 m = row[key]
                 lat = _p50_p95([x["ms"] for x in m["rows"]])
-                lines.append(f"| {row['corpus']} | {name} | "
-                             f"{chunks[row['corpus']][key]['chunks']:,} | "
-                             f"{_f(_recall(m['rows']), 2)} | {_f(lat['p50'])} | "
-                             f"{_f(lat['p95'])} |")
+                lines.append(
+                    f"| {row['corpus']} | {name} | "
+                    f"{chunks[row['corpus']][key]['chunks']:,} | "
+                    f"{_f(_recall(m['rows']), 2)} | {_f(lat['p50'])} | "
+                    f"{_f(lat['p95'])} |"
+                )
         lines.append("")
 
-    lines += ["**Scale** (copies of the distractor store's chunks and sentence vectors, each "
-              "copy's vectors under a random rotation of its own; write "
-              "time excludes encoding; query latency includes embedding the question; HNSW "
-              "recall: the store's approximate top-n against exact search over the same "
-              "vectors):", "",
-              "| chunks | sentence vectors | write s | write peak MB | first query s (BM25 built) "
-              "| p50 / p95 ms | filtered p50 / p95 ms | serving peak MB | HNSW recall chunks "
-              "/ sentences |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "**Scale** (copies of the distractor store's chunks and sentence vectors, each "
+        "copy's vectors under a random rotation of its own; write "
+        "time excludes encoding; query latency includes embedding the question; HNSW "
+        "recall: the store's approximate top-n against exact search over the same "
+        "vectors):",
+        "",
+        "| chunks | sentence vectors | write s | write peak MB | first query s (BM25 built) "
+        "| p50 / p95 ms | filtered p50 / p95 ms | serving peak MB | HNSW recall chunks "
+        "/ sentences |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for row in r["scale"]:
         b, q = row["build"], row["query"]
         lines.append(
@@ -585,22 +691,29 @@ def markdown(r: dict) -> str:
             f"{_f(q['filtered_ms']['p50'])} / {_f(q['filtered_ms']['p95'])} | "
             f"{_f(q['serve_mb'], 0)} | {_f(q['hnsw_recall']['chunks'], 3)} (top "
             f"{q['depths']['chunks']}) / {_f(q['hnsw_recall']['sentences'], 3)} (top "
-            f"{q['depths']['sentences']}) |")
+            f"{q['depths']['sentences']}) |"
+        )
     lines.append("")
 
-    lines += ["**Answer** (partnerships corpus; first token: from the question to the model's "
-              "first token; shown: the first checked sentence on screen):", "",
-              "| backend | questions | reached the model | first token p50 / p95 s | shown p50 s "
-              "| total p50 / p95 s |", "|---|---|---|---|---|---|"]
+    lines += [
+        "**Answer** (partnerships corpus; first token: from the question to the model's "
+        "first token; shown: the first checked sentence on screen):",
+        "",
+        "| backend | questions | reached the model | first token p50 / p95 s | shown p50 s "
+        "| total p50 / p95 s |",
+        "|---|---|---|---|---|---|",
+    ]
     for row in r["answer"]:
         rows = row["rows"]
         asked = [x for x in rows if "first" in x]
         first = _p50_p95([x["first"] for x in asked])
         total = _p50_p95([x["total"] for x in rows])
-        lines.append(f"| {row['backend']} | {len(rows)} | {len(asked)} | "
-                     f"{_f(first['p50'], 2)} / {_f(first['p95'], 2)} | "
-                     f"{_f(_p50_p95([x['shown'] for x in rows])['p50'], 2)} | "
-                     f"{_f(total['p50'], 2)} / {_f(total['p95'], 2)} |")
+        lines.append(
+            f"| {row['backend']} | {len(rows)} | {len(asked)} | "
+            f"{_f(first['p50'], 2)} / {_f(first['p95'], 2)} | "
+            f"{_f(_p50_p95([x['shown'] for x in rows])['p50'], 2)} | "
+            f"{_f(total['p50'], 2)} / {_f(total['p95'], 2)} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -625,19 +738,39 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backend", help=argparse.SUPPRESS)
     parser.add_argument("--vectors", help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--sizes", nargs="+", type=int, default=[300, 20_000, 200_000],
-                        help="chunk counts of the scale stores (default 300 20000 200000)")
-    parser.add_argument("--distractors", default="160",
-                        help="White House releases added as distractors, or 'all' (default 160)")
-    parser.add_argument("--answers", type=int, default=21,
-                        help="dev questions asked of the local model (default 21)")
-    parser.add_argument("--backends", nargs="+", default=["local", "extractive"],
-                        choices=["local", "extractive"])
+    parser.add_argument(
+        "--sizes",
+        nargs="+",
+        type=int,
+        default=[300, 20_000, 200_000],
+        help="chunk counts of the scale stores (default 300 20000 200000)",
+    )
+    parser.add_argument(
+        "--distractors",
+        default="160",
+        help="White House releases added as distractors, or 'all' (default 160)",
+    )
+    parser.add_argument(
+        "--answers",
+        type=int,
+        default=21,
+        help="dev questions asked of the local model (default 21)",
+    )
+    parser.add_argument(
+        "--backends", nargs="+", default=["local", "extractive"], choices=["local", "extractive"]
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
-    parser.add_argument("--report", type=Path, metavar="RESULTS_JSON",
-                        help="print (and with --write, write) the tables of an earlier run")
-    parser.add_argument("--write", action="store_true",
-                        help="replace the tables of docs/benchmarks.md with this run's")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="RESULTS_JSON",
+        help="print (and with --write, write) the tables of an earlier run",
+    )
+    parser.add_argument(
+        "--write",
+        action="store_true",
+        help="replace the tables of docs/benchmarks.md with this run's",
+    )
     args = parser.parse_args(argv)
     for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY"):
         os.environ.setdefault(name, "1")

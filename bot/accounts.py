@@ -70,8 +70,10 @@ class Accounts:
     def add(self, name: str, password: str, role: str = "reader") -> str:
         """Create a user; returns their API key (shown once). ValueError names the bad field."""
         if not _NAME.match(name or ""):
-            raise ValueError(f"name: {name!r} must be 1-64 letters, digits or . _ @ -, "
-                             "starting with a letter or digit")
+            raise ValueError(
+                f"name: {name!r} must be 1-64 letters, digits or . _ @ -, "
+                "starting with a letter or digit"
+            )
         if role not in ROLES:
             raise ValueError(f"role: {role!r} is not one of {', '.join(ROLES)}")
         if len(password) < MIN_PASSWORD_CHARS:
@@ -85,8 +87,10 @@ class Accounts:
         with self._lock, self._connect() as db:
             if db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
                 raise ValueError(f"name: a user {name!r} exists already")
-            db.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?)",
-                       (name, role, hashed, _key_hash(key), time.strftime("%Y-%m-%dT%H:%M:%S%z")))
+            db.execute(
+                "INSERT INTO users VALUES (?, ?, ?, ?, ?)",
+                (name, role, hashed, _key_hash(key), time.strftime("%Y-%m-%dT%H:%M:%S%z")),
+            )
         return key
 
     def remove(self, name: str) -> bool:
@@ -97,8 +101,9 @@ class Accounts:
         """Replace a user's API key (the old one stops working); the new key."""
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         with self._lock, self._connect() as db:
-            if not db.execute("UPDATE users SET key_hash = ? WHERE name = ?",
-                              (_key_hash(key), name)).rowcount:
+            if not db.execute(
+                "UPDATE users SET key_hash = ? WHERE name = ?", (_key_hash(key), name)
+            ).rowcount:
                 raise ValueError(f"name: no user {name!r}")
         return key
 
@@ -106,8 +111,10 @@ class Accounts:
         if not self.path.is_file():
             return []
         with self._connect() as db:
-            return [{"name": n, "role": r, "created": c} for n, r, c in
-                    db.execute("SELECT name, role, created FROM users ORDER BY name")]
+            return [
+                {"name": n, "role": r, "created": c}
+                for n, r, c in db.execute("SELECT name, role, created FROM users ORDER BY name")
+            ]
 
     def __bool__(self) -> bool:
         return bool(self.users())
@@ -135,8 +142,9 @@ class Accounts:
         if not key.startswith(KEY_PREFIX) or not self.path.is_file():
             return None
         with self._connect() as db:
-            row = db.execute("SELECT name, role FROM users WHERE key_hash = ?",
-                             (_key_hash(key),)).fetchone()
+            row = db.execute(
+                "SELECT name, role FROM users WHERE key_hash = ?", (_key_hash(key),)
+            ).fetchone()
         return User(*row) if row else None
 
 
@@ -177,6 +185,8 @@ def login_required(host: str, accounts: Accounts, no_auth: bool) -> bool:
         return True
     if host in LOOPBACK_HOSTS:
         return False
-    raise SystemExit(f"error: refusing to serve on {host} without accounts: anyone who can "
-                     "reach it could read and change the corpus. Add a user first "
-                     "(partnerbot users add NAME --role admin), or pass --no-auth.")
+    raise SystemExit(
+        f"error: refusing to serve on {host} without accounts: anyone who can "
+        "reach it could read and change the corpus. Add a user first "
+        "(partnerbot users add NAME --role admin), or pass --no-auth."
+    )

@@ -99,12 +99,17 @@ class Answer:
     passages: list[Passage] = field(default_factory=list, repr=False)
     draft: str = field(default="", repr=False)  # the model's unverified reply, for diagnosis
     context: str = field(default="", repr=False)  # the passage text the model was shown
-    notice: str | None = None  # set when the configured backend failed and this answer is extractive
+    notice: str | None = (
+        None  # set when the configured backend failed and this answer is extractive
+    )
     cause: str | None = None  # why it abstained: a key of `CAUSES`
 
     def to_dict(self) -> dict:
-        out = {"text": self.text, "citations": [asdict(c) for c in self.citations],
-               "abstained": self.abstained}
+        out = {
+            "text": self.text,
+            "citations": [asdict(c) for c in self.citations],
+            "abstained": self.abstained,
+        }
         if self.notice:
             out["notice"] = self.notice
         return out
@@ -114,8 +119,9 @@ class Answer:
         page, then the quoted sentence."""
         lines = []
         for c in self.citations:
-            where = ", ".join(x for x in (c.date, c.url or c.source, c.page and f"p. {c.page}")
-                              if x)
+            where = ", ".join(
+                x for x in (c.date, c.url or c.source, c.page and f"p. {c.page}") if x
+            )
             lines.append(f"[{c.n}] {c.title} ({where})\n    “{c.quote}”")
         return "\n".join(lines)
 
@@ -154,13 +160,13 @@ def text_deltas(events: Iterator[Event]) -> Iterator[str | Answer]:
     for event in events:
         if isinstance(event, Partial) and event.text.startswith(shown):
             if event.text != shown:
-                yield event.text[len(shown):]
+                yield event.text[len(shown) :]
                 shown = event.text
         elif isinstance(event, Done):
             text = event.answer.text
             if text.startswith(shown):
                 if text != shown:
-                    yield text[len(shown):]
+                    yield text[len(shown) :]
             else:
                 yield ("\n\n" if shown else "") + text
             yield event.answer
@@ -168,19 +174,30 @@ def text_deltas(events: Iterator[Event]) -> Iterator[str | Answer]:
 
 def _citation(n: int, quote: Sentence, passages: list[Passage]) -> Citation:
     p = passages[quote.passage]
-    return Citation(n=n, title=p.title, date=p.date, url=p.url, source=p.source,
-                    quote=quote.text, start=p.start + quote.start, end=p.start + quote.end,
-                    page=p.page_at(quote.start))
+    return Citation(
+        n=n,
+        title=p.title,
+        date=p.date,
+        url=p.url,
+        source=p.source,
+        quote=quote.text,
+        start=p.start + quote.start,
+        end=p.start + quote.end,
+        page=p.page_at(quote.start),
+    )
 
 
-def abstention_text(passages: list[Passage], unmentioned: list[str] = (),
-                    why: str | None = None) -> str:
+def abstention_text(
+    passages: list[Passage], unmentioned: list[str] = (), why: str | None = None
+) -> str:
     if not passages:
         return "The corpus does not answer this: the store holds no documents yet."
     if unmentioned:
         names = ", ".join(f"“{t}”" for t in unmentioned)
-        lead = (f"The corpus does not answer this question: no article retrieved for it "
-                f"mentions {names}. ")
+        lead = (
+            f"The corpus does not answer this question: no article retrieved for it "
+            f"mentions {names}. "
+        )
     elif why:
         lead = f"The corpus does not answer this question: {why}. "
     else:
@@ -193,9 +210,15 @@ def abstention_text(passages: list[Passage], unmentioned: list[str] = (),
         if len(nearby) == 2:
             break
     if len(nearby) == 1:
-        return lead + f"The closest article it holds is {nearby[0]}, which does not state the answer."
-    return (lead + "The closest articles it holds are " + " and ".join(nearby)
-            + ", which do not state the answer.")
+        return (
+            lead + f"The closest article it holds is {nearby[0]}, which does not state the answer."
+        )
+    return (
+        lead
+        + "The closest articles it holds are "
+        + " and ".join(nearby)
+        + ", which do not state the answer."
+    )
 
 
 def with_as_of(answer: Answer) -> Answer:
@@ -207,8 +230,11 @@ def with_as_of(answer: Answer) -> Answer:
         return answer
     when = spoken_date(dates[-1])
     text = answer.text.rstrip()
-    answer.text = (f"{text} (As of {when}.)" if text.endswith((".", "!", "?", "”"))
-                   else f"{text} (as of {when})")
+    answer.text = (
+        f"{text} (As of {when}.)"
+        if text.endswith((".", "!", "?", "”"))
+        else f"{text} (as of {when})"
+    )
     return answer
 
 
@@ -225,31 +251,33 @@ class ChatBot:
     LLM) and defaults to the settings.
     """
 
-    def __init__(self, store=None, settings: Settings | None = None,
-                 llm=None, backend: str | None = None):
+    def __init__(
+        self, store=None, settings: Settings | None = None, llm=None, backend: str | None = None
+    ):
         from ingest.embedder import get_embedder
         from ingest.store import Store, open_store
 
         self.settings = settings or get_settings()
         self.backend = backend or self.settings.backend
         if self.backend not in BACKENDS:
-            raise ValueError(f"unknown backend {self.backend!r}: use one of "
-                             + ", ".join(BACKENDS))
+            raise ValueError(f"unknown backend {self.backend!r}: use one of " + ", ".join(BACKENDS))
         self.embedder = get_embedder()
         db = store if isinstance(store, Store) else open_store(store, self.settings)
         self.retriever = Retriever(db, self.embedder)
         self._llm = llm
 
     # -- public API -------------------------------------------------------------------------
-    def ask(self, question: str, history: History | None = None,
-            filters: Filters | None = None) -> Answer:
+    def ask(
+        self, question: str, history: History | None = None, filters: Filters | None = None
+    ) -> Answer:
         for event in self.events(question, history, filters):
             if isinstance(event, Done):
                 return event.answer
         raise RuntimeError("answer pipeline ended without an answer")  # pragma: no cover
 
-    def stream(self, question: str, history: History | None = None,
-               filters: Filters | None = None) -> Iterator[str]:
+    def stream(
+        self, question: str, history: History | None = None, filters: Filters | None = None
+    ) -> Iterator[str]:
         """Yields the answer text so far; the last value is the final `Answer.text`."""
         for event in self.events(question, history, filters):
             if isinstance(event, Partial):
@@ -262,8 +290,9 @@ class ChatBot:
         `Document` per chunk, with title, date, url, source and offsets in its metadata."""
         from .runnables import PartnerbotRetriever
 
-        return PartnerbotRetriever(retriever=self.retriever, k=k or self.settings.top_k,
-                                   filters=filters)
+        return PartnerbotRetriever(
+            retriever=self.retriever, k=k or self.settings.top_k, filters=filters
+        )
 
     def as_runnable(self):
         """This bot as a LangChain `Runnable`: `{"question", "history"}` in, the answer as a
@@ -272,8 +301,9 @@ class ChatBot:
 
         return ChatRunnable(self)
 
-    def events(self, question: str, history: History | None = None,
-               filters: Filters | None = None) -> Iterator[Event]:
+    def events(
+        self, question: str, history: History | None = None, filters: Filters | None = None
+    ) -> Iterator[Event]:
         """The answer pipeline as events; `filters` limits retrieval to a date range and to
         some sites (see `bot.retrieval.Filters`)."""
         question = normalize(question)
@@ -282,26 +312,39 @@ class ChatBot:
         queries, q_vecs, passages = self._retrieval(question, history, filters)
         yield Retrieved(passages)
         if not passages:
-            text = (f"No document in the corpus matches the filters ({filters.describe()})."
-                    if filters else abstention_text([]))
-            yield Done(Answer(text, [], True, question, passages,
-                              cause="filters" if filters else "empty"))
+            text = (
+                f"No document in the corpus matches the filters ({filters.describe()})."
+                if filters
+                else abstention_text([])
+            )
+            yield Done(
+                Answer(text, [], True, question, passages, cause="filters" if filters else "empty")
+            )
             return
         # Places and numbers the question names must appear in what was found; otherwise no
         # model is asked (a small model answers anyway, and invents).
         found = _sources(passages)
         unmentioned = found.missing(question) if self.settings.coverage_gate else []
         if unmentioned and all(found.missing(p) for p in parts(question)):
-            yield Done(Answer(abstention_text(passages, unmentioned), [], True, question,
-                              passages, cause="gate"))
+            yield Done(
+                Answer(
+                    abstention_text(passages, unmentioned),
+                    [],
+                    True,
+                    question,
+                    passages,
+                    cause="gate",
+                )
+            )
             return
 
         def vectors(sentences):
             return self.retriever.sentence_vectors(passages, sentences)
 
         if len(queries) > 1 and not history:  # a multi-part question: each part gets its best
-            ranked = interleave([rank_sentences([q], passages, [v], vectors)
-                                 for q, v in zip(queries, q_vecs)])
+            ranked = interleave(
+                [rank_sentences([q], passages, [v], vectors) for q, v in zip(queries, q_vecs)]
+            )
         else:
             ranked = rank_sentences(queries, passages, q_vecs, vectors)
         if self.backend == "extractive":
@@ -312,14 +355,14 @@ class ChatBot:
         for event in self._generate(question, history, passages, context, ranked):
             yield Done(with_as_of(event.answer)) if isinstance(event, Done) else event
 
-    def retrieve(self, question: str, history: History | None = None,
-                 filters: Filters | None = None) -> list[Passage]:
+    def retrieve(
+        self, question: str, history: History | None = None, filters: Filters | None = None
+    ) -> list[Passage]:
         """The passages an answer to `question` would be drawn from (no model is asked)."""
         return self._retrieval(normalize(question), list(history or []), filters)[2]
 
     # -- pipeline steps ---------------------------------------------------------------------
-    def _retrieval(self, question: str, history: list[tuple[str, str]],
-                   filters: Filters | None):
+    def _retrieval(self, question: str, history: list[tuple[str, str]], filters: Filters | None):
         """(queries, their vectors, passages) for a question and the turns before it."""
         hint = parse_time_hint(question)
         if not hint and history and len(content_terms(question)) <= 2:
@@ -333,11 +376,15 @@ class ChatBot:
             # its own, and their best passages take turns.
             queries = [question, *by_part]
             q_vecs = self.embedder.embed_documents(queries)
-            found = [self.retriever.search([q], k, parse_time_hint(q) or hint, vectors=[v],
-                                           filters=filters) for q, v in zip(queries, q_vecs)]
+            found = [
+                self.retriever.search(
+                    [q], k, parse_time_hint(q) or hint, vectors=[v], filters=filters
+                )
+                for q, v in zip(queries, q_vecs)
+            ]
             by_id = {p.id: p for ps in found for p in ps}
             ids = interleave([[(0.0, p.id) for p in ps] for ps in found])
-            return queries, q_vecs, [by_id[i] for _, i in ids[:k + len(by_part) - 1]]
+            return queries, q_vecs, [by_id[i] for _, i in ids[: k + len(by_part) - 1]]
         plain = plain_query(question, meant_countries(question))
         ranking = [question, *([plain] if plain else [])]
         search = list(ranking)
@@ -348,8 +395,9 @@ class ChatBot:
             ranking.append(f"{history[-1][0]} {question}")
         texts = list(dict.fromkeys(search + ranking))
         vectors = dict(zip(texts, self.embedder.embed_documents(texts)))
-        passages = self.retriever.search(search, k, hint, vectors=[vectors[q] for q in search],
-                                         filters=filters)
+        passages = self.retriever.search(
+            search, k, hint, vectors=[vectors[q] for q in search], filters=filters
+        )
         return ranking, [vectors[q] for q in ranking], passages
 
     @property
@@ -364,24 +412,42 @@ class ChatBot:
         from langchain_core.output_parsers import StrOutputParser
         from langchain_core.prompts import ChatPromptTemplate
 
-        prompt = ChatPromptTemplate.from_messages([
-            ("system", SYSTEM_PROMPT),
-            ("human", HUMAN_PROMPT),
-        ])
+        prompt = ChatPromptTemplate.from_messages(
+            [
+                ("system", SYSTEM_PROMPT),
+                ("human", HUMAN_PROMPT),
+            ]
+        )
         return prompt | self.llm | StrOutputParser()
 
-    def _generate(self, question: str, history: list[tuple[str, str]], passages: list[Passage],
-                  context: Context, ranked) -> Iterator[Event]:
+    def _generate(
+        self,
+        question: str,
+        history: list[tuple[str, str]],
+        passages: list[Passage],
+        context: Context,
+        ranked,
+    ) -> Iterator[Event]:
         # Earlier answers without their markers (their numbers meant other sentences); a
         # refusal is left out (a small model repeats it).
         conversation = "".join(
-            f"Earlier question: {q}\n" + (f"Earlier answer: {MARKER.sub('', a)}\n" if a and not
-                                           a.startswith(ABSTENTION_LEAD) else "") + "\n"
-            for q, a in history[-2:])
+            f"Earlier question: {q}\n"
+            + (
+                f"Earlier answer: {MARKER.sub('', a)}\n"
+                if a and not a.startswith(ABSTENTION_LEAD)
+                else ""
+            )
+            + "\n"
+            for q, a in history[-2:]
+        )
         raw, shown, verified, checked = "", "", "", 0
         vocabulary = grounding_vocabulary(question, context.passages)
-        inputs = {"passages": context.text, "conversation": conversation, "question": question,
-                  "note": _note(spelled_out(question))}
+        inputs = {
+            "passages": context.text,
+            "conversation": conversation,
+            "question": question,
+            "note": _note(spelled_out(question)),
+        }
         try:
             pieces = iter(self._chain().stream(inputs))
         except Exception as exc:  # the backend cannot be built (model missing, server down)
@@ -398,7 +464,7 @@ class ChatBot:
             raw += piece
             # Complete sentences are shown once verified; the sentence being written is shown
             # word by word only while every word is one the question or the passages use.
-            if NOT_IN_SOURCES.startswith(raw.strip()[:len(NOT_IN_SOURCES)]):
+            if NOT_IN_SOURCES.startswith(raw.strip()[: len(NOT_IN_SOURCES)]):
                 continue
             spans = sentence_spans(raw)
             complete = spans[-2][1] if len(spans) > 1 else 0
@@ -406,8 +472,7 @@ class ChatBot:
                 checked = complete
                 answer = self._finish(raw[:complete], question, passages, context)
                 verified = "" if answer.abstained else answer.text
-            text = " ".join(x for x in (verified, grounded_prefix(raw[checked:], vocabulary))
-                            if x)
+            text = " ".join(x for x in (verified, grounded_prefix(raw[checked:], vocabulary)) if x)
             if text and text != shown:
                 shown = text
                 yield Partial(shown)
@@ -416,13 +481,15 @@ class ChatBot:
             answer = self._second_look(answer, inputs, question, passages, ranked)
         yield Done(answer)
 
-    def _second_look(self, declined: Answer, inputs: dict, question: str,
-                     passages: list[Passage], ranked) -> Answer:
+    def _second_look(
+        self, declined: Answer, inputs: dict, question: str, passages: list[Passage], ranked
+    ) -> Answer:
         """The model said the sentences do not answer: ask once more with only the few best
         sentences (a small model misses the answer among many), keeping the refusal unless
         the new answer passes every check."""
-        focused = build_context(ranked[:SECOND_LOOK_SENTENCES], passages,
-                                self.settings.context_tokens or 10**6)
+        focused = build_context(
+            ranked[:SECOND_LOOK_SENTENCES], passages, self.settings.context_tokens or 10**6
+        )
         try:
             raw = "".join(self._chain().stream({**inputs, "passages": focused.text}))
         except Exception as exc:  # noqa: BLE001 - the first refusal stands
@@ -431,23 +498,32 @@ class ChatBot:
         answer = self._finish(raw, question, passages, focused)
         return declined if answer.abstained else answer
 
-    def _fallback(self, exc: Exception, question: str, passages: list[Passage],
-                  ranked) -> Answer:
+    def _fallback(self, exc: Exception, question: str, passages: list[Passage], ranked) -> Answer:
         from .llm import describe
 
         log.debug("answer model failed; answering extractively", exc_info=exc)
         detail = " ".join(str(exc).split())[:300] or type(exc).__name__
         answer = self._extractive(question, passages, ranked)
-        answer.notice = (f"The {describe(self.settings, self.backend)} could not answer "
-                         f"({detail}). Showing the best evidence sentence instead.")
+        answer.notice = (
+            f"The {describe(self.settings, self.backend)} could not answer "
+            f"({detail}). Showing the best evidence sentence instead."
+        )
         return answer
 
-    def _finish(self, raw: str, question: str, passages: list[Passage],
-                context: Context) -> Answer:
+    def _finish(self, raw: str, question: str, passages: list[Passage], context: Context) -> Answer:
         """The verified answer; its quotes are sentences the model was shown."""
+
         def declined(cause: str, why: str | None = None, unmentioned=()) -> Answer:
-            return Answer(abstention_text(passages, list(unmentioned), why), [], True, question,
-                          passages, draft=raw, context=context.text, cause=cause)
+            return Answer(
+                abstention_text(passages, list(unmentioned), why),
+                [],
+                True,
+                question,
+                passages,
+                draft=raw,
+                context=context.text,
+                cause=cause,
+            )
 
         if raw.strip().upper().startswith(NOT_IN_SOURCES):
             return declined("model")
@@ -455,8 +531,9 @@ class ChatBot:
         if not resolved.quotes:
             if resolved.wrong_subject:
                 return declined("country", resolved.wrong_subject.describe())
-            return declined("model" if resolved.declined and not resolved.unsupported
-                            else "verifier")
+            return declined(
+                "model" if resolved.declined and not resolved.unsupported else "verifier"
+            )
         # The articles the answer stands on must name the question's places and numbers:
         # "32 partners [1]" from a 2021 article does not answer a question about 2022.
         if not fits(question, MARKER.sub("", resolved.text)):
@@ -471,11 +548,9 @@ class ChatBot:
             if len(open_parts) == len(parts(question)):
                 names = ", ".join(f"“{t}”" for t in unmentioned)
                 return declined("coverage", f"the passages closest to it never mention {names}")
-            text += " " + " ".join(f"The corpus found does not answer “{p}?”"
-                                   for p in open_parts)
+            text += " " + " ".join(f"The corpus found does not answer “{p}?”" for p in open_parts)
         citations = [_citation(i, q, context.passages) for i, q in enumerate(resolved.quotes, 1)]
-        return Answer(text, citations, False, question, passages, draft=raw,
-                      context=context.text)
+        return Answer(text, citations, False, question, passages, draft=raw, context=context.text)
 
     def _unmentioned(self, question: str, cited: list[Passage]) -> list[str]:
         """The places, numbers and names of `question` the cited passages never mention: "32
@@ -483,8 +558,10 @@ class ChatBot:
         sentence on Australia's aid one about "the Comprehensive Assistance Package". An
         author the question names may be anywhere in the article."""
         return _sources(cited).missing(question) or unnamed(
-            question, [Source(p.text, p.title, p.date, p.url) for p in cited],
-            [self.retriever.article_text(p.source) for p in cited])
+            question,
+            [Source(p.text, p.title, p.date, p.url) for p in cited],
+            [self.retriever.article_text(p.source) for p in cited],
+        )
 
     def _extractive(self, question: str, passages: list[Passage], ranked) -> Answer:
         """The best evidence sentence, quoted and cited: no LLM involved."""
@@ -493,12 +570,19 @@ class ChatBot:
         substitution = best and substituted_subject(question, [best], passages)
         if substitution or not ranked or ranked[0][0] < self.settings.extractive_min_score:
             why = substitution.describe() if substitution else None
-            return Answer(abstention_text(passages, why=why), [], True, question, passages,
-                          cause="country" if substitution else "extractive")
+            return Answer(
+                abstention_text(passages, why=why),
+                [],
+                True,
+                question,
+                passages,
+                cause="country" if substitution else "extractive",
+            )
         citation = _citation(1, ranked[0][1], passages)
         # the quote as plain text: a source's link or image never becomes one in the chat
-        return Answer(f"“{plain_text(citation.quote).strip()}” [1]", [citation], False,
-                      question, passages)
+        return Answer(
+            f"“{plain_text(citation.quote).strip()}” [1]", [citation], False, question, passages
+        )
 
 
 def _note(text: str) -> str:

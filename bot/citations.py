@@ -32,7 +32,9 @@ from .subjects import Substitution, countries_in, places_in, substituted_subject
 from .terms import WORD as WORD_RE
 from .terms import content_terms, numbers_in, roots, term_list
 
-MARKER = re.compile(r"\s*\[(?:passages?\s*)?(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\]", re.IGNORECASE)
+MARKER = re.compile(
+    r"\s*\[(?:passages?\s*)?(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\]", re.IGNORECASE
+)
 # A shown sentence the model did not cite backs a claim only if it shares at least two of
 # its words and one of the question's.
 _MIN_ALTERNATIVE_SUPPORT = 5.0
@@ -40,7 +42,9 @@ REFUSAL = re.compile(
     r"NOT IN SOURCES|\b(?:passages?|sources?|sentences?|context|text|articles?)s? (?:do|does) not "
     r"(?:state|mention|contain|provide|say|specify|include|give|answer)|\bno information\b|"
     r"\bI (?:do not|don't) know\b|\bcannot (?:be )?(?:determine|answer|find)|\bnot (?:stated|"
-    r"mentioned|specified) in\b", re.IGNORECASE)
+    r"mentioned|specified) in\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ class Resolved:
     quotes: list[Sentence]  # quotes[i] backs citation number i + 1
     wrong_subject: Substitution | None = None  # why a claim was dropped, for the reader
     unsupported: int = 0  # claims dropped because nothing shown backs them
-    declined: int = 0     # sentences in which the model said the sources do not answer
+    declined: int = 0  # sentences in which the model said the sources do not answer
 
 
 def _markers(sentence: str) -> list[int]:
@@ -94,8 +98,11 @@ def resolve(reply: str, question: str, context: Context) -> Resolved:
         if REFUSAL.search(claim):
             declined += 1  # "The sentences do not say when it ended."
             continue
-        cited = [shown[n - 1] for n in dict.fromkeys(_markers(claim_with_markers))
-                 if 1 <= n <= len(shown)]
+        cited = [
+            shown[n - 1]
+            for n in dict.fromkeys(_markers(claim_with_markers))
+            if 1 <= n <= len(shown)
+        ]
         backing, substitution = _backing(claim, question, cited, shown, passages)
         if backing:
             kept.append((claim, backing))
@@ -115,25 +122,32 @@ def resolve(reply: str, question: str, context: Context) -> Resolved:
         if echoes(claim, question):
             # "Which part of the IMS ...?" answered "The IMS": the claim only repeats the
             # question; its backing sentence says what the model failed to pick out.
-            parts.append(" ".join(f"“{plain_text(quotes[n - 1].text).strip()}” [{n}]"
-                                  for n in numbers))
+            parts.append(
+                " ".join(f"“{plain_text(quotes[n - 1].text).strip()}” [{n}]" for n in numbers)
+            )
         else:
             parts.append(_with_markers(_ISO_DATE.sub(_spoken, claim), numbers))
-    return Resolved(text=" ".join(parts), quotes=quotes, wrong_subject=wrong_subject,
-                    unsupported=unsupported, declined=declined)
+    return Resolved(
+        text=" ".join(parts),
+        quotes=quotes,
+        wrong_subject=wrong_subject,
+        unsupported=unsupported,
+        declined=declined,
+    )
 
 
 _ISO_DATE = re.compile(r"\b((?:19|20)\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\b")
 
 
 def _spoken(m: re.Match) -> str:
-    """"2024-02-26" (a model copying an article's date) -> "26 February 2024"."""
+    """ "2024-02-26" (a model copying an article's date) -> "26 February 2024"."""
     return spoken_date(m.group())
 
 
 _TRAILING_MARKERS = re.compile(r"([.!?])((?:\s*\[[\d,;\s]+\])+)")
-def _pointed(reply: str, question: str, shown: list[Sentence],
-             passages: list[Passage]) -> Resolved:
+
+
+def _pointed(reply: str, question: str, shown: list[Sentence], passages: list[Passage]) -> Resolved:
     """A reply that is only markers ("[1]"): the model pointed at the sentences that answer;
     they are the answer, quoted, unless they are about another country than the question's."""
     quotes = [shown[n - 1] for n in dict.fromkeys(_markers(reply)) if 1 <= n <= len(shown)]
@@ -147,10 +161,12 @@ def _pointed(reply: str, question: str, shown: list[Sentence],
 MAX_ALTERNATIVES = 5  # shown sentences tried, best first, when the cited ones fail
 
 
-def _backing(claim: str, question: str, cited: list[Sentence], shown: list[Sentence],
-             passages: list[Passage]) -> tuple[list[Sentence], Substitution | None]:
+def _backing(
+    claim: str, question: str, cited: list[Sentence], shown: list[Sentence], passages: list[Passage]
+) -> tuple[list[Sentence], Substitution | None]:
     """The sentences that back `claim`: the cited ones if they do, else the best shown
     sentences that do; and, when none does, the wrong-country finding that stopped one."""
+
     def score(c: Sentence) -> float:
         return support(claim, question, c, _date_numbers(passages[c.passage]))
 
@@ -164,8 +180,9 @@ def _backing(claim: str, question: str, cited: list[Sentence], shown: list[Sente
             backing = _covering(claim, question, backing + [better], score)
         tries.append((backing, True))
     ranked = sorted((c for c in shown if c not in cited), key=score, reverse=True)
-    tries += [([c], False) for c in ranked[:MAX_ALTERNATIVES]
-              if score(c) >= _MIN_ALTERNATIVE_SUPPORT]
+    tries += [
+        ([c], False) for c in ranked[:MAX_ALTERNATIVES] if score(c) >= _MIN_ALTERNATIVE_SUPPORT
+    ]
     valid = []
     for backing, pointed in tries:
         backing = _with_its_numbers(claim, question, backing, shown, passages)
@@ -184,34 +201,46 @@ def _backing(claim: str, question: str, cited: list[Sentence], shown: list[Sente
         return [], substitution
     # Among sentences that back the claim, those from the article the question names win
     # ("according to the statement on NATO's 75th anniversary ...").
-    return min(valid, key=lambda b: len(Coverage([
-        Source(passages[i].text, passages[i].title, passages[i].date, passages[i].url)
-        for i in {s.passage for s in b}]).missing(question))), None
+    return min(
+        valid,
+        key=lambda b: len(
+            Coverage(
+                [
+                    Source(passages[i].text, passages[i].title, passages[i].date, passages[i].url)
+                    for i in {s.passage for s in b}
+                ]
+            ).missing(question)
+        ),
+    ), None
 
 
 def _date_numbers(passage: Passage) -> frozenset[str]:
     return frozenset(numbers_in(passage.date or "")) | frozenset(
-        str(int(x)) for x in (passage.date or "").split("-") if x.isdigit())
+        str(int(x)) for x in (passage.date or "").split("-") if x.isdigit()
+    )
 
 
-def _better_quote(claim: str, question: str, backing: list[Sentence],
-                  sentences: list[Sentence]) -> Sentence | None:
+def _better_quote(
+    claim: str, question: str, backing: list[Sentence], sentences: list[Sentence]
+) -> Sentence | None:
     """A shown sentence holding at least two, and most, of the claim's own words (those the
     question does not already give) that `backing` lacks, or None."""
     covered = set().union(*(b.terms for b in backing))
     lacking = content_terms(claim) - content_terms(question) - covered
     if len(lacking) < 2:
         return None
-    best = max((s for s in sentences if s not in backing),
-               key=lambda s: len(lacking & s.terms), default=None)
+    best = max(
+        (s for s in sentences if s not in backing),
+        key=lambda s: len(lacking & s.terms),
+        default=None,
+    )
     if best is None:
         return None
     found = len(lacking & best.terms)
     return best if found >= 2 and 2 * found >= len(lacking) else None
 
 
-def _says_it(claim: str, question: str, backing: list[Sentence],
-             passages: list[Passage]) -> bool:
+def _says_it(claim: str, question: str, backing: list[Sentence], passages: list[Passage]) -> bool:
     """Whether at least half of the claim's own words (not the question's, not numbers) are
     in its backing sentences or in their passages and titles."""
     own = roots(claim) - roots(question) - numbers_in(claim)
@@ -224,9 +253,11 @@ def _says_it(claim: str, question: str, backing: list[Sentence],
 
 
 # Words that say nothing of what a question is about.
-_GENERIC = roots("how much many what which who when where why did does do give gave given put "
-                 "make made get got take took say said roughly about exactly total so far now "
-                 "ever current currently latest")
+_GENERIC = roots(
+    "how much many what which who when where why did does do give gave given put "
+    "make made get got take took say said roughly about exactly total so far now "
+    "ever current currently latest"
+)
 
 
 def _about_question(question: str, sentence: Sentence, passages: list[Passage]) -> int:
@@ -240,8 +271,13 @@ def _about_question(question: str, sentence: Sentence, passages: list[Passage]) 
     return len(asked & have)
 
 
-def _outranked_figure(claim: str, question: str, backing: list[Sentence],
-                      shown: list[Sentence], passages: list[Passage]) -> bool:
+def _outranked_figure(
+    claim: str,
+    question: str,
+    backing: list[Sentence],
+    shown: list[Sentence],
+    passages: list[Passage],
+) -> bool:
     """True when the claim is little more than a figure ("$4.5 billion") taken from a sentence
     less about the question than another shown sentence with a figure of its own: asked what
     Japan gave to NATO's assistance package, a small model quotes Japan's total aid to Ukraine
@@ -250,12 +286,20 @@ def _outranked_figure(claim: str, question: str, backing: list[Sentence],
     if not figures or len(roots(claim) - roots(question) - figures) > 3:
         return False
     best_backing = max(_about_question(question, b, passages) for b in backing)
-    return any(_about_question(question, s, passages) > best_backing + 1
-               for s in shown if s not in backing and numbers_in(s.text) - figures)
+    return any(
+        _about_question(question, s, passages) > best_backing + 1
+        for s in shown
+        if s not in backing and numbers_in(s.text) - figures
+    )
 
 
-def _with_its_numbers(claim: str, question: str, backing: list[Sentence],
-                      sentences: list[Sentence], passages: list[Passage]) -> list[Sentence]:
+def _with_its_numbers(
+    claim: str,
+    question: str,
+    backing: list[Sentence],
+    sentences: list[Sentence],
+    passages: list[Passage],
+) -> list[Sentence]:
     """`backing`, once every number the claim states is in it (or in a backing sentence's
     article date, or in the question); empty when a number is from nowhere.
 
@@ -264,6 +308,7 @@ def _with_its_numbers(claim: str, question: str, backing: list[Sentence],
     number there are words around it in the claim ("32 partner military representatives
     attended"). "2 large Japanese-made demining machines" from "two large autotransformers"
     is not repaired. Then only the sentences still needed are kept."""
+
     def dated(sentence: Sentence) -> set[str]:
         return numbers_in(sentence.text) | numbers_in(passages[sentence.passage].date or "")
 
@@ -276,8 +321,13 @@ def _with_its_numbers(claim: str, question: str, backing: list[Sentence],
     backing = list(backing)
     for number in sorted(missing):
         around = _around(claim, number)
-        holders = [c for c in sentences if number in dated(c) and c not in backing
-                   and len(around & _around(c.text, number)) >= 2]
+        holders = [
+            c
+            for c in sentences
+            if number in dated(c)
+            and c not in backing
+            and len(around & _around(c.text, number)) >= 2
+        ]
         if holders:
             backing.append(max(holders, key=lambda c: support(claim, question, c)))
     if unbacked(backing):
@@ -304,7 +354,7 @@ def _around(text: str, number: str, reach: int = 4) -> set[str]:
     out: set[str] = set()
     for i, word in enumerate(words):
         if number in numbers_in(word):
-            near = " ".join(words[max(0, i - reach):i] + words[i + 1:i + 1 + reach])
+            near = " ".join(words[max(0, i - reach) : i] + words[i + 1 : i + 1 + reach])
             out |= {r for r in roots(near) if not numbers_in(r) and r not in _SCALE}
     return out
 
@@ -323,8 +373,7 @@ def echoes(claim: str, question: str) -> bool:
     return bool(said) and not (said - content_terms(question) - _acronyms(question))
 
 
-def _covering(claim: str, question: str, candidates: list[Sentence],
-              score=None) -> list[Sentence]:
+def _covering(claim: str, question: str, candidates: list[Sentence], score=None) -> list[Sentence]:
     """The candidate that backs the claim best, then each other that adds a word or number
     of the claim the ones before it lack (an answer combining two articles cites both)."""
     score = score or (lambda c: support(claim, question, c))
@@ -362,8 +411,11 @@ def grounding_vocabulary(question: str, passages: list[Passage]) -> set[str]:
 def grounded_prefix(sentence: str, vocabulary: set[str]) -> str:
     """The start of an unfinished answer sentence up to its first word that is not in
     `vocabulary` (stop words pass), without markers, links or a half-typed last word."""
-    text = plain_text(MARKER.sub("", sentence.split("[")[0] if sentence.count("[") >
-                                 sentence.count("]") else sentence))
+    text = plain_text(
+        MARKER.sub(
+            "", sentence.split("[")[0] if sentence.count("[") > sentence.count("]") else sentence
+        )
+    )
     text = text.lstrip()
     end = 0
     for m in WORD_RE.finditer(text):

@@ -46,8 +46,9 @@ class Context:
     text: str
 
 
-def rank_sentences(queries: list[str], passages: list[Passage], q_vecs,
-                   vectors) -> list[tuple[float, Sentence]]:
+def rank_sentences(
+    queries: list[str], passages: list[Passage], q_vecs, vectors
+) -> list[tuple[float, Sentence]]:
     """Every citable sentence of `passages` (three words or more) with its score, best
     first: its best score over `queries` (the question, and for a follow-up the question
     joined with the earlier one), with `q_vecs` their vectors. `vectors(sentences)` returns
@@ -55,8 +56,9 @@ def rank_sentences(queries: list[str], passages: list[Passage], q_vecs,
     sentences = [s for s in passage_sentences(passages) if len(s.text.split()) >= 3]
     if not sentences:
         return []
-    cosines = np.asarray(vectors(sentences), dtype=np.float32) @ np.asarray(
-        q_vecs, dtype=np.float32).T  # sentences x queries
+    cosines = (
+        np.asarray(vectors(sentences), dtype=np.float32) @ np.asarray(q_vecs, dtype=np.float32).T
+    )  # sentences x queries
     # Word overlap weighted by how rare a word is among these sentences: "vetoed" says more
     # than "NATO" or "Ukraine", which half the candidates share.
     terms_of = [s.terms for s in sentences]
@@ -66,8 +68,15 @@ def rank_sentences(queries: list[str], passages: list[Passage], q_vecs,
     q_weight = [sum(idf(t) for t in terms) or 1.0 for terms in q_terms]
     scored = []
     for row, s, terms in zip(cosines, sentences, terms_of):
-        scored.append((max(float(c) + 0.5 * sum(idf(t) for t in qt & terms) / w
-                           for c, qt, w in zip(row, q_terms, q_weight)), s))
+        scored.append(
+            (
+                max(
+                    float(c) + 0.5 * sum(idf(t) for t in qt & terms) / w
+                    for c, qt, w in zip(row, q_terms, q_weight)
+                ),
+                s,
+            )
+        )
     scored.sort(key=lambda x: -x[0])
     return scored
 
@@ -103,8 +112,10 @@ def _render(passages: list[Passage], chosen: dict[int, list[Sentence]]) -> Conte
     blocks, numbered = [], []
     for members in articles.values():
         lines = [_header(passages[members[0]])]
-        in_article = sorted(((passages[i].start + s.start, i, s) for i in members
-                             for s in chosen[i]), key=lambda x: x[:2])
+        in_article = sorted(
+            ((passages[i].start + s.start, i, s) for i in members for s in chosen[i]),
+            key=lambda x: x[:2],
+        )
         for _, i, s in in_article:
             numbered.append(Sentence(renumber[i], s.start, s.end, s.text))
             lines.append(f"[{len(numbered)}] {without_images(s.text)}")
@@ -112,8 +123,9 @@ def _render(passages: list[Passage], chosen: dict[int, list[Sentence]]) -> Conte
     return Context([passages[i] for i in kept], numbered, "\n\n".join(blocks))
 
 
-def build_context(ranked: list[tuple[float, Sentence]], passages: list[Passage],
-                  budget: int) -> Context:
+def build_context(
+    ranked: list[tuple[float, Sentence]], passages: list[Passage], budget: int
+) -> Context:
     """The best sentences within `budget` tokens (headers included)."""
     chosen: dict[int, list[Sentence]] = {}
     seen: set[str] = set()
@@ -122,8 +134,11 @@ def build_context(ranked: list[tuple[float, Sentence]], passages: list[Passage],
         key = " ".join(s.text.lower().split())
         if key in seen:
             continue
-        cost = estimate_tokens(without_images(s.text)) + 2 + (
-            0 if s.passage in chosen else estimate_tokens(_header(passages[s.passage])) + 2)
+        cost = (
+            estimate_tokens(without_images(s.text))
+            + 2
+            + (0 if s.passage in chosen else estimate_tokens(_header(passages[s.passage])) + 2)
+        )
         if spent + cost > budget:
             if spent:
                 continue  # a shorter sentence further down may still fit

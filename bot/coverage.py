@@ -36,9 +36,14 @@ from .subjects import (
 from .terms import STOP_WORDS
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_PUBLISHERS = {"whitehouse": "United States", "state.gov": "United States",
-               "defense.gov": "United States", "gov.uk": "United Kingdom",
-               "regeringen.se": "Sweden", "valtioneuvosto.fi": "Finland"}
+_PUBLISHERS = {
+    "whitehouse": "United States",
+    "state.gov": "United States",
+    "defense.gov": "United States",
+    "gov.uk": "United Kingdom",
+    "regeringen.se": "Sweden",
+    "valtioneuvosto.fi": "Finland",
+}
 
 
 def _digits(text: str) -> set[str]:
@@ -62,22 +67,27 @@ class Coverage:
         text = "\n".join(f"{s.title}\n{s.text}" for s in sources)
         self.text = text
         # "the Lithuanian capital" is covered by "Vilnius"
-        self.countries = countries_in(text) | {c for m in PLACE_NAME.finditer(text)
-                                               for c in CAPITAL_OF.get(m.group(), ())}
+        self.countries = countries_in(text) | {
+            c for m in PLACE_NAME.finditer(text) for c in CAPITAL_OF.get(m.group(), ())
+        }
         self.numbers = _digits(text)
         for s in sources:
             host = (urlparse(s.url or "").hostname or "").lower()
             self.countries |= {c for site, c in _PUBLISHERS.items() if site in host}
             if s.date:
-                self.numbers |= {str(int(x)) if i == 2 else x
-                                 for i, x in enumerate(s.date.split("-")) if x.isdigit()}
+                self.numbers |= {
+                    str(int(x)) if i == 2 else x
+                    for i, x in enumerate(s.date.split("-"))
+                    if x.isdigit()
+                }
 
     def missing(self, question: str) -> list[str]:
         """The places and numbers `question` names that these articles never speak of."""
         out = [n for n in sorted(_digits(question)) if n not in self.numbers]
         for name, countries in places_in(question):
-            if not (countries & self.countries or re.search(rf"(?<!\w){re.escape(name)}",
-                                                             self.text)):
+            if not (
+                countries & self.countries or re.search(rf"(?<!\w){re.escape(name)}", self.text)
+            ):
                 if name not in out:
                     out.append(name)
         return out
@@ -85,21 +95,60 @@ class Coverage:
 
 # Names that stand for another: any alternative covers the name.
 _STANDS_FOR = {
-    "alliance": "NATO|Allies|Ally|Allied", "allies": "NATO|Alliance|Ally|Allied",
-    "ally": "NATO|Alliance|Allies|Allied", "allied": "NATO|Alliance|Allies|Ally",
-    "hq": "headquarters", "headquarters": "HQ", "white house": "whitehouse",
-    "wikipedia": "wikipedia.org", "covid": "COVID-19|pandemic", "covid-19": "COVID|pandemic",
-    "us": "United States|U.S.|America", "u.s.": "United States|US|America",
+    "alliance": "NATO|Allies|Ally|Allied",
+    "allies": "NATO|Alliance|Ally|Allied",
+    "ally": "NATO|Alliance|Allies|Allied",
+    "allied": "NATO|Alliance|Allies|Ally",
+    "hq": "headquarters",
+    "headquarters": "HQ",
+    "white house": "whitehouse",
+    "wikipedia": "wikipedia.org",
+    "covid": "COVID-19|pandemic",
+    "covid-19": "COVID|pandemic",
+    "us": "United States|U.S.|America",
+    "u.s.": "United States|US|America",
     "nato": "North Atlantic|Alliance|Allies|Allied",
 }
 _SMALL = r"(?:(?:of|for|the|and|on|de)\s+)?"  # words an acronym skips: "Chiefs of Staff"
-_ASKING = {"how", "what", "when", "where", "which", "who", "why", "whom", "whose", "and", "or",
-           "but", "did", "does", "do", "is", "was", "were", "are", "has", "have", "had", "in",
-           "on", "at", "after", "before", "since", "roughly", "about", "around", "exactly"}
+_ASKING = {
+    "how",
+    "what",
+    "when",
+    "where",
+    "which",
+    "who",
+    "why",
+    "whom",
+    "whose",
+    "and",
+    "or",
+    "but",
+    "did",
+    "does",
+    "do",
+    "is",
+    "was",
+    "were",
+    "are",
+    "has",
+    "have",
+    "had",
+    "in",
+    "on",
+    "at",
+    "after",
+    "before",
+    "since",
+    "roughly",
+    "about",
+    "around",
+    "exactly",
+}
 _WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 _NAME_RUN = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:(?:of|for|the|de)\s+)?[A-Z][\w'’.-]*)*")
-_SOURCE_LEAD = re.compile(r"\b(?:according to|per|says|said|writes|wrote)\s+(?:the\s+)?$",
-                          re.IGNORECASE)
+_SOURCE_LEAD = re.compile(
+    r"\b(?:according to|per|says|said|writes|wrote)\s+(?:the\s+)?$", re.IGNORECASE
+)
 
 
 def question_names(question: str) -> list[tuple[str, bool]]:
@@ -110,16 +159,23 @@ def question_names(question: str) -> list[tuple[str, bool]]:
     first = len(question) - len(question.lstrip())
     last_end = 0
     for m in _NAME_RUN.finditer(question):
-        words = [re.sub(r"['’]s?$", "", w).rstrip(".") if not w.endswith("S.") else w
-                 for w in m.group().split()]
+        words = [
+            re.sub(r"['’]s?$", "", w).rstrip(".") if not w.endswith("S.") else w
+            for w in m.group().split()
+        ]
         if m.start() == first:
             words = words[1:]
-        words = [w for w in words if w.lower() not in _WEEKDAYS
-                 and w.lower() not in MONTH_NAMES and len(w) > 1]
+        words = [
+            w
+            for w in words
+            if w.lower() not in _WEEKDAYS and w.lower() not in MONTH_NAMES and len(w) > 1
+        ]
         # "according to Matti Pesu and Tomas Wallenius": both are the source
-        is_source = bool(_SOURCE_LEAD.search(question[:m.start()])) or bool(
-            names and names[-1][1] and re.fullmatch(r"\s*(?:,|and|&)\s*",
-                                                    question[last_end:m.start()]))
+        is_source = bool(_SOURCE_LEAD.search(question[: m.start()])) or bool(
+            names
+            and names[-1][1]
+            and re.fullmatch(r"\s*(?:,|and|&)\s*", question[last_end : m.start()])
+        )
         last_end = m.end()
         run: list[str] = []
         for w in [*words, ""]:  # place words split a run: "White House's Madrid"
@@ -157,8 +213,11 @@ def unnamed(question: str, near: list[Source], articles: list[str]) -> list[str]
     anywhere in the cited `articles` (an author is named at the end)."""
     text = " ".join(f"{s.title} {s.text} {s.url or ''}" for s in near).lower()
     whole = " ".join(articles).lower()
-    return [name for name, is_source in question_names(question)
-            if not _mentions(text, name) and not (is_source and _mentions(whole, name))]
+    return [
+        name
+        for name, is_source in question_names(question)
+        if not _mentions(text, name) and not (is_source and _mentions(whole, name))
+    ]
 
 
 def spelled_out(question: str) -> str:
@@ -169,7 +228,7 @@ def spelled_out(question: str) -> str:
     for m in PLACE_NAME.finditer(question):
         place = re.sub(r"['’]s$", "", m.group())
         country = PLACES.get(place, "")
-        after = question[m.end():m.end() + 12].lower()
+        after = question[m.end() : m.end() + 12].lower()
         if "|" in country or place in NOT_METONYMS or re.match(NAMED_AFTER, after):
             continue
         meant[place] = SHORT_NAMES.get(country, country)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-MONTH_NAMES = ("january february march april may june july august september october "
-               "november december").split()
+MONTH_NAMES = (
+    "january february march april may june july august september october november december"
+).split()
 _MONTHS = {m: i for i, m in enumerate(MONTH_NAMES, 1)}
 _MONTH_RE = "|".join(_MONTHS)
 _YEAR = r"(?:19|20)\d\d"
@@ -23,7 +24,7 @@ class TimeHint:
     months: frozenset[tuple[int, int]] = field(default_factory=frozenset)  # (year, month)
     latest: bool = False
     before: int | None = None  # YYYYMMDD, exclusive
-    after: int | None = None   # YYYYMMDD, exclusive
+    after: int | None = None  # YYYYMMDD, exclusive
 
     def __bool__(self) -> bool:
         return bool(self.years or self.latest or self.before or self.after)
@@ -34,14 +35,17 @@ def mentions_year(text: str) -> bool:
 
 
 def spoken_date(iso: str) -> str:
-    """"2024-07-10" -> "10 July 2024"."""
+    """ "2024-07-10" -> "10 July 2024"."""
     year, month, day = (int(x) for x in iso.split("-"))
     return f"{day} {MONTH_NAMES[month - 1].capitalize()} {year}"
 
 
 def parse_time_hint(question: str) -> TimeHint:
     q = question.lower()
-    months = {(int(y), _MONTHS[m]) for m, y in re.findall(rf"\b({_MONTH_RE})\s+(?:\d{{1,2}},?\s+)?({_YEAR})\b", q)}
+    months = {
+        (int(y), _MONTHS[m])
+        for m, y in re.findall(rf"\b({_MONTH_RE})\s+(?:\d{{1,2}},?\s+)?({_YEAR})\b", q)
+    }
     before = after = None
     m = re.search(rf"\b(?:before|prior to|until)\s+(?:({_MONTH_RE})\s+)?({_YEAR})\b", q)
     if m:
@@ -52,7 +56,9 @@ def parse_time_hint(question: str) -> TimeHint:
     years = {int(y) for y in re.findall(rf"\b({_YEAR})\b", q)}
     if before or after:  # "before 2023" is not a question about 2023 itself
         years = set()
-    latest = bool(re.search(r"\b(latest|most recent|newest|recently|current(?:ly)?|now|today)\b", q))
+    latest = bool(
+        re.search(r"\b(latest|most recent|newest|recently|current(?:ly)?|now|today)\b", q)
+    )
     return TimeHint(frozenset(years), frozenset(months), latest, before, after)
 
 

@@ -60,12 +60,26 @@ def _evidence_list(item: dict) -> list[str]:
     return [ev] if isinstance(ev, str) else list(ev)
 
 
-_NUMBER_WORDS = ("two three four five six seven eight nine ten eleven twelve twenty thirty forty "
-                 "fifty sixty seventy eighty ninety hundred").split()
+_NUMBER_WORDS = (
+    "two three four five six seven eight nine ten eleven twelve twenty thirty forty "
+    "fifty sixty seventy eighty ninety hundred"
+).split()
 
 
-_HEDGES = {"almost", "nearly", "approximately", "roughly", "around", "about", "over", "just",
-           "some", "more", "than", "least"}
+_HEDGES = {
+    "almost",
+    "nearly",
+    "approximately",
+    "roughly",
+    "around",
+    "about",
+    "over",
+    "just",
+    "some",
+    "more",
+    "than",
+    "least",
+}
 
 
 def answer_correct(answer_text: str, gold: str) -> bool:
@@ -111,8 +125,10 @@ def quotes_outside_chunks(answer) -> int:
     chunks: dict[str, list[str]] = {}
     for p in answer.passages:
         chunks.setdefault(p.source, []).append(_norm(p.text))
-    return sum(not any(_norm(c.quote) in text for text in chunks.get(c.source, []))
-               for c in answer.citations)
+    return sum(
+        not any(_norm(c.quote) in text for text in chunks.get(c.source, []))
+        for c in answer.citations
+    )
 
 
 def abstention_cause(answer, found: int, total: int) -> str | None:
@@ -134,19 +150,29 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def run_eval(questions_path: Path, corpus: list[Path], backend: str | None = None,
-             out: Path | None = None, log=print) -> dict:
+def run_eval(
+    questions_path: Path,
+    corpus: list[Path],
+    backend: str | None = None,
+    out: Path | None = None,
+    log=print,
+) -> dict:
     from ingest import ingest_paths
 
     from .chatbot import ChatBot
 
-    items = [json.loads(line) for line in questions_path.read_text(encoding="utf-8").splitlines()
-             if line.strip()]
+    items = [
+        json.loads(line)
+        for line in questions_path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="partnerbot-eval-") as store:
         report = ingest_paths(corpus, store=store)
-        log(f"corpus {' + '.join(map(str, corpus))}: {report.added} documents, {report.chunks} chunks, "
-            f"{len(report.failed)} failed")
+        log(
+            f"corpus {' + '.join(map(str, corpus))}: {report.added} documents, {report.chunks} chunks, "
+            f"{len(report.failed)} failed"
+        )
         bot = ChatBot(store=store, backend=backend)
         for item in items:
             history: list[tuple[str, str]] = []
@@ -158,29 +184,61 @@ def run_eval(questions_path: Path, corpus: list[Path], backend: str | None = Non
             evidence = _evidence_list(item)
             found = evidence_found(evidence, [p.text for p in answer.passages])
             unanswerable = item["answer"] == UNANSWERABLE
-            correct = answer.abstained if unanswerable else (
-                not answer.abstained and answer_correct(answer.text, item["answer"]))
+            correct = (
+                answer.abstained
+                if unanswerable
+                else (not answer.abstained and answer_correct(answer.text, item["answer"]))
+            )
             cited_ok = sum(citation_ok(c.quote, evidence, item["answer"]) for c in answer.citations)
             outside = quotes_outside_chunks(answer)
-            in_prompt = None if bot.backend == "extractive" else sum(
-                _norm(ev) in _norm(answer.context) for ev in evidence)
+            in_prompt = (
+                None
+                if bot.backend == "extractive"
+                else sum(_norm(ev) in _norm(answer.context) for ev in evidence)
+            )
             cause = abstention_cause(answer, found, len(evidence))
-            results.append(Result(item, answer.to_dict(), found, len(evidence), correct, cited_ok,
-                                  seconds, outside, in_prompt, cause))
+            results.append(
+                Result(
+                    item,
+                    answer.to_dict(),
+                    found,
+                    len(evidence),
+                    correct,
+                    cited_ok,
+                    seconds,
+                    outside,
+                    in_prompt,
+                    cause,
+                )
+            )
             mark = "ok " if correct else "BAD"
             given = "" if in_prompt is None else f" prompt {in_prompt}/{len(evidence)}"
             why = f" [{cause}]" if cause else ""
-            log(f"{mark} {item.get('id', ''):5} {item.get('kind', ''):12} {seconds:6.1f}s  "
-                f"evidence {found}/{len(evidence)}{given}{why}  {answer.text[:90]!r}")
+            log(
+                f"{mark} {item.get('id', ''):5} {item.get('kind', ''):12} {seconds:6.1f}s  "
+                f"evidence {found}/{len(evidence)}{given}{why}  {answer.text[:90]!r}"
+            )
             if out:
                 with out.open("a", encoding="utf-8") as f:
-                    f.write(json.dumps({"id": item.get("id"), "question": item["question"],
-                                        "gold": item["answer"], "correct": correct,
-                                        "seconds": round(seconds, 3), "draft": answer.draft,
-                                        "quotes_outside_chunks": outside,
-                                        "cause": cause, "kind": item.get("kind"),
-                                        "context": answer.context, **answer.to_dict()},
-                                       ensure_ascii=False) + "\n")
+                    f.write(
+                        json.dumps(
+                            {
+                                "id": item.get("id"),
+                                "question": item["question"],
+                                "gold": item["answer"],
+                                "correct": correct,
+                                "seconds": round(seconds, 3),
+                                "draft": answer.draft,
+                                "quotes_outside_chunks": outside,
+                                "cause": cause,
+                                "kind": item.get("kind"),
+                                "context": answer.context,
+                                **answer.to_dict(),
+                            },
+                            ensure_ascii=False,
+                        )
+                        + "\n"
+                    )
     return summarize(results, backend or bot.backend, bot.settings.top_k)
 
 
@@ -191,17 +249,29 @@ def _summary_of(results: list[Result]) -> dict:
     cites = sum(len(r.answer["citations"]) for r in answerable)
     return {
         "questions": len(results),
-        "evidence_recall": (sum(r.evidence_found for r in answerable) / ev_total) if ev_total else None,
+        "evidence_recall": (sum(r.evidence_found for r in answerable) / ev_total)
+        if ev_total
+        else None,
         "evidence_in_prompt": (sum(r.in_prompt for r in answerable) / ev_total)
-        if ev_total and all(r.in_prompt is not None for r in answerable) else None,
-        "answer_correct": (sum(r.correct for r in answerable) / len(answerable)) if answerable else None,
+        if ev_total and all(r.in_prompt is not None for r in answerable)
+        else None,
+        "answer_correct": (sum(r.correct for r in answerable) / len(answerable))
+        if answerable
+        else None,
         "false_abstention": (sum(r.answer["abstained"] for r in answerable) / len(answerable))
-        if answerable else None,
-        "wrong_answer": (sum(not r.answer["abstained"] and not r.correct for r in answerable)
-                         / len(answerable)) if answerable else None,
+        if answerable
+        else None,
+        "wrong_answer": (
+            sum(not r.answer["abstained"] and not r.correct for r in answerable) / len(answerable)
+        )
+        if answerable
+        else None,
         "citation_precision": (sum(r.citations_ok for r in answerable) / cites) if cites else None,
-        "abstention_accuracy": (sum(r.answer["abstained"] for r in unanswerable) / len(unanswerable))
-        if unanswerable else None,
+        "abstention_accuracy": (
+            sum(r.answer["abstained"] for r in unanswerable) / len(unanswerable)
+        )
+        if unanswerable
+        else None,
         "latency_p50_s": percentile([r.seconds for r in results], 0.5),
         "latency_p95_s": percentile([r.seconds for r in results], 0.95),
         "quotes_outside_chunks": sum(r.quotes_outside for r in results),
@@ -214,19 +284,45 @@ def summarize(results: list[Result], backend: str, k: int) -> dict:
     causes: dict[str, list[str]] = {}
     for r in refused:
         causes.setdefault(r.cause, []).append(str(r.item.get("id", "")))
-    return {"backend": backend, "k": k, "overall": _summary_of(results),
-            "false_abstention_causes": causes,
-            "by_kind": {kind: _summary_of([r for r in results if r.item.get("kind", "?") == kind])
-                        for kind in kinds}}
+    return {
+        "backend": backend,
+        "k": k,
+        "overall": _summary_of(results),
+        "false_abstention_causes": causes,
+        "by_kind": {
+            kind: _summary_of([r for r in results if r.item.get("kind", "?") == kind])
+            for kind in kinds
+        },
+    }
 
 
 def format_summary(summary: dict) -> str:
-    cols = ["questions", "evidence_recall", "evidence_in_prompt", "answer_correct", "false_abstention",
-            "wrong_answer", "citation_precision", "abstention_accuracy", "latency_p50_s", "latency_p95_s",
-            "quotes_outside_chunks"]
-    heads = ["n", f"recall@{summary['k']}", "in prompt", "correct", "false abst.", "wrong",
-             "cite prec.",
-             "abstained", "p50 s", "p95 s", "quotes outside"]
+    cols = [
+        "questions",
+        "evidence_recall",
+        "evidence_in_prompt",
+        "answer_correct",
+        "false_abstention",
+        "wrong_answer",
+        "citation_precision",
+        "abstention_accuracy",
+        "latency_p50_s",
+        "latency_p95_s",
+        "quotes_outside_chunks",
+    ]
+    heads = [
+        "n",
+        f"recall@{summary['k']}",
+        "in prompt",
+        "correct",
+        "false abst.",
+        "wrong",
+        "cite prec.",
+        "abstained",
+        "p50 s",
+        "p95 s",
+        "quotes outside",
+    ]
 
     def cell(v):
         if v is None:
@@ -234,14 +330,21 @@ def format_summary(summary: dict) -> str:
         return f"{v:.2f}" if isinstance(v, float) else str(v)
 
     rows = [("overall", summary["overall"])] + list(summary["by_kind"].items())
-    lines = [f"backend: {summary['backend']}",
-             "| kind | " + " | ".join(heads) + " |", "|---" * (len(heads) + 1) + "|"]
+    lines = [
+        f"backend: {summary['backend']}",
+        "| kind | " + " | ".join(heads) + " |",
+        "|---" * (len(heads) + 1) + "|",
+    ]
     for name, s in rows:
         lines.append(f"| {name} | " + " | ".join(cell(s[c]) for c in cols) + " |")
     causes = summary.get("false_abstention_causes") or {}
     if causes:
-        lines += ["", "answerable questions declined, by cause:", "| cause | n | questions |",
-                  "|---|---|---|"]
+        lines += [
+            "",
+            "answerable questions declined, by cause:",
+            "| cause | n | questions |",
+            "|---|---|---|",
+        ]
         for cause, ids in sorted(causes.items(), key=lambda kv: -len(kv[1])):
             lines.append(f"| {cause} | {len(ids)} | {' '.join(ids)} |")
     return "\n".join(lines)

@@ -18,7 +18,7 @@ from .terms import content_terms, numbers_in
 @dataclass(frozen=True)
 class Sentence:
     passage: int  # index into the passage list of this turn
-    start: int    # offsets within the passage's chunk text
+    start: int  # offsets within the passage's chunk text
     end: int
     text: str
 
@@ -41,7 +41,9 @@ _INSTRUCTION = re.compile(
     r"\b(?:instructions?|consignes|anweisungen|instrucciones|istruzioni|instru[cç][õo]es)\b|\b(?:new|updated) instructions\b|\bsystem prompt\b|"
     r"\byou are (?:now )?(?:an? )?(?:ai|assistant|chatbot|language model)\b|"
     r"\b(?:assistant|chatbot|AI|language model)s?\s*[,:]\s*(?:please )?(?:reply|respond|answer|say|"
-    r"output|print|write)\b", re.IGNORECASE)
+    r"output|print|write)\b",
+    re.IGNORECASE,
+)
 _MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 
 
@@ -63,8 +65,9 @@ def without_images(text: str) -> str:
     return _MARKDOWN_IMAGE.sub("", text)
 
 
-def support(claim: str, question: str, sentence: Sentence,
-            dated: frozenset[str] = frozenset()) -> float:
+def support(
+    claim: str, question: str, sentence: Sentence, dated: frozenset[str] = frozenset()
+) -> float:
     """How well `sentence` backs `claim` (an answer sentence) given `question`; `dated` are
     the numbers of its article's date ("26 February 2024" backs "2024-02-26").
 

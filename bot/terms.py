@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-STOP_WORDS = set("""
+STOP_WORDS = set(
+    """
 a about above after again against all also am an and any are as at be because been before
 being below between both but by can could did do does doing down during each few for from
 further had has have having he her here hers herself him himself his how i if in into is it its
@@ -13,7 +14,8 @@ ourselves out over own same she should so some such than that the their theirs t
 then there these they this those through to too under until up very was we were what when
 where which while who whom why will with would you your yours yourself yourselves according
 said say says did does many much what's whose within per via upon among
-""".split())
+""".split()
+)
 
 WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
@@ -59,8 +61,11 @@ def roots(text: str) -> set[str]:
             if part in STOP_WORDS or not part or part in _SMALL:
                 continue  # numbers are compared as numbers
             for suffix in _SUFFIXES:
-                if part.endswith(suffix) and len(part) - len(suffix) >= 3 \
-                        and not part.endswith("ss"):
+                if (
+                    part.endswith(suffix)
+                    and len(part) - len(suffix) >= 3
+                    and not part.endswith("ss")
+                ):
                     part = part[: -len(suffix)]
                     break
             out.add(part)
@@ -71,19 +76,30 @@ def content_terms(text: str) -> set[str]:
     return set(term_list(text))
 
 
-_UNITS = ("two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-          "fifteen sixteen seventeen eighteen nineteen").split()
+_UNITS = (
+    "two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen"
+).split()
 _TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
-_ORDINALS = ("third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
-             "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth").split()
+_ORDINALS = (
+    "third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
+    "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth"
+).split()
 _WORD_VALUES = {w: n for n, w in enumerate(_UNITS, 2)} | {w: n for n, w in enumerate(_ORDINALS, 3)}
 _WORD_VALUES |= {w: 10 * n for n, w in enumerate(_TENS, 2)}
 _WORD_VALUES |= {w[:-1] + "ieth": 10 * n for n, w in enumerate(_TENS, 2)}  # twentieth
 _SMALL = {"one": 1, "first": 1, "second": 2} | _WORD_VALUES
 _NUMBER_WORD = re.compile(
-    r"\b(?:(" + "|".join(_TENS) + r")[-\s](" + "|".join(sorted(_SMALL, key=len, reverse=True))
-    + r")|(" + "|".join(sorted(_WORD_VALUES, key=len, reverse=True)) + r")|(one|a)(?=\s+"
-    r"(?:hundred|thousand|million|billion)\b))(?:\s+hundred\b)?", re.IGNORECASE)
+    r"\b(?:("
+    + "|".join(_TENS)
+    + r")[-\s]("
+    + "|".join(sorted(_SMALL, key=len, reverse=True))
+    + r")|("
+    + "|".join(sorted(_WORD_VALUES, key=len, reverse=True))
+    + r")|(one|a)(?=\s+"
+    r"(?:hundred|thousand|million|billion)\b))(?:\s+hundred\b)?",
+    re.IGNORECASE,
+)
 
 
 def _number_word(m: re.Match) -> str:

@@ -76,8 +76,10 @@ def safe_name(name: str) -> str:
 
 def _link(url: str | None, text: str) -> str:
     if url and url.lower().startswith(("http://", "https://")):
-        return (f'<a href="{html.escape(url, quote=True)}" target="_blank" '
-                f'rel="noopener noreferrer">{html.escape(text)}</a>')
+        return (
+            f'<a href="{html.escape(url, quote=True)}" target="_blank" '
+            f'rel="noopener noreferrer">{html.escape(text)}</a>'
+        )
     return html.escape(text)
 
 
@@ -94,8 +96,10 @@ def _titles(passages: list[Passage]) -> str:
     for p in passages:
         if (p.title, p.source) not in seen:
             seen.add((p.title, p.source))
-            items.append(f'<div class="src"><div class="title">{_link(p.url, p.title)}</div>'
-                         f"{_meta_line(p.date, p.source, p.url)}</div>")
+            items.append(
+                f'<div class="src"><div class="title">{_link(p.url, p.title)}</div>'
+                f"{_meta_line(p.date, p.source, p.url)}</div>"
+            )
     return "".join(items)
 
 
@@ -110,8 +114,11 @@ def _in_passage(c, passages: list[Passage]) -> str:
     for p in passages:
         if p.source == c.source and p.start <= c.start and c.end <= p.end:
             a, b = c.start - p.start, c.end - p.start
-            return (html.escape(p.text[:a]) + f"<mark>{html.escape(p.text[a:b])}</mark>"
-                    + html.escape(p.text[b:]))
+            return (
+                html.escape(p.text[:a])
+                + f"<mark>{html.escape(p.text[a:b])}</mark>"
+                + html.escape(p.text[b:])
+            )
     return f"<mark>{html.escape(c.quote)}</mark>"
 
 
@@ -119,14 +126,18 @@ def answer_html(answer: Answer, turn: int) -> str:
     """The sources of one answer: each citation's title, date, link and its passage with the
     quoted sentence highlighted; or the "not in the corpus" state."""
     if answer.abstained:
-        return ('<div class="not-in-corpus"><b>Not in the corpus.</b> No retrieved sentence '
-                f"answers “{html.escape(answer.question)}”. Nearest articles:</div>"
-                + _titles(answer.passages))
-    items = [f'<div class="src" id="source-{turn}-{c.n}">'
-             f'<div class="title">[{c.n}] {_link(c.url, c.title)}</div>'
-             f"{_meta_line(c.date, c.source, c.url, c.page)}"
-             f'<div class="passage">{_in_passage(c, answer.passages)}</div></div>'
-             for c in answer.citations]
+        return (
+            '<div class="not-in-corpus"><b>Not in the corpus.</b> No retrieved sentence '
+            f"answers “{html.escape(answer.question)}”. Nearest articles:</div>"
+            + _titles(answer.passages)
+        )
+    items = [
+        f'<div class="src" id="source-{turn}-{c.n}">'
+        f'<div class="title">[{c.n}] {_link(c.url, c.title)}</div>'
+        f"{_meta_line(c.date, c.source, c.url, c.page)}"
+        f'<div class="passage">{_in_passage(c, answer.passages)}</div></div>'
+        for c in answer.citations
+    ]
     return f"<p><b>Sources — {html.escape(answer.question)}</b></p>" + "".join(items)
 
 
@@ -137,20 +148,30 @@ def panel_html(turn_panels: list[str], current: str | None = None) -> str:
         return EMPTY_PANEL
     shown = [current] if current is not None else [turn_panels[-1]]
     earlier = turn_panels if current is not None else turn_panels[:-1]
-    shown += [f"<details><summary>Earlier answer {i + 1}</summary>{h}</details>"
-              for i, h in reversed(list(enumerate(earlier)))]
+    shown += [
+        f"<details><summary>Earlier answer {i + 1}</summary>{h}</details>"
+        for i, h in reversed(list(enumerate(earlier)))
+    ]
     return "".join(shown)
 
 
 def chat_markdown(answer: Answer, turn: int) -> str:
     """The answer for the chat: citations link to their source in the panel; a notice first."""
-    text = re.sub(r"\[(\d+)\]", lambda m: f"[\\[{m[1]}\\]](#source-{turn}-{m[1]})",
-                  answer.text.replace("\\", "\\\\")) if answer.citations else answer.text
+    text = (
+        re.sub(
+            r"\[(\d+)\]",
+            lambda m: f"[\\[{m[1]}\\]](#source-{turn}-{m[1]})",
+            answer.text.replace("\\", "\\\\"),
+        )
+        if answer.citations
+        else answer.text
+    )
     return f"⚠ {answer.notice}\n\n{text}" if answer.notice else text
 
 
-def build_app(bot: ChatBot, gate: Gate | None = None, feedback=None, db=None,
-              accounts: Accounts | None = None):
+def build_app(
+    bot: ChatBot, gate: Gate | None = None, feedback=None, db=None, accounts: Accounts | None = None
+):
     """The Blocks app; `db` (the open, writable store) enables the "Add documents" tab;
     `accounts` means users log in: readers chat, editors also add documents."""
     try:
@@ -173,8 +194,10 @@ def build_app(bot: ChatBot, gate: Gate | None = None, feedback=None, db=None,
         except ValueError as exc:
             raise gr.Error(f"The {str(exc).removeprefix('the ')}.") from None
         if not per_user.allow(_username(request)):
-            raise gr.Error(f"You have asked {settings.rate_per_minute} questions in the last "
-                           "minute; please wait a moment.")
+            raise gr.Error(
+                f"You have asked {settings.rate_per_minute} questions in the last "
+                "minute; please wait a moment."
+            )
         try:
             filters = Filters.parse(since, until, sites)
         except ValueError as exc:
@@ -193,8 +216,15 @@ def build_app(bot: ChatBot, gate: Gate | None = None, feedback=None, db=None,
             with ticket:
                 for event in bot.events(message, history=turns, filters=filters or None):
                     if isinstance(event, Retrieved):
-                        yield (chat, panel_html(panels, retrieved_html(event.passages)), "",
-                               gr.skip(), turns, records, panels)
+                        yield (
+                            chat,
+                            panel_html(panels, retrieved_html(event.passages)),
+                            "",
+                            gr.skip(),
+                            turns,
+                            records,
+                            panels,
+                        )
                     elif isinstance(event, Partial):
                         chat[-1] = {"role": "assistant", "content": event.text}
                         yield chat, gr.skip(), "", gr.skip(), turns, records, panels
@@ -202,9 +232,15 @@ def build_app(bot: ChatBot, gate: Gate | None = None, feedback=None, db=None,
                         a = event.answer
                         chat[-1] = {"role": "assistant", "content": chat_markdown(a, turn)}
                         panels = panels + [answer_html(a, turn)]
-                        yield (chat, panel_html(panels), "", a.text_with_sources(),
-                               turns + [(a.question, a.text)],
-                               records + [{"question": a.question, **a.to_dict()}], panels)
+                        yield (
+                            chat,
+                            panel_html(panels),
+                            "",
+                            a.text_with_sources(),
+                            turns + [(a.question, a.text)],
+                            records + [{"question": a.question, **a.to_dict()}],
+                            panels,
+                        )
         finally:
             ticket.cancel()
 
@@ -220,8 +256,9 @@ def build_app(bot: ChatBot, gate: Gate | None = None, feedback=None, db=None,
             return None, gr.skip()
         rating = "up" if data.liked in (True, "Like") else "down"
         fid = feedback.record(rating, record, user=_username(request))
-        return fid, (f"Thanks — rated {'👍' if rating == 'up' else '👎'}. "
-                     "Add a comment below if you like.")
+        return fid, (
+            f"Thanks — rated {'👍' if rating == 'up' else '👎'}. Add a comment below if you like."
+        )
 
     rate.__annotations__["data"] = gr.LikeData  # Gradio passes the rating by this type
     rate.__annotations__["request"] = gr.Request
@@ -236,36 +273,57 @@ def build_app(bot: ChatBot, gate: Gate | None = None, feedback=None, db=None,
         return "", "Comment saved with your rating."
 
     with gr.Blocks(title="Partnerbot") as demo:
-        gr.Markdown("## Partnerbot\nAnswers about NATO and its partners, each sentence quoted "
-                    "from the corpus. Click a citation to see it in its article.")
+        gr.Markdown(
+            "## Partnerbot\nAnswers about NATO and its partners, each sentence quoted "
+            "from the corpus. Click a citation to see it in its article."
+        )
         turns, records, panels, rated = gr.State([]), gr.State([]), gr.State([]), gr.State(None)
         with gr.Tab("Chat"):
             with gr.Row():
                 with gr.Column(scale=3):
-                    chat = gr.Chatbot(elem_id="chat", label="Chat", height=480,
-                                      buttons=["copy"], feedback_options=("Like", "Dislike"))
-                    question = gr.Textbox(elem_id="question", label="Question",
-                                          show_label=False, lines=1,
-                                          max_length=limit,
-                                          placeholder="Ask about NATO partnerships…")
+                    chat = gr.Chatbot(
+                        elem_id="chat",
+                        label="Chat",
+                        height=480,
+                        buttons=["copy"],
+                        feedback_options=("Like", "Dislike"),
+                    )
+                    question = gr.Textbox(
+                        elem_id="question",
+                        label="Question",
+                        show_label=False,
+                        lines=1,
+                        max_length=limit,
+                        placeholder="Ask about NATO partnerships…",
+                    )
                     with gr.Row():
                         ask = gr.Button("Ask", variant="primary", elem_id="ask")
                         clear = gr.Button("New chat", elem_id="new-chat")
                         copy = gr.Button("Copy answer with sources", elem_id="copy")
-                    answer_copy = gr.Textbox(visible="hidden", elem_id="answer-copy",
-                                             label="Answer with sources")
+                    answer_copy = gr.Textbox(
+                        visible="hidden", elem_id="answer-copy", label="Answer with sources"
+                    )
                     gr.Examples(EXAMPLES, inputs=question)
                     with gr.Accordion("Filters", open=False):
                         with gr.Row():
-                            since = gr.Textbox("", label="From (YYYY, YYYY-MM or YYYY-MM-DD)",
-                                               elem_id="since")
+                            since = gr.Textbox(
+                                "", label="From (YYYY, YYYY-MM or YYYY-MM-DD)", elem_id="since"
+                            )
                             until = gr.Textbox("", label="To", elem_id="until")
-                        sites = gr.Dropdown(bot.retriever.sites(), multiselect=True,
-                                            label="Sources (any if empty)", elem_id="sites")
+                        sites = gr.Dropdown(
+                            bot.retriever.sites(),
+                            multiselect=True,
+                            label="Sources (any if empty)",
+                            elem_id="sites",
+                        )
                     with gr.Accordion("Comment on your rating", open=False):
-                        comment = gr.Textbox(show_label=False, lines=2, max_length=2000,
-                                             placeholder="What was right or wrong?",
-                                             elem_id="comment")
+                        comment = gr.Textbox(
+                            show_label=False,
+                            lines=2,
+                            max_length=2000,
+                            placeholder="What was right or wrong?",
+                            elem_id="comment",
+                        )
                         send = gr.Button("Send comment", size="sm")
                     feedback_status = gr.Markdown(elem_id="feedback-status")
                 with gr.Column(scale=2):
@@ -273,6 +331,7 @@ def build_app(bot: ChatBot, gate: Gate | None = None, feedback=None, db=None,
         if db is not None:
             tab = _documents_tab(gr, bot, db, sites, accounts)
             if accounts is not None:  # shown to editors only (and refused to others anyway)
+
                 def editor_view(request: gr.Request):
                     user = accounts.user(_username(request))
                     return gr.update(visible=bool(user and user.can("editor")))
@@ -286,8 +345,13 @@ def build_app(bot: ChatBot, gate: Gate | None = None, feedback=None, db=None,
         question.submit(respond, args, outputs, api_name=False, concurrency_limit=None)
         clear.click(new_chat, None, outputs + [rated, feedback_status], api_name=False)
         chat.clear(new_chat, None, outputs + [rated, feedback_status], api_name=False)
-        copy.click(None, [answer_copy], None, api_name=False,
-                   js="(text) => { if (text) navigator.clipboard.writeText(text); return []; }")
+        copy.click(
+            None,
+            [answer_copy],
+            None,
+            api_name=False,
+            js="(text) => { if (text) navigator.clipboard.writeText(text); return []; }",
+        )
         chat.like(rate, [records], [rated, feedback_status], api_name=False)
         send.click(send_comment, [rated, comment], [comment, feedback_status], api_name=False)
     return demo
@@ -328,8 +392,10 @@ def _documents_tab(gr, bot: ChatBot, db, sites, accounts: Accounts | None = None
         folder.mkdir(parents=True, exist_ok=True)
         incoming = sum(Path(f).stat().st_size for f in files or [])
         if _folder_bytes(folder) + incoming > quota:
-            raise gr.Error(f"Your uploads would take over {settings.upload_quota_mb:g} MB "
-                           "(PARTNERBOT_UPLOAD_QUOTA_MB); remove documents first.")
+            raise gr.Error(
+                f"Your uploads would take over {settings.upload_quota_mb:g} MB "
+                "(PARTNERBOT_UPLOAD_QUOTA_MB); remove documents first."
+            )
         for f in files or []:
             name = safe_name(getattr(f, "orig_name", None) or Path(f).name)
             target = folder / name
@@ -354,8 +420,9 @@ def _documents_tab(gr, bot: ChatBot, db, sites, accounts: Accounts | None = None
         def run():
             try:
                 with db.writing():  # waits for no one: another replica writing is an error
-                    result["report"] = ingest_paths(inputs, settings=settings, db=db,
-                                                    progress=progress)
+                    result["report"] = ingest_paths(
+                        inputs, settings=settings, db=db, progress=progress
+                    )
             except StoreBusyError as exc:
                 result["error"] = str(exc)
             except Exception as exc:  # the store keeps what it had; details go to the log
@@ -378,9 +445,11 @@ def _documents_tab(gr, bot: ChatBot, db, sites, accounts: Accounts | None = None
             path = Path(f.source)
             if path.parent == folder and path in inputs:
                 path.unlink(missing_ok=True)
-        summary = (f"**Done.** Added {r.added}, updated {r.updated}, unchanged {r.unchanged}, "
-                   f"duplicate {r.duplicate}, failed {len(r.failed)}; {r.chunks} chunks. "
-                   "New documents can be asked about now.")
+        summary = (
+            f"**Done.** Added {r.added}, updated {r.updated}, unchanged {r.unchanged}, "
+            f"duplicate {r.duplicate}, failed {len(r.failed)}; {r.chunks} chunks. "
+            "New documents can be asked about now."
+        )
         failures = [f"- failed: {name(f.source)}: {f.reason}" for f in r.failed]
         text = "\n".join([summary, *lines, *failures])
         yield text, gr.update(choices=bot.retriever.sites())
@@ -388,16 +457,22 @@ def _documents_tab(gr, bot: ChatBot, db, sites, accounts: Accounts | None = None
     add.__annotations__["request"] = gr.Request
 
     with gr.Tab("Add documents") as tab:
-        gr.Markdown("Upload articles (" + ", ".join(SUPPORTED_SUFFIXES) + f"; up to "
-                    f"{settings.max_file_mb:g} MB each) or paste the address of a page or "
-                    "an RSS/Atom feed.")
-        files = gr.File(None, file_count="multiple", file_types=list(SUPPORTED_SUFFIXES),
-                        label="Files", elem_id="upload")
+        gr.Markdown(
+            "Upload articles (" + ", ".join(SUPPORTED_SUFFIXES) + f"; up to "
+            f"{settings.max_file_mb:g} MB each) or paste the address of a page or "
+            "an RSS/Atom feed."
+        )
+        files = gr.File(
+            None,
+            file_count="multiple",
+            file_types=list(SUPPORTED_SUFFIXES),
+            label="Files",
+            elem_id="upload",
+        )
         url = gr.Textbox("", label="URL or feed", placeholder="https://…", elem_id="url")
         go = gr.Button("Add to the corpus", variant="primary", elem_id="add-docs")
         log = gr.Markdown(elem_id="ingest-log", label="Summary")
-        go.click(add, [files, url], [log, sites], api_name="add_documents",
-                 concurrency_limit=1)
+        go.click(add, [files, url], [log, sites], api_name="add_documents", concurrency_limit=1)
     return tab
 
 
@@ -414,18 +489,37 @@ def create_server(bot: ChatBot, db=None, feedback=None, accounts: Accounts | Non
     # Questions are admitted by the gate; the rest (ratings, uploads) wait in Gradio's queue.
     demo.queue(default_concurrency_limit=1, max_size=4 * settings.queue_size)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    app.include_router(router(bot, gate, settings.max_question_chars, accounts,
-                              RateLimit(settings.rate_per_minute if accounts else 0)))
-    return gr.mount_gradio_app(app, demo, path="", css=_CSS, head=_HEAD, show_error=False,
-                               auth=accounts.check_password if accounts is not None else None,
-                               auth_message="Partnerbot: log in with your account.",
-                               max_file_size=f"{settings.max_file_mb:g}mb",
-                               footer_links=["api"])
+    app.include_router(
+        router(
+            bot,
+            gate,
+            settings.max_question_chars,
+            accounts,
+            RateLimit(settings.rate_per_minute if accounts else 0),
+        )
+    )
+    return gr.mount_gradio_app(
+        app,
+        demo,
+        path="",
+        css=_CSS,
+        head=_HEAD,
+        show_error=False,
+        auth=accounts.check_password if accounts is not None else None,
+        auth_message="Partnerbot: log in with your account.",
+        max_file_size=f"{settings.max_file_mb:g}mb",
+        footer_links=["api"],
+    )
 
 
-def serve(store: str | Path | None = None, corpus: str | Path | None = None,
-          host: str = "127.0.0.1", port: int | None = None, settings=None,
-          no_auth: bool = False) -> None:
+def serve(
+    store: str | Path | None = None,
+    corpus: str | Path | None = None,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    settings=None,
+    no_auth: bool = False,
+) -> None:
     """Serve the chat and the API; ingest `corpus` first when the store is empty.
 
     Logins are on when the accounts file holds a user; without one, only a loopback host may
@@ -442,8 +536,12 @@ def serve(store: str | Path | None = None, corpus: str | Path | None = None,
     accounts = Accounts(settings.accounts_db)
     logins = login_required(host, accounts, no_auth)  # before anything slow: it may refuse
     if no_auth and host not in LOOPBACK_HOSTS:
-        print(f"warning: serving on {host} with no logins (--no-auth): anyone who can reach "
-              "it can ask, add and replace documents", file=sys.stderr, flush=True)
+        print(
+            f"warning: serving on {host} with no logins (--no-auth): anyone who can reach "
+            "it can ask, add and replace documents",
+            file=sys.stderr,
+            flush=True,
+        )
     # An embedded store (a directory) has one writer, this app, for its lifetime: a concurrent
     # `partnerbot ingest` is told who holds it. A Chroma server may be shared by several
     # replicas: each takes the server's writer lock only while it adds documents.
@@ -453,14 +551,24 @@ def serve(store: str | Path | None = None, corpus: str | Path | None = None,
     if corpus is not None and bot.retriever.count() == 0:
         with db.writing():
             report = ingest_paths([corpus], settings=settings, db=db)
-        print(f"ingested {corpus}: added {report.added}, {report.chunks} chunks, "
-              f"failed {len(report.failed)}", flush=True)
+        print(
+            f"ingested {corpus}: added {report.added}, {report.chunks} chunks, "
+            f"failed {len(report.failed)}",
+            flush=True,
+        )
     if bot.backend == "local":
         # Load the model while the page opens, not on the first question.
         threading.Thread(target=lambda: bot.llm, daemon=True).start()
-    app = create_server(bot, db=db, feedback=FeedbackLog(settings.feedback_db),
-                        accounts=accounts if logins else None)
-    print(f"Partnerbot: chat at http://{host}:{port}/ , OpenAI-compatible API at "
-          f"http://{host}:{port}/v1", flush=True)
+    app = create_server(
+        bot,
+        db=db,
+        feedback=FeedbackLog(settings.feedback_db),
+        accounts=accounts if logins else None,
+    )
+    print(
+        f"Partnerbot: chat at http://{host}:{port}/ , OpenAI-compatible API at "
+        f"http://{host}:{port}/v1",
+        flush=True,
+    )
     # Open event streams must not keep a stopping server alive.
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)

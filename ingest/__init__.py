@@ -5,5 +5,14 @@ from .loaders import Article, load_file
 from .pipeline import Failure, IngestReport, ingest_paths
 from .settings import Settings, get_settings
 
-__all__ = ["Article", "Failure", "IngestError", "IngestReport", "Settings", "StoreMismatchError",
-           "get_settings", "ingest_paths", "load_file"]
+__all__ = [
+    "Article",
+    "Failure",
+    "IngestError",
+    "IngestReport",
+    "Settings",
+    "StoreMismatchError",
+    "get_settings",
+    "ingest_paths",
+    "load_file",
+]

@@ -27,8 +27,9 @@ def embedding_text(title: str, chunk_text: str) -> str:
     return f"{title}\n{chunk_text}" if title else chunk_text
 
 
-def chunk_article(text: str, title: str, budget: int,
-                  count_tokens: Callable[[list[str]], list[int]]) -> list[Chunk]:
+def chunk_article(
+    text: str, title: str, budget: int, count_tokens: Callable[[list[str]], list[int]]
+) -> list[Chunk]:
     """Greedy packing of sentences into chunks of at most `budget` word pieces (title included).
 
     A sentence longer than the whole budget is cut at word boundaries; nothing is dropped.
@@ -55,8 +56,12 @@ def chunk_article(text: str, title: str, budget: int,
     return chunks
 
 
-def _units_within(text: str, spans: list[tuple[int, int]], room: int,
-                  count_tokens: Callable[[list[str]], list[int]]) -> list[tuple[int, int]]:
+def _units_within(
+    text: str,
+    spans: list[tuple[int, int]],
+    room: int,
+    count_tokens: Callable[[list[str]], list[int]],
+) -> list[tuple[int, int]]:
     """Sentences, with any sentence longer than `room` cut into word-boundary pieces."""
     costs = count_tokens([text[s:e] for s, e in spans])
     units: list[tuple[int, int]] = []
@@ -68,8 +73,9 @@ def _units_within(text: str, spans: list[tuple[int, int]], room: int,
     return units
 
 
-def _cut_long(text: str, start: int, end: int, room: int,
-              count_tokens: Callable[[list[str]], list[int]]) -> list[tuple[int, int]]:
+def _cut_long(
+    text: str, start: int, end: int, room: int, count_tokens: Callable[[list[str]], list[int]]
+) -> list[tuple[int, int]]:
     # Word boundaries of the span, then pieces grown word by word (costs counted per word).
     words: list[tuple[int, int]] = []
     i = start

@@ -23,11 +23,19 @@ STORE_ERRORS = (StoreMismatchError, StoreBusyError, StoreUnavailableError)
 
 
 def add_store_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", type=Path, default=None, metavar="DIR",
-                        help="embedded Chroma store directory (default: PARTNERBOT_STORE)")
-    parser.add_argument("--chroma-url", default=None, metavar="URL",
-                        help="use a Chroma server, e.g. http://127.0.0.1:8000 "
-                             "(default: PARTNERBOT_CHROMA_URL)")
+    parser.add_argument(
+        "--store",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="embedded Chroma store directory (default: PARTNERBOT_STORE)",
+    )
+    parser.add_argument(
+        "--chroma-url",
+        default=None,
+        metavar="URL",
+        help="use a Chroma server, e.g. http://127.0.0.1:8000 (default: PARTNERBOT_CHROMA_URL)",
+    )
 
 
 def printable(text: str) -> str:
@@ -45,25 +53,48 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", metavar="PATH|URL",
-                        help=f"files ({', '.join(SUPPORTED_SUFFIXES)}), folders (recursive), "
-                             "http(s) article URLs or RSS/Atom feed URLs")
-    parser.add_argument("--include", action="append", default=[], metavar="GLOB",
-                        help="in folders, only files matching GLOB (repeatable)")
-    parser.add_argument("--exclude", action="append", default=[], metavar="GLOB",
-                        help="in folders, skip files matching GLOB (repeatable)")
-    parser.add_argument("--prune", action="store_true",
-                        help="also remove stored documents whose files are gone")
-    parser.add_argument("--rebuild", action="store_true",
-                        help="re-chunk and re-embed everything stored with the current "
-                             "settings (after a model or chunking change)")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH|URL",
+        help=f"files ({', '.join(SUPPORTED_SUFFIXES)}), folders (recursive), "
+        "http(s) article URLs or RSS/Atom feed URLs",
+    )
+    parser.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="in folders, only files matching GLOB (repeatable)",
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="in folders, skip files matching GLOB (repeatable)",
+    )
+    parser.add_argument(
+        "--prune", action="store_true", help="also remove stored documents whose files are gone"
+    )
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="re-chunk and re-embed everything stored with the current "
+        "settings (after a model or chunking change)",
+    )
     parser.add_argument("--title", help="title of the single document being added")
     parser.add_argument("--date", help="date (YYYY-MM-DD) of the single document being added")
     parser.add_argument("--url", help="link of the single document being added")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     bar = parser.add_mutually_exclusive_group()
-    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
-                     help="show a progress bar (default: when stderr is a terminal)")
+    bar.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="show a progress bar (default: when stderr is a terminal)",
+    )
     bar.add_argument("--no-progress", dest="progress", action="store_false")
 
 
@@ -74,13 +105,21 @@ class _Bar:
         from tqdm import tqdm
 
         self.started = time.perf_counter()
-        self.bar = tqdm(unit=" docs", file=sys.stderr, disable=None if enabled is None
-                        else not enabled, dynamic_ncols=True, leave=True)
+        self.bar = tqdm(
+            unit=" docs",
+            file=sys.stderr,
+            disable=None if enabled is None else not enabled,
+            dynamic_ncols=True,
+            leave=True,
+        )
 
     def __call__(self, label: str, outcome: str, report) -> None:
         elapsed = max(1e-6, time.perf_counter() - self.started)
-        self.bar.set_postfix_str(f"{report.chunks} chunks, {report.chunks / elapsed:.1f} chunks/s, "
-                                 f"{len(report.failed)} failed", refresh=False)
+        self.bar.set_postfix_str(
+            f"{report.chunks} chunks, {report.chunks / elapsed:.1f} chunks/s, "
+            f"{len(report.failed)} failed",
+            refresh=False,
+        )
         self.bar.update(1)
 
     def close(self) -> None:
@@ -109,8 +148,11 @@ def run(args: argparse.Namespace, parser_error=None) -> int:
 
     _usage(parser_error or usage, args)
     settings = settings_from(args)
-    overrides = Overrides(args.title, args.date, args.url) if (
-        args.title or args.date or args.url) else None
+    overrides = (
+        Overrides(args.title, args.date, args.url)
+        if (args.title or args.date or args.url)
+        else None
+    )
     bar = _Bar(args.progress)
     total = IngestReport()
     try:
@@ -118,23 +160,31 @@ def run(args: argparse.Namespace, parser_error=None) -> int:
             rebuilt = rebuild_store(args.store, settings, progress=bar)
             print(f"rebuilt {rebuilt.added} documents, {rebuilt.chunks} chunks", file=sys.stderr)
         if args.paths or args.prune:
-            total = ingest_paths(args.paths, store=args.store, settings=settings, progress=bar,
-                                 include=tuple(args.include), exclude=tuple(args.exclude),
-                                 overrides=overrides, prune=args.prune)
+            total = ingest_paths(
+                args.paths,
+                store=args.store,
+                settings=settings,
+                progress=bar,
+                include=tuple(args.include),
+                exclude=tuple(args.exclude),
+                overrides=overrides,
+                prune=args.prune,
+            )
     except STORE_ERRORS as exc:
         bar.close()
         print(f"error: {exc}", file=sys.stderr)
         return 1
     bar.close()
     for failure in total.failed:
-        print(f"failed: {printable(failure.source)}: {printable(failure.reason)}",
-              file=sys.stderr)
+        print(f"failed: {printable(failure.source)}: {printable(failure.reason)}", file=sys.stderr)
     if args.json:
         print(json.dumps(total.as_dict()))
     else:
-        print(f"added {total.added}, updated {total.updated}, unchanged {total.unchanged}, "
-              f"duplicate {total.duplicate}, removed {total.removed}, failed {len(total.failed)}; "
-              f"{total.chunks} chunks written")
+        print(
+            f"added {total.added}, updated {total.updated}, unchanged {total.unchanged}, "
+            f"duplicate {total.duplicate}, removed {total.removed}, failed {len(total.failed)}; "
+            f"{total.chunks} chunks written"
+        )
     return 1 if total.failed else 0
 
 
@@ -161,11 +211,14 @@ def run_docs(args: argparse.Namespace) -> int:
                 if args.json:
                     print(json.dumps(d.as_dict(), ensure_ascii=False))
                 else:
-                    print(f"{d.date or '----------'}  {d.chunks:5d}  "
-                          f"{printable(d.title[:70]):70s}  {printable(d.key)}")
+                    print(
+                        f"{d.date or '----------'}  {d.chunks:5d}  "
+                        f"{printable(d.title[:70]):70s}  {printable(d.key)}"
+                    )
             if not args.json:
-                print(f"{len(docs)} documents, {sum(d.chunks for d in docs)} chunks",
-                      file=sys.stderr)
+                print(
+                    f"{len(docs)} documents, {sum(d.chunks for d in docs)} chunks", file=sys.stderr
+                )
             return 0
         removed, missing = remove_documents(args.sources, args.store, settings)
     except STORE_ERRORS as exc:
@@ -178,8 +231,9 @@ def run_docs(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ingest",
-                                     description="Add documents to the Partnerbot store.")
+    parser = argparse.ArgumentParser(
+        prog="python -m ingest", description="Add documents to the Partnerbot store."
+    )
     add_store_argument(parser)
     add_arguments(parser)
     return run(parser.parse_args(argv), parser.error)

@@ -50,9 +50,13 @@ class Embedder(Embeddings):
         if not texts:
             return []
         with self._lock:
-            vectors = self._model.encode(texts, batch_size=self._batch_size,
-                                         normalize_embeddings=True, convert_to_numpy=True,
-                                         show_progress_bar=False)
+            vectors = self._model.encode(
+                texts,
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return vectors.tolist()
 
     def _forward(self, texts: list[str], offsets: bool = False):
@@ -66,17 +70,23 @@ class Embedder(Embeddings):
         order = sorted(range(len(texts)), key=lambda i: lengths[i])
         with self._lock, torch.inference_mode():
             for b in range(0, len(order), self._batch_size):
-                batch = order[b:b + self._batch_size]
-                enc = self._tokenizer([texts[i] for i in batch], padding=True, truncation=True,
-                                      max_length=MAX_TOKENS, return_offsets_mapping=offsets,
-                                      return_tensors="pt")
+                batch = order[b : b + self._batch_size]
+                enc = self._tokenizer(
+                    [texts[i] for i in batch],
+                    padding=True,
+                    truncation=True,
+                    max_length=MAX_TOKENS,
+                    return_offsets_mapping=offsets,
+                    return_tensors="pt",
+                )
                 spans = enc.pop("offset_mapping") if offsets else None
                 states = self._bert(**enc).last_hidden_state
                 mask = enc["attention_mask"].unsqueeze(-1).to(states.dtype)
                 yield batch, states, (states * mask).sum(1), spans
 
-    def embed_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]]
-                         ) -> tuple[list[list[float]], list[list[list[float]]]]:
+    def embed_with_spans(
+        self, texts: list[str], spans: list[list[tuple[int, int]]]
+    ) -> tuple[list[list[float]], list[list[list[float]]]]:
         """One forward pass per text gives its vector and a vector for each character span in it.
 
         The text's vector is exactly what `embed_documents` returns (mean of all token states,

@@ -46,13 +46,17 @@ def vetted_address(url: str, allow_private: bool = False) -> str:
         for address in addresses:
             mapped = getattr(address, "ipv4_mapped", None) or address
             if not mapped.is_global or mapped.is_multicast:
-                raise IngestError(url, f"refused: {parts.hostname} is a local or private "
-                                       "address (PARTNERBOT_FETCH_PRIVATE allows it)")
+                raise IngestError(
+                    url,
+                    f"refused: {parts.hostname} is a local or private "
+                    "address (PARTNERBOT_FETCH_PRIVATE allows it)",
+                )
     return str(addresses[0])
 
 
-def fetch(url: str, timeout: float, limit: int = MAX_BYTES,
-          allow_private: bool = False) -> tuple[bytes, str, str]:
+def fetch(
+    url: str, timeout: float, limit: int = MAX_BYTES, allow_private: bool = False
+) -> tuple[bytes, str, str]:
     """(body, content type, final URL) of a GET, or IngestError naming the URL and the reason.
 
     `timeout` is the deadline of the whole fetch, not of each read."""
@@ -72,8 +76,12 @@ def fetch(url: str, timeout: float, limit: int = MAX_BYTES,
                 if left <= 0:
                     raise httpx.ReadTimeout("deadline")
                 request = client.build_request(
-                    "GET", pinned.geturl(), headers=headers, timeout=left,
-                    extensions={"sni_hostname": parts.hostname} if parts.scheme == "https" else {})
+                    "GET",
+                    pinned.geturl(),
+                    headers=headers,
+                    timeout=left,
+                    extensions={"sni_hostname": parts.hostname} if parts.scheme == "https" else {},
+                )
                 response = client.send(request, stream=True)
                 try:
                     if response.is_redirect:
@@ -81,8 +89,9 @@ def fetch(url: str, timeout: float, limit: int = MAX_BYTES,
                         current = urljoin(current, target)
                         continue
                     if response.status_code >= 400:
-                        raise IngestError(url, f"HTTP {response.status_code} "
-                                               f"{response.reason_phrase}".strip())
+                        raise IngestError(
+                            url, f"HTTP {response.status_code} {response.reason_phrase}".strip()
+                        )
                     declared = response.headers.get("content-length", "")
                     if declared.isdigit() and int(declared) > limit:
                         raise IngestError(url, f"response is over the {limit / 1e6:g} MB limit")
@@ -106,8 +115,9 @@ def fetch(url: str, timeout: float, limit: int = MAX_BYTES,
         raise IngestError(url, f"cannot fetch ({type(exc).__name__})") from exc
 
 
-def url_documents(url: str, timeout: float, limit: int = MAX_BYTES,
-                  allow_private: bool = False) -> list[Article | IngestError]:
+def url_documents(
+    url: str, timeout: float, limit: int = MAX_BYTES, allow_private: bool = False
+) -> list[Article | IngestError]:
     """The documents behind one address: one article, or every item of a feed."""
     raw, ctype, final = fetch(url, timeout, limit, allow_private)
     if not raw.strip():
@@ -119,8 +129,9 @@ def url_documents(url: str, timeout: float, limit: int = MAX_BYTES,
     if ctype == "application/pdf" or suffix == ".pdf" or raw.startswith(b"%PDF"):
         article = formats.pdf_article(raw, url, source)
     elif ctype in ("text/plain", "text/markdown") or suffix in (".txt", ".md"):
-        article = parse_text(decode_text(raw, url), PurePosixPath(urlparse(final).path or "page"),
-                             source)
+        article = parse_text(
+            decode_text(raw, url), PurePosixPath(urlparse(final).path or "page"), source
+        )
     else:
         article = formats.html_article(raw, url, source, url=final)
     return [replace(article, key=url, url=article.url or final, title=article.title or final)]

@@ -36,8 +36,9 @@ def html_article(raw: bytes | str, origin: str, source: str, url: str | None = N
     import trafilatura
 
     try:
-        doc = trafilatura.bare_extraction(raw, url=url, with_metadata=True,
-                                          include_comments=False, include_tables=True)
+        doc = trafilatura.bare_extraction(
+            raw, url=url, with_metadata=True, include_comments=False, include_tables=True
+        )
     except Exception as exc:  # lxml raises a zoo of errors on broken markup
         raise IngestError(origin, f"cannot parse the HTML: {exc}") from exc
     text = _tidy(doc.text or "") if doc is not None else ""
@@ -47,8 +48,9 @@ def html_article(raw: bytes | str, origin: str, source: str, url: str | None = N
     first, _, rest = text.partition("\n")
     if title and first.strip() == title and rest.strip():
         text = rest.strip()  # trafilatura repeats the headline as the first line
-    return Article(text=text, source=source, title=title, date=normalize_date(doc.date),
-                   url=url or doc.url)
+    return Article(
+        text=text, source=source, title=title, date=normalize_date(doc.date), url=url or doc.url
+    )
 
 
 def pdf_article(raw: bytes, origin: str, source: str) -> Article:
@@ -64,13 +66,15 @@ def pdf_article(raw: bytes, origin: str, source: str) -> Article:
         starts: list[int] = []
         offset = 0
         if len(reader.pages) > MAX_PDF_PAGES:
-            raise IngestError(origin, f"the PDF has {len(reader.pages):,} pages; the limit is "
-                                      f"{MAX_PDF_PAGES:,}")
+            raise IngestError(
+                origin, f"the PDF has {len(reader.pages):,} pages; the limit is {MAX_PDF_PAGES:,}"
+            )
         for page in reader.pages:
             page_text = _tidy(page.extract_text() or "")
             if offset + len(page_text) > MAX_TEXT_CHARS:
-                raise IngestError(origin, f"the PDF holds over {MAX_TEXT_CHARS:,} characters "
-                                          "of text")
+                raise IngestError(
+                    origin, f"the PDF holds over {MAX_TEXT_CHARS:,} characters of text"
+                )
             if offset:
                 offset += 2  # the "\n\n" joining pages
             starts.append(offset)
@@ -104,17 +108,24 @@ def _check_zip(raw: bytes, origin: str) -> None:
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
         raise IngestError(origin, f"not a readable .docx file: {exc}") from exc
     if len(members) > MAX_DOCX_MEMBERS:
-        raise IngestError(origin, f"the .docx holds {len(members):,} parts; the limit is "
-                                  f"{MAX_DOCX_MEMBERS:,}")
+        raise IngestError(
+            origin, f"the .docx holds {len(members):,} parts; the limit is {MAX_DOCX_MEMBERS:,}"
+        )
     total = sum(m.file_size for m in members)
     if total > MAX_DOCX_UNPACKED:
-        raise IngestError(origin, f"the .docx unpacks to {total / 1e6:,.0f} MB; the limit is "
-                                  f"{MAX_DOCX_UNPACKED / 1e6:.0f} MB")
+        raise IngestError(
+            origin,
+            f"the .docx unpacks to {total / 1e6:,.0f} MB; the limit is "
+            f"{MAX_DOCX_UNPACKED / 1e6:.0f} MB",
+        )
     for m in members:
         if m.file_size > 1_000_000 and m.file_size > MAX_DOCX_RATIO * max(m.compress_size, 1):
-            raise IngestError(origin, f"the .docx part {m.filename!r} is compressed "
-                                      f"{m.file_size // max(m.compress_size, 1):,} to 1 "
-                                      "(a zip bomb)")
+            raise IngestError(
+                origin,
+                f"the .docx part {m.filename!r} is compressed "
+                f"{m.file_size // max(m.compress_size, 1):,} to 1 "
+                "(a zip bomb)",
+            )
 
 
 def docx_article(raw: bytes, origin: str, source: str) -> Article:
@@ -130,8 +141,9 @@ def docx_article(raw: bytes, origin: str, source: str) -> Article:
         raise IngestError(origin, "the document has no text")
     props = document.core_properties
     created = props.created if isinstance(props.created, dt.datetime) else None
-    return Article(text=text, source=source, title=(props.title or "").strip(),
-                   date=normalize_date(created))
+    return Article(
+        text=text, source=source, title=(props.title or "").strip(), date=normalize_date(created)
+    )
 
 
 def jsonl_articles(text: str, origin: str, source: str) -> Iterator[Article | IngestError]:
@@ -149,24 +161,30 @@ def jsonl_articles(text: str, origin: str, source: str) -> Iterator[Article | In
             yield IngestError(where, f"invalid JSON: {exc.msg} at column {exc.colno}")
             continue
         if not isinstance(record, dict):
-            yield IngestError(where, "a line must be a JSON object with a \"text\" field")
+            yield IngestError(where, 'a line must be a JSON object with a "text" field')
             continue
         body = record.get("text")
         if not isinstance(body, str) or not body.strip():
-            yield IngestError(where, "missing or empty \"text\" field")
+            yield IngestError(where, 'missing or empty "text" field')
             continue
         url = record.get("url") if isinstance(record.get("url"), str) else None
         ident = record.get("id") or url or f"line-{number}"
         title = str(record.get("title") or "").strip() or f"{source} line {number}"
-        yield Article(text=_tidy(body), source=f"{source}:{number}", title=title,
-                      date=normalize_date(record.get("date")), url=url,
-                      key=f"{origin}#{ident}")
+        yield Article(
+            text=_tidy(body),
+            source=f"{source}:{number}",
+            title=title,
+            date=normalize_date(record.get("date")),
+            url=url,
+            key=f"{origin}#{ident}",
+        )
 
 
 def looks_like_feed(raw: bytes) -> bool:
     head = raw[:2048].lstrip().lower()
-    return head.startswith(b"<?xml") and any(tag in raw[:4096].lower()
-                                             for tag in (b"<rss", b"<feed", b"<rdf:rdf"))
+    return head.startswith(b"<?xml") and any(
+        tag in raw[:4096].lower() for tag in (b"<rss", b"<feed", b"<rdf:rdf")
+    )
 
 
 def feed_articles(raw: bytes, origin: str) -> Iterator[Article | IngestError]:
@@ -176,13 +194,13 @@ def feed_articles(raw: bytes, origin: str) -> Iterator[Article | IngestError]:
     head = raw.lower()
     if b"<!entity" in head or b"<!doctype" in head:
         # entity declarations expand a small feed into gigabytes; no real feed needs them
-        raise IngestError(origin, "the feed declares a DOCTYPE or ENTITY; such feeds are "
-                                  "refused")
+        raise IngestError(origin, "the feed declares a DOCTYPE or ENTITY; such feeds are refused")
     feed = feedparser.parse(raw)
     if not feed.entries:
         problem = getattr(feed, "bozo_exception", None)
-        raise IngestError(origin, f"not an RSS/Atom feed with items"
-                                  f"{': ' + str(problem) if problem else ''}")
+        raise IngestError(
+            origin, f"not an RSS/Atom feed with items{': ' + str(problem) if problem else ''}"
+        )
     feed_title = str(feed.feed.get("title") or origin)
     for i, entry in enumerate(feed.entries, start=1):
         where = f"{origin} item {i}"
@@ -201,9 +219,14 @@ def feed_articles(raw: bytes, origin: str) -> Iterator[Article | IngestError]:
             continue
         parsed = entry.get("published_parsed") or entry.get("updated_parsed")
         date = dt.date(*parsed[:3]).isoformat() if parsed else None
-        yield Article(text=body, source=feed_title, title=title or link, date=date,
-                      url=link if link.lower().startswith(("http://", "https://")) else None,
-                      key=f"{origin}#{link}")  # under the feed: an item never names another document
+        yield Article(
+            text=body,
+            source=feed_title,
+            title=title or link,
+            date=date,
+            url=link if link.lower().startswith(("http://", "https://")) else None,
+            key=f"{origin}#{link}",
+        )  # under the feed: an item never names another document
 
 
 def _html_to_text(fragment: str) -> str:

@@ -46,7 +46,7 @@ class Article:
     def __post_init__(self) -> None:
         title = " ".join(self.title.split())  # a title is one line, however it was written
         if len(title) > MAX_TITLE_CHARS:
-            title = title[:MAX_TITLE_CHARS - 1].rstrip() + "…"
+            title = title[: MAX_TITLE_CHARS - 1].rstrip() + "…"
         object.__setattr__(self, "title", title)
         if self.url is not None and len(self.url) > MAX_URL_CHARS:
             object.__setattr__(self, "url", None)
@@ -92,8 +92,9 @@ def read_bytes(path: Path, limit: int = MAX_BYTES) -> bytes:
         if not path.is_file():
             raise IngestError(str(path), "not a regular file")
         if info.st_size > limit:
-            raise IngestError(str(path), f"file is {info.st_size / 1e6:.0f} MB; "
-                                         f"the limit is {limit / 1e6:.0f} MB")
+            raise IngestError(
+                str(path), f"file is {info.st_size / 1e6:.0f} MB; the limit is {limit / 1e6:.0f} MB"
+            )
         return path.read_bytes()
     except OSError as exc:
         raise IngestError(str(path), f"cannot read file: {exc.strerror or exc}") from exc
@@ -125,21 +126,27 @@ def _split_front_matter(text: str, source: str) -> tuple[dict, str]:
         return {}, text
     block = text[4:end]
     if len(block) > MAX_FRONT_MATTER:
-        raise IngestError(source, f"YAML front matter is {len(block):,} characters; the limit "
-                                  f"is {MAX_FRONT_MATTER:,}")
+        raise IngestError(
+            source,
+            f"YAML front matter is {len(block):,} characters; the limit is {MAX_FRONT_MATTER:,}",
+        )
     try:
         if ("&" in block or "*" in block) and any(
-                isinstance(t, (yaml.AnchorToken, yaml.AliasToken))
-                for t in yaml.scan(block, Loader=yaml.SafeLoader)):
+            isinstance(t, (yaml.AnchorToken, yaml.AliasToken))
+            for t in yaml.scan(block, Loader=yaml.SafeLoader)
+        ):
             # aliases let a few hundred bytes expand to gigabytes ("billion laughs")
-            raise IngestError(source, "YAML front matter uses anchors or aliases (& or *); "
-                                      "they are not accepted")
+            raise IngestError(
+                source, "YAML front matter uses anchors or aliases (& or *); they are not accepted"
+            )
         meta = yaml.load(block, Loader=_YAML_LOADER) or {}
     except yaml.YAMLError as exc:
-        raise IngestError(source, f"invalid YAML front matter: {exc.problem if hasattr(exc, 'problem') else exc}") from exc
+        raise IngestError(
+            source, f"invalid YAML front matter: {exc.problem if hasattr(exc, 'problem') else exc}"
+        ) from exc
     if not isinstance(meta, dict):
         raise IngestError(source, "YAML front matter is not a mapping")
-    body = text[end + 4:]
+    body = text[end + 4 :]
     return meta, body.split("\n", 1)[1] if "\n" in body else ""
 
 
@@ -156,7 +163,7 @@ def _split_header_lines(text: str) -> tuple[dict, str]:
         i += 1
     if not meta or "title" not in meta:
         return {}, text
-    return meta, "\n".join(lines[i + 1:])
+    return meta, "\n".join(lines[i + 1 :])
 
 
 _MD_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1", re.DOTALL)
@@ -201,8 +208,12 @@ def _strip_brackets(text: str, images: bool) -> str:
         if i < 0:
             break
         close = squares.get(i)
-        if close is None or close + 1 >= len(text) or text[close + 1] != "(" \
-                or (close + 1) not in rounds:
+        if (
+            close is None
+            or close + 1 >= len(text)
+            or text[close + 1] != "("
+            or (close + 1) not in rounds
+        ):
             i += 1
             continue
         end = rounds[close + 1]
@@ -210,9 +221,9 @@ def _strip_brackets(text: str, images: bool) -> str:
         if image != images or (not image and _has_blank(blanks, close + 2, end)):
             i += 1
             continue
-        out.append(text[done:i - 1] if image else text[done:i])
+        out.append(text[done : i - 1] if image else text[done:i])
         if not image:
-            out.append(text[i + 1:close])
+            out.append(text[i + 1 : close])
         done = i = end + 1
     out.append(text[done:])
     return "".join(out)
@@ -263,8 +274,9 @@ def _clean_plain(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def load_documents(path: Path, source: str | None = None,
-                   limit: int = MAX_BYTES) -> list[Article | IngestError]:
+def load_documents(
+    path: Path, source: str | None = None, limit: int = MAX_BYTES
+) -> list[Article | IngestError]:
     """Every document in one file. A whole-file problem raises IngestError; a bad record of a
     JSON Lines file comes back as an IngestError in the list, beside the good ones."""
     from . import formats
@@ -272,8 +284,11 @@ def load_documents(path: Path, source: str | None = None,
     suffix = path.suffix.lower()
     source = source or path.name
     if suffix not in SUPPORTED_SUFFIXES:
-        raise IngestError(str(path), f"unsupported file type '{suffix or '(none)'}'; "
-                                     f"supported: {', '.join(SUPPORTED_SUFFIXES)}")
+        raise IngestError(
+            str(path),
+            f"unsupported file type '{suffix or '(none)'}'; "
+            f"supported: {', '.join(SUPPORTED_SUFFIXES)}",
+        )
     raw = read_bytes(path, limit)  # first: it names loops, special and unreadable files
     key = str(path.resolve())
     if suffix == ".jsonl":
@@ -313,8 +328,14 @@ def parse_text(text: str, path: Path, source: str) -> Article:
         body = markdown_to_text(body) if is_markdown else _clean_plain(body)
         title = str(meta.get("title") or "").strip()
         date = normalize_date(meta.get("date") or meta.get("published_time"))
-        url = next((str(meta[k]) for k in ("source_url", "url", "link", "source")
-                    if _is_url(str(meta.get(k) or ""))), None)
+        url = next(
+            (
+                str(meta[k])
+                for k in ("source_url", "url", "link", "source")
+                if _is_url(str(meta.get(k) or ""))
+            ),
+            None,
+        )
     else:
         meta, body = _split_header_lines(text)
         body = markdown_to_text(body) if is_markdown else _clean_plain(body)
@@ -323,5 +344,6 @@ def parse_text(text: str, path: Path, source: str) -> Article:
         url = next((meta[k] for k in ("source", "url", "link") if _is_url(meta.get(k))), None)
     if not body.strip():
         raise IngestError(str(path), "no text after the header")
-    return Article(text=body, source=source, title=title or _title_from_name(path), date=date,
-                   url=url)
+    return Article(
+        text=body, source=source, title=title or _title_from_name(path), date=date, url=url
+    )

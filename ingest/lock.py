@@ -37,11 +37,19 @@ class WriterLock:
             os.close(fd)
             raise StoreBusyError(
                 f"another process is writing to this store ({holder}); wait for it to finish "
-                f"or stop it") from None
+                f"or stop it"
+            ) from None
         os.ftruncate(fd, 0)
-        os.write(fd, json.dumps({"pid": os.getpid(), "command": " ".join(sys.argv)[:200],
-                                 "since": dt.datetime.now().isoformat(timespec="seconds")}
-                                ).encode())
+        os.write(
+            fd,
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "command": " ".join(sys.argv)[:200],
+                    "since": dt.datetime.now().isoformat(timespec="seconds"),
+                }
+            ).encode(),
+        )
         self._fd = fd
         return self
 
@@ -88,10 +96,14 @@ class ServerLock:
         self._stop: threading.Event | None = None
 
     def _meta(self) -> dict:
-        return {"token": self.token, "pid": os.getpid(), "host": socket.gethostname(),
-                "command": " ".join(sys.argv)[:200],
-                "since": dt.datetime.now().isoformat(timespec="seconds"),
-                "expires": time.time() + LEASE_SECONDS}
+        return {
+            "token": self.token,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "command": " ".join(sys.argv)[:200],
+            "since": dt.datetime.now().isoformat(timespec="seconds"),
+            "expires": time.time() + LEASE_SECONDS,
+        }
 
     def _current(self) -> dict | None:
         try:
@@ -102,8 +114,9 @@ class ServerLock:
     def acquire(self) -> "ServerLock":
         for _ in range(3):
             try:
-                self.client.create_collection(self.name, metadata=self._meta(),
-                                              embedding_function=None)
+                self.client.create_collection(
+                    self.name, metadata=self._meta(), embedding_function=None
+                )
                 break
             except Exception:  # noqa: BLE001 - it exists (or was just taken)
                 held = self._current()
@@ -113,7 +126,8 @@ class ServerLock:
                     raise StoreBusyError(
                         f"another process is writing to this store (pid {held.get('pid')} on "
                         f"{held.get('host')}, `{held.get('command')}`, since "
-                        f"{held.get('since')}); wait for it to finish or stop it") from None
+                        f"{held.get('since')}); wait for it to finish or stop it"
+                    ) from None
                 again = self._current()  # expired: take it over, unless it changed hands
                 if again is not None and again.get("token") == held.get("token"):
                     try:
@@ -121,8 +135,7 @@ class ServerLock:
                     except Exception:  # noqa: BLE001 - another taker was first
                         pass
         else:
-            raise StoreBusyError("could not take the store's writer lock on the server; "
-                                 "try again")
+            raise StoreBusyError("could not take the store's writer lock on the server; try again")
         self._stop = threading.Event()
         threading.Thread(target=self._renew, args=(self._stop,), daemon=True).start()
         return self

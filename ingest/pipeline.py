@@ -49,9 +49,15 @@ class IngestReport:
     failed: list[Failure] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"added": self.added, "updated": self.updated, "unchanged": self.unchanged,
-                "duplicate": self.duplicate, "removed": self.removed, "chunks": self.chunks,
-                "failed": [{"source": f.source, "reason": f.reason} for f in self.failed]}
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "duplicate": self.duplicate,
+            "removed": self.removed,
+            "chunks": self.chunks,
+            "failed": [{"source": f.source, "reason": f.reason} for f in self.failed],
+        }
 
 
 @dataclass(frozen=True)
@@ -71,8 +77,9 @@ def _matches(rel: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns)
 
 
-def iter_files(root: Path, include: tuple[str, ...] = (), exclude: tuple[str, ...] = ()
-               ) -> list[Path]:
+def iter_files(
+    root: Path, include: tuple[str, ...] = (), exclude: tuple[str, ...] = ()
+) -> list[Path]:
     """Supported files under `root`, recursive and sorted; hidden entries skipped; symlinked
     folders are not followed (no loops). Globs match the path relative to `root` or the name."""
     found = []
@@ -94,9 +101,13 @@ def iter_files(root: Path, include: tuple[str, ...] = (), exclude: tuple[str, ..
     return sorted(found)
 
 
-def iter_documents(inputs: Iterable[str | Path], report: IngestReport, settings: Settings,
-                   include: tuple[str, ...] = (), exclude: tuple[str, ...] = ()
-                   ) -> Iterator[tuple[str, Article]]:
+def iter_documents(
+    inputs: Iterable[str | Path],
+    report: IngestReport,
+    settings: Settings,
+    include: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
+) -> Iterator[tuple[str, Article]]:
     """(label, article) for every document behind `inputs`; failures go to `report`."""
     limit = int(settings.max_file_mb * 1e6)
     sandbox = shared_sandbox(settings.parse_memory_mb, settings.parse_seconds)
@@ -116,22 +127,34 @@ def iter_documents(inputs: Iterable[str | Path], report: IngestReport, settings:
     for raw in inputs:
         value = str(raw)
         if is_url(value):
-            yield from expand(value, lambda value=value: sandbox.load_url(
-                value, settings.fetch_timeout, limit, settings.fetch_private,
-                settings.max_doc_chars))
+            yield from expand(
+                value,
+                lambda value=value: sandbox.load_url(
+                    value,
+                    settings.fetch_timeout,
+                    limit,
+                    settings.fetch_private,
+                    settings.max_doc_chars,
+                ),
+            )
             continue
         path = Path(value)
         if path.is_dir():
             files = iter_files(path, include, exclude)
             if not files:
-                report.failed.append(Failure(value, "folder has no supported files "
-                                                    f"({', '.join(SUPPORTED_SUFFIXES)})"))
+                report.failed.append(
+                    Failure(
+                        value, f"folder has no supported files ({', '.join(SUPPORTED_SUFFIXES)})"
+                    )
+                )
             for f in files:
-                yield from expand(str(f), lambda f=f: sandbox.load_file(
-                    f, limit, settings.max_doc_chars))
+                yield from expand(
+                    str(f), lambda f=f: sandbox.load_file(f, limit, settings.max_doc_chars)
+                )
         elif path.exists() or path.is_symlink():
-            yield from expand(value, lambda path=path: sandbox.load_file(path, limit,
-                                                               settings.max_doc_chars))
+            yield from expand(
+                value, lambda path=path: sandbox.load_file(path, limit, settings.max_doc_chars)
+            )
         else:
             report.failed.append(Failure(value, "no such file, folder or URL"))
 
@@ -211,8 +234,9 @@ class _Writer:
         return self._embedder
 
     def add(self, article: Article, stale: list[str], doc_hash: str | None = None) -> int:
-        chunks = chunk_article(article.text, article.title, self.settings.chunk_tokens,
-                               self.embedder.count_tokens)
+        chunks = chunk_article(
+            article.text, article.title, self.settings.chunk_tokens, self.embedder.count_tokens
+        )
         self.pending.append(_Pending(article, chunks, stale, doc_hash or article.content_hash))
         self.pending_chunks += len(chunks)
         if self.pending_chunks >= self.settings.ingest_batch:
@@ -261,8 +285,9 @@ class _Writer:
         if self.settings.sentence_vectors == "late":
             return self.embedder.embed_with_spans(texts, spans)
         chunk_vecs = self.embedder.embed_documents(texts)
-        flat = iter(self.embedder.embed_documents(
-            [t[s:e] for t, sp in zip(texts, spans) for s, e in sp]))
+        flat = iter(
+            self.embedder.embed_documents([t[s:e] for t, sp in zip(texts, spans) for s, e in sp])
+        )
         return chunk_vecs, [[next(flat) for _ in sp] for sp in spans]
 
     def flush(self) -> None:
@@ -277,15 +302,26 @@ class _Writer:
         i = 0
         for p in self.pending:
             a = p.article
-            base = {"doc_key": a.key, "doc_hash": p.doc_hash, "source": a.source,
-                    "title": a.title, "date_num": date_number(a.date),
-                    "n_chunks": len(p.chunks)}
-            base.update({k: v for k, v in (("date", a.date), ("url", a.url),
-                                           ("language", a.language)) if v})
+            base = {
+                "doc_key": a.key,
+                "doc_hash": p.doc_hash,
+                "source": a.source,
+                "title": a.title,
+                "date_num": date_number(a.date),
+                "n_chunks": len(p.chunks),
+            }
+            base.update(
+                {k: v for k, v in (("date", a.date), ("url", a.url), ("language", a.language)) if v}
+            )
             for c in p.chunks:
                 cid = _chunk_id(p.doc_hash, c.index)
-                meta = {**base, "chunk_index": c.index, "start": c.start, "end": c.end,
-                        "n_sentences": len(sentence_vecs[i])}
+                meta = {
+                    **base,
+                    "chunk_index": c.index,
+                    "start": c.start,
+                    "end": c.end,
+                    "n_sentences": len(sentence_vecs[i]),
+                }
                 if a.pages:
                     meta["page"] = _page_at(a.pages, c.start)
                     breaks = [str(b - c.start) for b in a.pages if c.start < b < c.end]
@@ -300,8 +336,7 @@ class _Writer:
         # Sentences, then chunks (a document is stored once all its chunks are), then the
         # versions they replace: a crash anywhere leaves something a re-run completes.
         self.store.upsert(self.store.sentences, s_ids, s_vecs)
-        self.store.upsert(self.store.chunks, c_ids, chunk_vecs, documents=c_docs,
-                          metadatas=c_metas)
+        self.store.upsert(self.store.chunks, c_ids, chunk_vecs, documents=c_docs, metadatas=c_metas)
         for p in self.pending:
             for old in p.stale:
                 self.store.remove_version(p.article.key, old)
@@ -320,8 +355,9 @@ def _versions(store, doc_keys: list[str]) -> dict[str, dict[str, bool]]:
     keys = sorted(set(doc_keys))
     where = {"doc_key": keys[0]} if len(keys) == 1 else {"doc_key": {"$in": keys}}
     for _, meta, _ in store.chunk_records(where):
-        entry = counts[meta["doc_key"]].setdefault(meta["doc_hash"],
-                                                   [0, int(meta.get("n_chunks", 0))])
+        entry = counts[meta["doc_key"]].setdefault(
+            meta["doc_hash"], [0, int(meta.get("n_chunks", 0))]
+        )
         entry[0] += 1
     return {k: {h: n >= expected for h, (n, expected) in c.items()} for k, c in counts.items()}
 
@@ -331,11 +367,18 @@ def _stored_elsewhere(store, content_hash: str, doc_key: str) -> bool:
     return bool(hit["ids"]) and hit["metadatas"][0]["doc_key"] != doc_key
 
 
-def ingest_paths(inputs: Iterable[str | Path], store: str | Path | None = None,
-                 settings: Settings | None = None, progress: Progress | None = None, *,
-                 include: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
-                 overrides: Overrides | None = None, prune: bool = False,
-                 db=None) -> IngestReport:
+def ingest_paths(
+    inputs: Iterable[str | Path],
+    store: str | Path | None = None,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+    *,
+    include: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
+    overrides: Overrides | None = None,
+    prune: bool = False,
+    db=None,
+) -> IngestReport:
     """Ingest files, folders, URLs and feeds; returns counts of what happened to each document.
 
     `db` is an already open writable Store (the web app's); otherwise the store is opened with
@@ -355,12 +398,15 @@ def ingest_paths(inputs: Iterable[str | Path], store: str | Path | None = None,
 
         def run_batch():
             if overrides:
-                batch[:] = [(label, replace(a, **{k: v for k, v in vars(overrides).items()
-                                                  if v})) for label, a in batch]
+                batch[:] = [
+                    (label, replace(a, **{k: v for k, v in vars(overrides).items() if v}))
+                    for label, a in batch
+                ]
             versions = _versions(db, [a.key for _, a in batch])
             for label, article in batch:
-                outcome = _ingest_one(db, writer, article, versions[article.key], settings,
-                                      seen_hashes, report)
+                outcome = _ingest_one(
+                    db, writer, article, versions[article.key], settings, seen_hashes, report
+                )
                 if progress:
                     progress(label, outcome, report)
             batch.clear()
@@ -377,9 +423,14 @@ def ingest_paths(inputs: Iterable[str | Path], store: str | Path | None = None,
             if not _disk_full(exc):
                 raise
             # Keep the report of what went before; a re-run completes the rest (see above).
-            report.failed.append(Failure(db.location, "the disk is full; what was written "
-                                         "before stays. Free space, then run the same ingest "
-                                         "again to add the rest"))
+            report.failed.append(
+                Failure(
+                    db.location,
+                    "the disk is full; what was written "
+                    "before stays. Free space, then run the same ingest "
+                    "again to add the rest",
+                )
+            )
             return report
         if prune:
             report.removed += prune_missing(db)
@@ -402,8 +453,15 @@ def _disk_full(exc: BaseException) -> bool:
     return False
 
 
-def _ingest_one(db, writer: _Writer, article: Article, versions: dict[str, bool],
-                settings: Settings, seen_hashes: set[str], report: IngestReport) -> str:
+def _ingest_one(
+    db,
+    writer: _Writer,
+    article: Article,
+    versions: dict[str, bool],
+    settings: Settings,
+    seen_hashes: set[str],
+    report: IngestReport,
+) -> str:
     where = article.key or article.source
     if len(article.text) > settings.max_doc_chars:
         report.failed.append(Failure(where, too_long(len(article.text), settings.max_doc_chars)))
@@ -444,8 +502,9 @@ def prune_missing(db) -> int:
     return removed
 
 
-def remove_documents(keys: Iterable[str], store: str | Path | None = None,
-                     settings: Settings | None = None, db=None) -> tuple[int, list[str]]:
+def remove_documents(
+    keys: Iterable[str], store: str | Path | None = None, settings: Settings | None = None, db=None
+) -> tuple[int, list[str]]:
     """Remove documents by identity (path, URL) or by their source name; returns
     (documents removed, keys that matched nothing)."""
     from .store import open_store
@@ -458,8 +517,11 @@ def remove_documents(keys: Iterable[str], store: str | Path | None = None,
         removed, missing = 0, []
         for key in keys:
             wanted = {key} if is_url(key) else {key, str(Path(key).resolve())}
-            hits = [d for d in stored if d.source == key or d.key in wanted
-                    or d.key.split("#", 1)[0] in wanted]
+            hits = [
+                d
+                for d in stored
+                if d.source == key or d.key in wanted or d.key.split("#", 1)[0] in wanted
+            ]
             if not hits:
                 missing.append(key)
             for d in hits:
@@ -473,8 +535,11 @@ def remove_documents(keys: Iterable[str], store: str | Path | None = None,
     return removed, missing
 
 
-def rebuild_store(store: str | Path | None = None, settings: Settings | None = None,
-                  progress: Progress | None = None) -> IngestReport:
+def rebuild_store(
+    store: str | Path | None = None,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
     """Re-chunk and re-embed every stored document with the current settings.
 
     The documents are rebuilt from the stored chunk texts (sources may be gone or offline),
@@ -532,7 +597,19 @@ def _stored_articles(db) -> list[tuple[Article, str]]:
         for number in range(1, max(page_starts, default=0) + 1):
             pages.append(page_starts.get(number, pages[-1] if pages else 0))
         meta = parts[0][0]
-        out.append((Article(text=text, source=meta.get("source", ""), title=meta.get("title", ""),
-                            date=meta.get("date"), url=meta.get("url"), key=key,
-                            language=meta.get("language"), pages=tuple(pages)), doc_hash))
+        out.append(
+            (
+                Article(
+                    text=text,
+                    source=meta.get("source", ""),
+                    title=meta.get("title", ""),
+                    date=meta.get("date"),
+                    url=meta.get("url"),
+                    key=key,
+                    language=meta.get("language"),
+                    pages=tuple(pages),
+                ),
+                doc_hash,
+            )
+        )
     return out

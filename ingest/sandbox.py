@@ -53,8 +53,7 @@ def _within_length(doc: Article | IngestError, max_chars: int | None) -> Article
 
 
 def too_long(chars: int, max_chars: int) -> str:
-    return (f"text is {chars:,} characters; the limit is {max_chars:,} "
-            "(PARTNERBOT_MAX_DOC_CHARS)")
+    return f"text is {chars:,} characters; the limit is {max_chars:,} (PARTNERBOT_MAX_DOC_CHARS)"
 
 
 def _run_job(job: dict) -> dict:
@@ -70,9 +69,13 @@ def _run_job(job: dict) -> dict:
     except IngestError as exc:
         return {"error": [exc.source, exc.reason]}
     except MemoryError:
-        return {"error": [job.get("path") or job.get("url"),
-                          f"parsing needs over {job['memory_mb']:g} MB of memory "
-                          "(PARTNERBOT_PARSE_MEMORY_MB)"]}
+        return {
+            "error": [
+                job.get("path") or job.get("url"),
+                f"parsing needs over {job['memory_mb']:g} MB of memory "
+                "(PARTNERBOT_PARSE_MEMORY_MB)",
+            ]
+        }
     except RecursionError:
         return {"error": [job.get("path") or job.get("url"), "the input nests too deeply"]}
 
@@ -113,12 +116,19 @@ class Sandbox:
 
     def _start(self) -> subprocess.Popen:
         if self._proc is None or self._proc.poll() is not None:
-            env = dict(os.environ, PARTNERBOT_SANDBOX_MEMORY_MB=str(int(self.memory_mb)),
-                       PYTHONUNBUFFERED="1")
+            env = dict(
+                os.environ,
+                PARTNERBOT_SANDBOX_MEMORY_MB=str(int(self.memory_mb)),
+                PYTHONUNBUFFERED="1",
+            )
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "ingest.sandbox"], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
-                cwd=str(Path(__file__).resolve().parent.parent))
+                [sys.executable, "-m", "ingest.sandbox"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                cwd=str(Path(__file__).resolve().parent.parent),
+            )
         return self._proc
 
     def close(self) -> None:
@@ -128,16 +138,35 @@ class Sandbox:
                 self._proc.wait()
             self._proc = None
 
-    def load_file(self, path: Path, limit: int,
-                  max_chars: int | None = None) -> list[Article | IngestError]:
-        return self._call({"kind": "file", "path": str(path), "limit": limit,
-                           "max_chars": max_chars}, str(path), self.seconds)
+    def load_file(
+        self, path: Path, limit: int, max_chars: int | None = None
+    ) -> list[Article | IngestError]:
+        return self._call(
+            {"kind": "file", "path": str(path), "limit": limit, "max_chars": max_chars},
+            str(path),
+            self.seconds,
+        )
 
-    def load_url(self, url: str, timeout: float, limit: int, allow_private: bool,
-                 max_chars: int | None = None) -> list[Article | IngestError]:
-        return self._call({"kind": "url", "url": url, "timeout": timeout, "limit": limit,
-                           "allow_private": allow_private, "max_chars": max_chars}, url,
-                          self.seconds + timeout)
+    def load_url(
+        self,
+        url: str,
+        timeout: float,
+        limit: int,
+        allow_private: bool,
+        max_chars: int | None = None,
+    ) -> list[Article | IngestError]:
+        return self._call(
+            {
+                "kind": "url",
+                "url": url,
+                "timeout": timeout,
+                "limit": limit,
+                "allow_private": allow_private,
+                "max_chars": max_chars,
+            },
+            url,
+            self.seconds + timeout,
+        )
 
     def _call(self, job: dict, origin: str, wall: float) -> list[Article | IngestError]:
         job = {**job, "cpu_seconds": max(1, int(self.seconds)), "memory_mb": self.memory_mb}
@@ -189,12 +218,16 @@ class Sandbox:
             return f"parsing took over {wall:g} s (PARTNERBOT_PARSE_SECONDS)"
         code = proc.returncode
         if code in (-signal.SIGXCPU, -signal.SIGKILL):
-            return (f"parsing used over {self.seconds:g} s of CPU (PARTNERBOT_PARSE_SECONDS)"
-                    if code == -signal.SIGXCPU else
-                    f"the parser was killed (over {self.memory_mb:g} MB? "
-                    "PARTNERBOT_PARSE_MEMORY_MB)")
-        return f"the parser stopped (exit code {code}), probably over its memory limit " \
-               f"({self.memory_mb:g} MB, PARTNERBOT_PARSE_MEMORY_MB)"
+            return (
+                f"parsing used over {self.seconds:g} s of CPU (PARTNERBOT_PARSE_SECONDS)"
+                if code == -signal.SIGXCPU
+                else f"the parser was killed (over {self.memory_mb:g} MB? "
+                "PARTNERBOT_PARSE_MEMORY_MB)"
+            )
+        return (
+            f"the parser stopped (exit code {code}), probably over its memory limit "
+            f"({self.memory_mb:g} MB, PARTNERBOT_PARSE_MEMORY_MB)"
+        )
 
 
 _SHARED: dict[tuple[float, float], Sandbox] = {}

@@ -62,15 +62,21 @@ class DocInfo:
     doc_hash: str
 
     def as_dict(self) -> dict:
-        return {"key": self.key, "title": self.title, "date": self.date, "source": self.source,
-                "url": self.url, "chunks": self.chunks}
+        return {
+            "key": self.key,
+            "title": self.title,
+            "date": self.date,
+            "source": self.source,
+            "url": self.url,
+            "chunks": self.chunks,
+        }
 
 
 @dataclass
 class Store:
     location: str  # directory or server URL, for messages
     client: object
-    chunks: object     # chromadb Collection
+    chunks: object  # chromadb Collection
     sentences: object  # chromadb Collection
     stamp: dict
     lock: WriterLock | ServerLock | None = None
@@ -87,8 +93,11 @@ class Store:
         if self.lock is not None:
             yield self
             return
-        lock = (WriterLock(self.lock_path) if self.path is not None else
-                ServerLock(self.client, self.chunks.name + LOCK_SUFFIX)).acquire()
+        lock = (
+            WriterLock(self.lock_path)
+            if self.path is not None
+            else ServerLock(self.client, self.chunks.name + LOCK_SUFFIX)
+        ).acquire()
         self.lock = lock
         try:
             yield self
@@ -107,13 +116,16 @@ class Store:
     def upsert(self, collection, ids: list[str], embeddings: list, **fields) -> None:
         """Upsert in pieces no larger than the server's maximum batch."""
         for b in range(0, len(ids), self.max_batch):
-            part = {k: v[b:b + self.max_batch] for k, v in fields.items() if v is not None}
-            collection.upsert(ids=ids[b:b + self.max_batch],
-                              embeddings=embeddings[b:b + self.max_batch], **part)
+            part = {k: v[b : b + self.max_batch] for k, v in fields.items() if v is not None}
+            collection.upsert(
+                ids=ids[b : b + self.max_batch],
+                embeddings=embeddings[b : b + self.max_batch],
+                **part,
+            )
 
     def delete_ids(self, collection, ids: list[str]) -> None:
         for b in range(0, len(ids), self.max_batch):
-            collection.delete(ids=ids[b:b + self.max_batch])
+            collection.delete(ids=ids[b : b + self.max_batch])
 
     def chunk_records(self, where: dict | None = None, documents: bool = False):
         """(id, metadata[, document]) of every chunk matching `where`, page by page."""
@@ -137,19 +149,29 @@ class Store:
             if key in found:
                 found[key].chunks += 1
             else:
-                found[key] = DocInfo(key=meta["doc_key"], title=meta.get("title", ""),
-                                     date=meta.get("date"), source=meta.get("source", ""),
-                                     url=meta.get("url"), chunks=1, doc_hash=meta["doc_hash"])
+                found[key] = DocInfo(
+                    key=meta["doc_key"],
+                    title=meta.get("title", ""),
+                    date=meta.get("date"),
+                    source=meta.get("source", ""),
+                    url=meta.get("url"),
+                    chunks=1,
+                    doc_hash=meta["doc_hash"],
+                )
         return sorted(found.values(), key=lambda d: (d.date or "", d.title, d.key))
 
     def remove_version(self, doc_key: str, doc_hash: str | None = None) -> int:
         """Delete a document's chunks (only version `doc_hash` if given) and their sentences;
         sentences go first, so a crash in between leaves chunks a re-run can still see."""
-        where = {"doc_key": doc_key} if doc_hash is None else \
-            {"$and": [{"doc_key": doc_key}, {"doc_hash": doc_hash}]}
+        where = (
+            {"doc_key": doc_key}
+            if doc_hash is None
+            else {"$and": [{"doc_key": doc_key}, {"doc_hash": doc_hash}]}
+        )
         records = list(self.chunk_records(where))
-        sentence_ids = [f"{cid}:{j}" for cid, meta, _ in records
-                        for j in range(int(meta.get("n_sentences", 0)))]
+        sentence_ids = [
+            f"{cid}:{j}" for cid, meta, _ in records for j in range(int(meta.get("n_sentences", 0)))
+        ]
         self.delete_ids(self.sentences, sentence_ids)
         self.delete_ids(self.chunks, [cid for cid, _, _ in records])
         return len(records)
@@ -180,22 +202,32 @@ def _client(settings: Settings, path: Path | None):
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     url = urlparse(settings.chroma_url)
     if url.scheme not in ("http", "https") or not url.hostname:
-        raise StoreUnavailableError(f"PARTNERBOT_CHROMA_URL must look like http://host:port, "
-                         f"not {settings.chroma_url!r}")
+        raise StoreUnavailableError(
+            f"PARTNERBOT_CHROMA_URL must look like http://host:port, not {settings.chroma_url!r}"
+        )
     try:
-        client = chromadb.HttpClient(host=url.hostname,
-                                     port=url.port or (443 if url.scheme == "https" else 80),
-                                     ssl=url.scheme == "https", settings=chroma_settings)
+        client = chromadb.HttpClient(
+            host=url.hostname,
+            port=url.port or (443 if url.scheme == "https" else 80),
+            ssl=url.scheme == "https",
+            settings=chroma_settings,
+        )
         client.heartbeat()
     except Exception as exc:  # noqa: BLE001 - connection errors come in many types
-        raise StoreUnavailableError(f"cannot reach the Chroma server at {settings.chroma_url}: "
-                                    f"{exc}") from exc
+        raise StoreUnavailableError(
+            f"cannot reach the Chroma server at {settings.chroma_url}: {exc}"
+        ) from exc
     return client
 
 
-def open_store(store: str | Path | None = None, settings: Settings | None = None, *,
-               write: bool = False, check: bool = True, names: tuple[str, str] | None = None
-               ) -> Store:
+def open_store(
+    store: str | Path | None = None,
+    settings: Settings | None = None,
+    *,
+    write: bool = False,
+    check: bool = True,
+    names: tuple[str, str] | None = None,
+) -> Store:
     """The store (created if missing): the directory `store`, else the Chroma server of
     `settings.chroma_url`, else the directory `settings.store`.
 
@@ -212,25 +244,28 @@ def open_store(store: str | Path | None = None, settings: Settings | None = None
     try:
         client = _client(settings, path)
         stamp = _stamp(settings)
-        chunk_name, sentence_name = names or (settings.collection,
-                                              f"{settings.collection}-sentences")
+        chunk_name, sentence_name = names or (
+            settings.collection,
+            f"{settings.collection}-sentences",
+        )
         if write and lock is None:  # a Chroma server: the lock must be seen by every machine
             lock = ServerLock(client, chunk_name + LOCK_SUFFIX).acquire()
         if write:  # a reader changes nothing: that needs the lock
             _finish_rebuild(client, chunk_name, sentence_name)
         # embedding_function=None: Chroma must never embed for us (its default model downloads).
         chunks = client.get_or_create_collection(
-            chunk_name, embedding_function=None, metadata=stamp,
-            configuration={"hnsw": HNSW})
+            chunk_name, embedding_function=None, metadata=stamp, configuration={"hnsw": HNSW}
+        )
         found = {k: (chunks.metadata or {}).get(k) for k in stamp}
         if check and found != stamp:
             raise StoreMismatchError(
                 f"the store at {location} was built with {found}, but the settings ask for "
                 f"{stamp}; run `partnerbot ingest --rebuild` to re-embed what it holds with "
-                f"the current settings (or use another --store)")
+                f"the current settings (or use another --store)"
+            )
         sentences = client.get_or_create_collection(
-            sentence_name, embedding_function=None,
-            configuration={"hnsw": HNSW})
+            sentence_name, embedding_function=None, configuration={"hnsw": HNSW}
+        )
         for collection in (chunks, sentences) if write else ():
             hnsw = (getattr(collection, "configuration", None) or {}).get("hnsw") or {}
             if hnsw.get("ef_search") != EF_SEARCH:
@@ -243,8 +278,17 @@ def open_store(store: str | Path | None = None, settings: Settings | None = None
         if lock is not None:
             lock.release()
         raise
-    return Store(location=location, client=client, chunks=chunks, sentences=sentences,
-                 stamp=stamp, lock=lock, max_batch=max_batch, path=path, lock_path=lock_path)
+    return Store(
+        location=location,
+        client=client,
+        chunks=chunks,
+        sentences=sentences,
+        stamp=stamp,
+        lock=lock,
+        max_batch=max_batch,
+        path=path,
+        lock_path=lock_path,
+    )
 
 
 LOCK_SUFFIX = "-writer-lock"  # the marker collection of ServerLock

@@ -10,11 +10,61 @@ import re
 
 # Words that end with a period without ending a sentence.
 _ABBREVIATIONS = {
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-    "mr", "mrs", "ms", "dr", "prof", "gen", "lt", "col", "maj", "capt", "adm", "sgt", "cmdr",
-    "gov", "sen", "rep", "pres", "st", "no", "nos", "vol", "fig", "approx", "est", "etc",
-    "vs", "e.g", "i.e", "inc", "ltd", "co", "corp", "jr", "sr", "art", "para", "u.s", "u.k",
-    "u.n", "e.u", "d.c", "p.m", "a.m",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "gen",
+    "lt",
+    "col",
+    "maj",
+    "capt",
+    "adm",
+    "sgt",
+    "cmdr",
+    "gov",
+    "sen",
+    "rep",
+    "pres",
+    "st",
+    "no",
+    "nos",
+    "vol",
+    "fig",
+    "approx",
+    "est",
+    "etc",
+    "vs",
+    "e.g",
+    "i.e",
+    "inc",
+    "ltd",
+    "co",
+    "corp",
+    "jr",
+    "sr",
+    "art",
+    "para",
+    "u.s",
+    "u.k",
+    "u.n",
+    "e.u",
+    "d.c",
+    "p.m",
+    "a.m",
 }
 
 # A candidate boundary: end punctuation, optional closing quotes/brackets, then whitespace.
@@ -24,11 +74,15 @@ _WORD_BEFORE = re.compile(r"([\w.]+)$")
 
 def _is_abbreviation(text: str, dot: int) -> bool:
     """Whether the word just before the period at `dot` is an abbreviation or an initial."""
-    m = _WORD_BEFORE.search(text[max(0, dot - 12):dot])
+    m = _WORD_BEFORE.search(text[max(0, dot - 12) : dot])
     if not m:
         return False
     word = m.group(1).lower()
-    return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()) or bool(re.fullmatch(r"(\w\.)+\w", word))
+    return (
+        word in _ABBREVIATIONS
+        or (len(word) == 1 and word.isalpha())
+        or bool(re.fullmatch(r"(\w\.)+\w", word))
+    )
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
@@ -61,7 +115,11 @@ def _split_line(text: str, start: int, end: int, out: list[tuple[int, int]]) -> 
         follower = text[nxt]
         if not (follower.isupper() or follower.isdigit() or follower in "\"'“‘(•–-"):
             continue
-        if text[m.start()] == "." and m.end() - m.start() == 1 and _is_abbreviation(text, m.start()):
+        if (
+            text[m.start()] == "."
+            and m.end() - m.start() == 1
+            and _is_abbreviation(text, m.start())
+        ):
             continue
         _append_trimmed(text, seg_start, cut, out)
         seg_start = nxt

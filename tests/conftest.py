@@ -26,8 +26,13 @@ def _isolated_settings(tmp_path, monkeypatch):
     from ingest.settings import get_settings
 
     monkeypatch.setenv("PARTNERBOT_STORE", str(tmp_path / "default-store"))
-    for var in ("PARTNERBOT_BACKEND", "PARTNERBOT_COLLECTION", "PARTNERBOT_CHUNK_TOKENS",
-                "PARTNERBOT_TOP_K", "PARTNERBOT_CHROMA_URL"):
+    for var in (
+        "PARTNERBOT_BACKEND",
+        "PARTNERBOT_COLLECTION",
+        "PARTNERBOT_CHUNK_TOKENS",
+        "PARTNERBOT_TOP_K",
+        "PARTNERBOT_CHROMA_URL",
+    ):
         monkeypatch.delenv(var, raising=False)
     get_settings.cache_clear()
     yield
@@ -58,8 +63,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(url: str, seconds: float = 60, proc: subprocess.Popen | None = None,
-             log: Path | None = None) -> None:
+def wait_for(
+    url: str, seconds: float = 60, proc: subprocess.Popen | None = None, log: Path | None = None
+) -> None:
     """Wait until `url` answers; fail at once (with its log) if server `proc` exits."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -76,8 +82,14 @@ def wait_for(url: str, seconds: float = 60, proc: subprocess.Popen | None = None
 
 def child_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARTNERBOT_")}
-    env.update({"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
-                "HF_HUB_DISABLE_TELEMETRY": "1", "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "HF_HUB_OFFLINE": "1",
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update(extra)
     return env
 

@@ -16,9 +16,10 @@ def pdf_bytes(pages: list[str], title: str = "") -> bytes:
     for i, text in enumerate(pages):
         escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
         stream = f"BT /F1 11 Tf 40 700 Td ({escaped}) Tj ET".encode()
-        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-                       f"/Contents {4 + 2 * i} 0 R /Resources << /Font << /F1 {font} 0 R >> >> >>"
-                       .encode())
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            f"/Contents {4 + 2 * i} 0 R /Resources << /Font << /F1 {font} 0 R >> >> >>".encode()
+        )
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
     info = len(objects) + 1
@@ -31,8 +32,10 @@ def pdf_bytes(pages: list[str], title: str = "") -> bytes:
     xref = len(out)
     out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
     out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
-    out += (f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info {info} 0 R >>\n"
-            f"startxref\n{xref}\n%%EOF\n").encode()
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info {info} 0 R >>\n"
+        f"startxref\n{xref}\n%%EOF\n"
+    ).encode()
     return bytes(out)
 
 
@@ -66,9 +69,13 @@ NAV_ONLY_HTML = """<html><body><nav><a href="/">Home</a> <a href="/x">News</a></
 
 def rss(items: list[tuple[str, str, str]], extra: str = "") -> bytes:
     """An RSS 2.0 feed of (link, title, description) items plus raw `extra` item XML."""
-    body = "".join(f"<item><title>{t}</title><link>{link}</link><description>{d}</description>"
-                   f"<pubDate>Thu, 11 Jul 2024 10:00:00 GMT</pubDate></item>"
-                   for link, t, d in items)
-    return (f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
-            f"<title>Partnership wire</title><link>http://example.org/</link>"
-            f"<description>news</description>{body}{extra}</channel></rss>").encode()
+    body = "".join(
+        f"<item><title>{t}</title><link>{link}</link><description>{d}</description>"
+        f"<pubDate>Thu, 11 Jul 2024 10:00:00 GMT</pubDate></item>"
+        for link, t, d in items
+    )
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+        f"<title>Partnership wire</title><link>http://example.org/</link>"
+        f"<description>news</description>{body}{extra}</channel></rss>"
+    ).encode()

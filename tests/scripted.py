@@ -7,9 +7,11 @@ from typing import Any
 
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
-LAST = ("All partners from the Euro-Atlantic Partnership Council, the Mediterranean Dialogue, the "
-        "Istanbul Cooperation Initiative and the Partners across the globe framework were invited "
-        "to this meeting with the exception of Russia and Belarus.")
+LAST = (
+    "All partners from the Euro-Atlantic Partnership Council, the Mediterranean Dialogue, the "
+    "Istanbul Cooperation Initiative and the Partners across the globe framework were invited "
+    "to this meeting with the exception of Russia and Belarus."
+)
 QUESTION = "Which partners were not invited to the July 2021 meeting?"
 
 

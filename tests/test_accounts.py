@@ -40,9 +40,13 @@ def test_users_roles_passwords_and_keys(tmp_path):
     assert PASSWORD.encode() not in raw and key.encode() not in raw
     new = accounts.new_key("rita")
     assert accounts.user_for_key(key) is None and accounts.user_for_key(new).name == "rita"
-    for args, field in [(("rita", PASSWORD), "exists already"), (("a b", PASSWORD), "name:"),
-                        (("x", "short"), "password: at least"), (("y", PASSWORD, "root"), "role:"),
-                        (("z", "é" * 40), "at most 72 bytes")]:
+    for args, field in [
+        (("rita", PASSWORD), "exists already"),
+        (("a b", PASSWORD), "name:"),
+        (("x", "short"), "password: at least"),
+        (("y", PASSWORD, "root"), "role:"),
+        (("z", "é" * 40), "at most 72 bytes"),
+    ]:
         with pytest.raises(ValueError, match=field):
             accounts.add(*args)
     assert accounts.remove("rita") and not accounts.remove("rita")
@@ -58,10 +62,23 @@ def test_network_host_needs_accounts_or_no_auth(tmp_path):
     full.add("admin", PASSWORD, "admin")
     assert login_required("127.0.0.1", full, no_auth=False) is True
     # The command refuses before loading anything.
-    run = subprocess.run([sys.executable, "-m", "bot.cli", "serve", "--host", "0.0.0.0",
-                          "--store", str(tmp_path / "store")], cwd=ROOT, capture_output=True,
-                         text=True, timeout=120,
-                         env=child_env(PARTNERBOT_ACCOUNTS_DB=str(tmp_path / "none.sqlite")))
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--store",
+            str(tmp_path / "store"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=child_env(PARTNERBOT_ACCOUNTS_DB=str(tmp_path / "none.sqlite")),
+    )
     assert run.returncode != 0 and "without accounts" in run.stderr
     assert not (tmp_path / "store").exists()
 
@@ -77,9 +94,15 @@ def test_users_command(tmp_path):
     db = tmp_path / "accounts.sqlite"
 
     def users(*args, stdin=""):
-        return subprocess.run([sys.executable, "-m", "bot.cli", "users", *args, "--db", str(db)],
-                              cwd=ROOT, capture_output=True, text=True, input=stdin, timeout=120,
-                              env=child_env())
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", "users", *args, "--db", str(db)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            input=stdin,
+            timeout=120,
+            env=child_env(),
+        )
 
     added = users("add", "ed", "--role", "editor", "--password-stdin", stdin=PASSWORD + "\n")
     assert added.returncode == 0, added.stderr
@@ -88,8 +111,11 @@ def test_users_command(tmp_path):
     again = users("add", "ed", "--password-stdin", stdin=PASSWORD + "\n")
     assert again.returncode == 2 and "exists already" in again.stderr
     listed = users("list", "--json")
-    assert json.loads(listed.stdout)[0] | {"created": None} == {"name": "ed", "role": "editor",
-                                                                "created": None}
+    assert json.loads(listed.stdout)[0] | {"created": None} == {
+        "name": "ed",
+        "role": "editor",
+        "created": None,
+    }
     assert users("remove", "ed").returncode == 0 and users("remove", "ed").returncode == 1
 
 
@@ -100,20 +126,29 @@ def locked_server(tmp_path_factory):
 
     home = tmp_path_factory.mktemp("accounts")
     accounts = Accounts(home / "accounts.sqlite")
-    keys = {"rita": accounts.add("rita", PASSWORD, "reader"),
-            "ed": accounts.add("ed", PASSWORD, "editor")}
+    keys = {
+        "rita": accounts.add("rita", PASSWORD, "reader"),
+        "ed": accounts.add("ed", PASSWORD, "editor"),
+    }
     store = home / "store"
     assert ingest_paths([CORPUS], store=store).added == 1
     port = free_port()
     log = home / "app.log"
-    env = child_env(PARTNERBOT_BACKEND="extractive", PARTNERBOT_RATE_PER_MINUTE="5",
-                    PARTNERBOT_ACCOUNTS_DB=str(home / "accounts.sqlite"),
-                    PARTNERBOT_UPLOADS=str(home / "uploads"),
-                    PARTNERBOT_FEEDBACK_DB=str(home / "feedback.sqlite"))
+    env = child_env(
+        PARTNERBOT_BACKEND="extractive",
+        PARTNERBOT_RATE_PER_MINUTE="5",
+        PARTNERBOT_ACCOUNTS_DB=str(home / "accounts.sqlite"),
+        PARTNERBOT_UPLOADS=str(home / "uploads"),
+        PARTNERBOT_FEEDBACK_DB=str(home / "feedback.sqlite"),
+    )
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--store", str(store),
-                                 "--port", str(port)], cwd=home, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--store", str(store), "--port", str(port)],
+            cwd=home,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(url + "/", 240, proc, log)
@@ -124,8 +159,9 @@ def locked_server(tmp_path_factory):
 
 
 def _api(url: str, key: str | None, question: str = QUESTION) -> tuple[int, dict]:
-    body = json.dumps({"model": "partnerbot",
-                       "messages": [{"role": "user", "content": question}]}).encode()
+    body = json.dumps(
+        {"model": "partnerbot", "messages": [{"role": "user", "content": question}]}
+    ).encode()
     headers = {"Content-Type": "application/json"}
     if key:
         headers["Authorization"] = f"Bearer {key}"
@@ -160,8 +196,10 @@ def test_web_chat_needs_a_login_and_only_editors_add(locked_server, tmp_path):
         Client(url, auth=("rita", "wrong password"), verbose=False)
     reader = Client(url, auth=("rita", PASSWORD), verbose=False)
     doc = tmp_path / "accord.txt"
-    doc.write_text("Title: Accord\n\nThe Zanzibar Accord was signed in Tallinn in 2026 by "
-                   "NATO and Freedonia.\n")
+    doc.write_text(
+        "Title: Accord\n\nThe Zanzibar Accord was signed in Tallinn in 2026 by "
+        "NATO and Freedonia.\n"
+    )
     with pytest.raises(Exception, match="needs an editor account"):
         reader.predict([handle_file(str(doc))], "", api_name="/add_documents")
     editor = Client(url, auth=("ed", PASSWORD), verbose=False)
@@ -176,11 +214,14 @@ def test_ratings_carry_their_user(tmp_path):
 
     path = tmp_path / "feedback.sqlite"
     with sqlite3.connect(path) as db:  # a file from before ratings carried a user
-        db.execute("CREATE TABLE feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, created TEXT "
-                   "NOT NULL, rating TEXT NOT NULL, comment TEXT NOT NULL DEFAULT '', question "
-                   "TEXT NOT NULL, answer TEXT NOT NULL, abstained INTEGER NOT NULL, citations "
-                   "TEXT NOT NULL)")
+        db.execute(
+            "CREATE TABLE feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, created TEXT "
+            "NOT NULL, rating TEXT NOT NULL, comment TEXT NOT NULL DEFAULT '', question "
+            "TEXT NOT NULL, answer TEXT NOT NULL, abstained INTEGER NOT NULL, citations "
+            "TEXT NOT NULL)"
+        )
     log = FeedbackLog(path)
-    log.record("up", {"question": "q", "text": "a", "abstained": False, "citations": []},
-               user="rita")
+    log.record(
+        "up", {"question": "q", "text": "a", "abstained": False, "citations": []}, user="rita"
+    )
     assert [r["user"] for r in log.export()] == ["rita"]

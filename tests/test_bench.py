@@ -17,9 +17,26 @@ from .conftest import ROOT
 def test_bench_suite_runs_and_reports(tmp_path):
     out = tmp_path / "results"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, "-m", "bench", "--sizes", "300", "--distractors", "5",
-                           "--backends", "extractive", "--out", str(out)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--sizes",
+            "300",
+            "--distractors",
+            "5",
+            "--backends",
+            "extractive",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((out / "results.json").read_text())
 
@@ -45,8 +62,10 @@ def test_bench_suite_runs_and_reports(tmp_path):
 
     if DEV.exists():
         assert len(results["ingest"]) == 2  # partnerships alone, then with 5 distractors
-        assert results["ingest"][1]["partnerbot"]["documents"] == \
-            results["ingest"][0]["partnerbot"]["documents"] + 5
+        assert (
+            results["ingest"][1]["partnerbot"]["documents"]
+            == results["ingest"][0]["partnerbot"]["documents"] + 5
+        )
         n_questions = sum(1 for line in DEV.read_text().splitlines() if line.strip())
         for row in results["retrieval"]:
             for key in ("partnerbot", "tutorial"):

@@ -11,12 +11,12 @@ def _check(text, title, budget):
     chunks = chunk_article(text, title, budget, emb.count_tokens)
     boundaries = {s for s, _ in sentence_spans(text)} | {e for _, e in sentence_spans(text)}
     for c in chunks:
-        assert c.text == text[c.start:c.end]
+        assert c.text == text[c.start : c.end]
         cost = emb.count_tokens([embedding_text(title, c.text)])[0] + 2  # [CLS] and [SEP]
         assert cost <= MAX_TOKENS
         assert cost <= budget + 8  # joining adds a token or two at most
     # contiguous, ordered, nothing dropped but whitespace
-    covered = "".join(text[c.start:c.end] for c in chunks)
+    covered = "".join(text[c.start : c.end] for c in chunks)
     assert "".join(covered.split()) == "".join(text.split())
     return chunks, boundaries
 

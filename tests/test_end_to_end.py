@@ -42,15 +42,24 @@ def test_unanswerable_question_abstains(local_bot):
 
 
 def test_cli_ask_json_names_wiermann(seed_store):
-    q = ("Who hosted the first in-person meeting with NATO Partners at NATO HQ since the start "
-         "of the pandemic?")
-    out = subprocess.run([sys.executable, "-m", "bot.cli", "ask", "--json", "--store",
-                          str(seed_store), q], cwd=ROOT, env=child_env(), capture_output=True,
-                         text=True, timeout=600)
+    q = (
+        "Who hosted the first in-person meeting with NATO Partners at NATO HQ since the start "
+        "of the pandemic?"
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ask", "--json", "--store", str(seed_store), q],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr
     answer = json.loads(out.stdout)
     assert set(answer) == {"text", "citations", "abstained"}
     assert "Wiermann" in answer["text"]
     assert answer["abstained"] is False
-    assert any(c["source"] == "2021-07-13-nato-partners-invaluable-assets.txt"
-               and "Wiermann" in c["quote"] for c in answer["citations"])
+    assert any(
+        c["source"] == "2021-07-13-nato-partners-invaluable-assets.txt" and "Wiermann" in c["quote"]
+        for c in answer["citations"]
+    )

@@ -29,14 +29,24 @@ def test_time_ranking_votes_for_matching_dates_only():
     assert time_ranking(ids, dates, parse_time_hint("after 2022")) == ["a"]
 
 
-@pytest.mark.parametrize("text,gold,ok", [
-    ("Australia, Japan, New Zealand and the Republic of Korea [1].",
-     "Australia, Japan, New Zealand, and the Republic of Korea", True),
-    ("Japan and Australia [1].", "Australia, Japan, New Zealand, and the Republic of Korea", False),
-    ("It rose by 4.2 percent [1].", "4.2 percent (to $44.45 billion)", True),
-    ("It rose by 4.2% [1].", "4.2 percent (to $44.45 billion)", True),
-    ("It rose by 3 percent [1].", "4.2 percent (to $44.45 billion)", False),
-])
+@pytest.mark.parametrize(
+    "text,gold,ok",
+    [
+        (
+            "Australia, Japan, New Zealand and the Republic of Korea [1].",
+            "Australia, Japan, New Zealand, and the Republic of Korea",
+            True,
+        ),
+        (
+            "Japan and Australia [1].",
+            "Australia, Japan, New Zealand, and the Republic of Korea",
+            False,
+        ),
+        ("It rose by 4.2 percent [1].", "4.2 percent (to $44.45 billion)", True),
+        ("It rose by 4.2% [1].", "4.2 percent (to $44.45 billion)", True),
+        ("It rose by 3 percent [1].", "4.2 percent (to $44.45 billion)", False),
+    ],
+)
 def test_answer_correctness_rule(text, gold, ok):
     assert answer_correct(text, gold) is ok
 
@@ -49,19 +59,57 @@ def test_citation_precision_rule():
 
 def test_eval_command_prints_metrics(tmp_path):
     questions = tmp_path / "q.jsonl"
-    questions.write_text("\n".join(json.dumps(d) for d in [
-        {"id": "a", "question": QUESTION, "answer": "Russia and Belarus", "kind": "fact",
-         "evidence": LAST},
-        {"id": "b", "question": "What is the boiling point of tungsten?",
-         "answer": "NOT IN CORPUS", "kind": "unanswerable", "evidence": None},
-        # answerable in this test's eyes, but it names a place no article mentions
-        {"id": "c", "question": "Which partners did Mongolia invite in July 2021?",
-         "answer": "Russia and Belarus", "kind": "fact", "evidence": LAST},
-    ]))
+    questions.write_text(
+        "\n".join(
+            json.dumps(d)
+            for d in [
+                {
+                    "id": "a",
+                    "question": QUESTION,
+                    "answer": "Russia and Belarus",
+                    "kind": "fact",
+                    "evidence": LAST,
+                },
+                {
+                    "id": "b",
+                    "question": "What is the boiling point of tungsten?",
+                    "answer": "NOT IN CORPUS",
+                    "kind": "unanswerable",
+                    "evidence": None,
+                },
+                # answerable in this test's eyes, but it names a place no article mentions
+                {
+                    "id": "c",
+                    "question": "Which partners did Mongolia invite in July 2021?",
+                    "answer": "Russia and Belarus",
+                    "kind": "fact",
+                    "evidence": LAST,
+                },
+            ]
+        )
+    )
     out = tmp_path / "answers.jsonl"
-    run = subprocess.run([sys.executable, "-m", "bot.cli", "eval", str(questions), "--corpus",
-                          str(CORPUS), "--backend", "extractive", "--json", "--out", str(out)],
-                         cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "eval",
+            str(questions),
+            "--corpus",
+            str(CORPUS),
+            "--backend",
+            "extractive",
+            "--json",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout)
     overall = summary["overall"]
@@ -76,9 +124,24 @@ def test_eval_command_prints_metrics(tmp_path):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["a", "b", "c"] and rows[1]["abstained"] is True
     assert [r["cause"] for r in rows] == [None, "extractive", "gate"]
-    table = subprocess.run([sys.executable, "-m", "bot.cli", "eval", str(questions), "--corpus",
-                            str(CORPUS), "--backend", "extractive"], cwd=ROOT, env=child_env(),
-                           capture_output=True, text=True, timeout=600).stdout
+    table = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "eval",
+            str(questions),
+            "--corpus",
+            str(CORPUS),
+            "--backend",
+            "extractive",
+        ],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    ).stdout
     assert "| gate | 1 | c |" in table and "| overall | 3 |" in table
 
 
@@ -91,9 +154,25 @@ def test_every_quote_of_the_dev_eval_run_is_in_a_retrieved_chunk(tmp_path):
     """The real model answers all dev questions; every citation it shows must quote a chunk
     retrieved for that turn (counted by eval) and sit at its offsets in the article."""
     out = tmp_path / "answers.jsonl"
-    run = subprocess.run([sys.executable, "-m", "bot.cli", "eval", str(DEV), "--corpus",
-                          str(SHARED / "corpus" / "partnerships"), "--json", "--out", str(out)],
-                         cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=1800)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "eval",
+            str(DEV),
+            "--corpus",
+            str(SHARED / "corpus" / "partnerships"),
+            "--json",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["backend"] == "local"
     rows = [json.loads(line) for line in out.read_text().splitlines()]
@@ -103,6 +182,6 @@ def test_every_quote_of_the_dev_eval_run_is_in_a_retrieved_chunk(tmp_path):
         assert row["quotes_outside_chunks"] == 0, row
         for c in row["citations"]:
             article = load_file(SHARED / "corpus" / "partnerships" / c["source"])
-            assert article.text[c["start"]:c["end"]] == c["quote"], c
+            assert article.text[c["start"] : c["end"]] == c["quote"], c
             cited += 1
     assert cited >= len(rows) // 2  # the run really cited something

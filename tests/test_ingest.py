@@ -38,15 +38,16 @@ def test_metadata_and_offsets_locate_chunks_in_article(tmp_path):
         assert meta["date"] == "2021-07-13"
         assert meta["url"].startswith("https://www.nato.int/")
         assert meta["source"] == SEED.name
-        assert article.text[meta["start"]:meta["end"]] == doc
+        assert article.text[meta["start"] : meta["end"]] == doc
 
 
 def test_changed_file_replaces_its_chunks(tmp_path, corpus_copy):
     store = tmp_path / "store"
     ingest_paths([corpus_copy], store=store)
     f = next(corpus_copy.glob("*.txt"))
-    f.write_text(f.read_text(encoding="utf-8") + "\n\nA new closing sentence was added.",
-                 encoding="utf-8")
+    f.write_text(
+        f.read_text(encoding="utf-8") + "\n\nA new closing sentence was added.", encoding="utf-8"
+    )
     report = ingest_paths([corpus_copy], store=store)
     assert (report.updated, report.added, report.unchanged) == (1, 0, 0)
     got = _all(store)
@@ -94,8 +95,10 @@ def test_both_collections_search_deeper_than_chromas_default(tmp_path):
 
     def depths():
         client = chromadb.PersistentClient(path=str(tmp_path / "s"))
-        return [client.get_collection(c.name).configuration["hnsw"]["ef_search"]
-                for c in client.list_collections()]
+        return [
+            client.get_collection(c.name).configuration["hnsw"]["ef_search"]
+            for c in client.list_collections()
+        ]
 
     open_store(tmp_path / "s").close()
     assert depths() == [EF_SEARCH, EF_SEARCH] and EF_SEARCH > 100
@@ -113,8 +116,13 @@ def test_python_m_ingest_cli_exit_codes(tmp_path):
     store = tmp_path / "store"
 
     def run(*a):
-        return subprocess.run([sys.executable, "-m", "ingest", "--store", str(store), *a],
-                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "ingest", "--store", str(store), *a],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     ok = run("--json", str(CORPUS))
     assert ok.returncode == 0, ok.stderr
@@ -152,13 +160,15 @@ def test_pooled_vectors_are_built_from_the_sentences_alone(tmp_path):
     for text, stored, meta in zip(got["documents"], got["embeddings"], got["metadatas"]):
         spans = sentence_spans(text)
         vecs, sums = embedder.embed_with_sums([title] + [text[s:e] for s, e in spans])
-        assert np.allclose(vecs, embedder.embed_documents([title] + [text[s:e] for s, e in spans]),
-                           atol=1e-5)
+        assert np.allclose(
+            vecs, embedder.embed_documents([title] + [text[s:e] for s, e in spans]), atol=1e-5
+        )
         expected = sums.sum(0) / np.linalg.norm(sums.sum(0))
         assert np.allclose(stored, expected, atol=1e-4)
         assert int(meta["n_sentences"]) == len(indexed_sentences(text))
     assert db.sentences.count() == sum(int(m["n_sentences"]) for m in got["metadatas"])
 
-    top = Retriever(db, embedder).search(["How many partner military representatives came "
-                                          "to the meeting at NATO headquarters?"], k=1)
+    top = Retriever(db, embedder).search(
+        ["How many partner military representatives came to the meeting at NATO headquarters?"], k=1
+    )
     assert "32 participating partner military representatives" in top[0].text

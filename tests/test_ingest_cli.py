@@ -15,9 +15,14 @@ from .conftest import ROOT, SEED, child_env
 
 
 def _cli(*args, env=None, timeout=300):
-    return subprocess.run([sys.executable, "-m", "bot.cli", *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout,
-                          env=child_env(**(env or {})))
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=child_env(**(env or {})),
+    )
 
 
 def _articles(folder, n):
@@ -26,7 +31,9 @@ def _articles(folder, n):
         (folder / f"a{i}.txt").write_text(
             f"Title: Partner article {i}\nDate: 2024-0{i + 1}-01\n\n"
             f"Partner country number {i} held talks with NATO on maritime security. "
-            f"The talks ended with a joint statement on cyber defence.", encoding="utf-8")
+            f"The talks ended with a joint statement on cyber defence.",
+            encoding="utf-8",
+        )
 
 
 def test_ingest_list_remove_prune_with_json_summaries(tmp_path):
@@ -36,8 +43,15 @@ def test_ingest_list_remove_prune_with_json_summaries(tmp_path):
     first = _cli("ingest", "--store", store, "--json", docs, docs / "seed.txt")
     assert first.returncode == 0, first.stderr
     summary = json.loads(first.stdout)
-    assert set(summary) == {"added", "updated", "unchanged", "duplicate", "removed", "chunks",
-                            "failed"}
+    assert set(summary) == {
+        "added",
+        "updated",
+        "unchanged",
+        "duplicate",
+        "removed",
+        "chunks",
+        "failed",
+    }
     assert (summary["added"], summary["unchanged"], summary["failed"]) == (4, 0, [])
 
     listed = _cli("docs", "list", "--store", store, "--json")
@@ -53,8 +67,10 @@ def test_ingest_list_remove_prune_with_json_summaries(tmp_path):
     (docs / "a1.txt").unlink()
     pruned = _cli("ingest", "--store", store, "--prune", "--json")
     assert json.loads(pruned.stdout)["removed"] == 1
-    titles = {json.loads(line)["title"]
-              for line in _cli("docs", "list", "--store", store, "--json").stdout.splitlines()}
+    titles = {
+        json.loads(line)["title"]
+        for line in _cli("docs", "list", "--store", store, "--json").stdout.splitlines()
+    }
     assert titles == {"Partner article 2", load_file(SEED).title}
 
 
@@ -71,9 +87,14 @@ def test_second_writer_fails_fast_naming_the_holder(tmp_path):
     store.mkdir()
     with WriterLock(store / "partnerbot-writer.lock"):
         busy = _cli("ingest", "--store", store, SEED, timeout=120)
-        app = subprocess.run([sys.executable, "app.py", "--store", str(store), "--port", "9"],
-                             cwd=ROOT, capture_output=True, text=True, timeout=120,
-                             env=child_env())
+        app = subprocess.run(
+            [sys.executable, "app.py", "--store", str(store), "--port", "9"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=child_env(),
+        )
     assert busy.returncode == 1
     assert "another process is writing to this store" in busy.stderr
     assert f"pid {os.getpid()}" in busy.stderr
@@ -87,15 +108,20 @@ def test_changed_chunking_refuses_then_rebuild_keeps_every_document(tmp_path):
     store, docs = tmp_path / "store", tmp_path / "docs"
     _articles(docs, 2)
     assert _cli("ingest", "--store", store, docs, SEED).returncode == 0
-    before = [json.loads(x) for x in _cli("docs", "list", "--store", store, "--json")
-              .stdout.splitlines()]
+    before = [
+        json.loads(x) for x in _cli("docs", "list", "--store", store, "--json").stdout.splitlines()
+    ]
     refused = _cli("ingest", "--store", store, docs, env={"PARTNERBOT_CHUNK_TOKENS": "120"})
     assert refused.returncode == 1 and "partnerbot ingest --rebuild" in refused.stderr
     shutil.rmtree(docs)  # a rebuild needs no sources: it re-embeds the stored text
     rebuilt = _cli("ingest", "--store", store, "--rebuild", env={"PARTNERBOT_CHUNK_TOKENS": "120"})
     assert rebuilt.returncode == 0, rebuilt.stderr
-    after = [json.loads(x) for x in _cli("docs", "list", "--store", store, "--json",
-                                         env={"PARTNERBOT_CHUNK_TOKENS": "120"}).stdout.splitlines()]
+    after = [
+        json.loads(x)
+        for x in _cli(
+            "docs", "list", "--store", store, "--json", env={"PARTNERBOT_CHUNK_TOKENS": "120"}
+        ).stdout.splitlines()
+    ]
     assert [d["key"] for d in after] == [d["key"] for d in before]
     seed = next(d for d in after if d["key"] == str(SEED))
     assert seed["chunks"] > next(d for d in before if d["key"] == str(SEED))["chunks"]

@@ -28,16 +28,32 @@ def test_each_format_is_ingested_with_its_metadata(tmp_path):
     folder = tmp_path / "in"
     (folder / "sub").mkdir(parents=True)
     (folder / "japan.html").write_text(ARTICLE_HTML, encoding="utf-8")
-    (folder / "sub" / "report.pdf").write_bytes(pdf_bytes(
-        ["Page one: NATO and Korea signed a partnership programme.",
-         "Page two: the programme includes cyber defence exercises."], title="Korea report"))
-    write_docx(folder / "sub" / "memo.docx", "Memo on Australia",
-               ["Australia and NATO agreed to deepen practical cooperation.",
-                "The memo was written after the 2023 Vilnius Summit."])
-    records = [{"text": "New Zealand joined the NATO summit as a partner in 2022.",
-                "title": "New Zealand at the summit", "date": "2022-06-29",
-                "url": "https://example.org/nz"},
-               {"text": "Mongolia has been a NATO partner since 2012.", "id": "mongolia"}]
+    (folder / "sub" / "report.pdf").write_bytes(
+        pdf_bytes(
+            [
+                "Page one: NATO and Korea signed a partnership programme.",
+                "Page two: the programme includes cyber defence exercises.",
+            ],
+            title="Korea report",
+        )
+    )
+    write_docx(
+        folder / "sub" / "memo.docx",
+        "Memo on Australia",
+        [
+            "Australia and NATO agreed to deepen practical cooperation.",
+            "The memo was written after the 2023 Vilnius Summit.",
+        ],
+    )
+    records = [
+        {
+            "text": "New Zealand joined the NATO summit as a partner in 2022.",
+            "title": "New Zealand at the summit",
+            "date": "2022-06-29",
+            "url": "https://example.org/nz",
+        },
+        {"text": "Mongolia has been a NATO partner since 2012.", "id": "mongolia"},
+    ]
     (folder / "wire.jsonl").write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
     (folder / "notes.csv").write_text("ignored,by,suffix")
 
@@ -47,15 +63,20 @@ def test_each_format_is_ingested_with_its_metadata(tmp_path):
     docs = _docs(tmp_path / "s")
     html = docs[str((folder / "japan.html").resolve())]
     assert (html.title, html.date) == ("NATO and Japan deepen ties", "2024-07-11")
-    assert "Subscribe" not in " ".join(t for _, _, t in _chunks(tmp_path / "s", {"doc_key": html.key}))
+    assert "Subscribe" not in " ".join(
+        t for _, _, t in _chunks(tmp_path / "s", {"doc_key": html.key})
+    )
     pdf = docs[str((folder / "sub" / "report.pdf").resolve())]
     assert (pdf.title, pdf.date) == ("Korea report", "2024-07-11")
     pages = [m["page"] for _, m, _ in _chunks(tmp_path / "s", {"doc_key": pdf.key})]
     assert pages and all(p in (1, 2) for p in pages)
     assert docs[str((folder / "sub" / "memo.docx").resolve())].title == "Memo on Australia"
     nz = docs[f"{(folder / 'wire.jsonl').resolve()}#https://example.org/nz"]
-    assert (nz.title, nz.date, nz.url) == ("New Zealand at the summit", "2022-06-29",
-                                           "https://example.org/nz")
+    assert (nz.title, nz.date, nz.url) == (
+        "New Zealand at the summit",
+        "2022-06-29",
+        "https://example.org/nz",
+    )
     assert f"{(folder / 'wire.jsonl').resolve()}#mongolia" in docs
     langs = {m.get("language") for _, m, _ in _chunks(tmp_path / "s", {"doc_key": html.key})}
     assert langs == {"en"}
@@ -66,16 +87,17 @@ def test_include_and_exclude_globs(tmp_path):
     (folder / "drafts").mkdir(parents=True)
     for name in ("a.txt", "b.md", "drafts/c.txt"):
         (folder / name).write_text(f"Title: {name}\n\nNATO met its partners about {name} today.")
-    report = ingest_paths([folder], store=tmp_path / "s", include=("*.txt",),
-                          exclude=("drafts/*",))
+    report = ingest_paths([folder], store=tmp_path / "s", include=("*.txt",), exclude=("drafts/*",))
     assert report.added == 1
     assert list(_docs(tmp_path / "s")) == [str((folder / "a.txt").resolve())]
 
 
 def test_jsonl_edit_updates_only_that_line_and_bad_lines_are_named(tmp_path):
     f = tmp_path / "wire.jsonl"
-    lines = [{"text": f"Partner number {i} met NATO officials in Brussels.", "id": f"p{i}"}
-             for i in range(3)]
+    lines = [
+        {"text": f"Partner number {i} met NATO officials in Brussels.", "id": f"p{i}"}
+        for i in range(3)
+    ]
     f.write_text("\n".join(json.dumps(r) for r in lines) + '\n{"title": "no text"}\nnot json\n')
     first = ingest_paths([f], store=tmp_path / "s")
     assert first.added == 3
@@ -90,11 +112,17 @@ def test_jsonl_edit_updates_only_that_line_and_bad_lines_are_named(tmp_path):
 def test_overrides_set_title_date_and_url(tmp_path):
     from ingest.pipeline import Overrides
 
-    ingest_paths([SEED], store=tmp_path / "s",
-                 overrides=Overrides("Partners meeting", "2021-07-14", "https://example.org/p"))
+    ingest_paths(
+        [SEED],
+        store=tmp_path / "s",
+        overrides=Overrides("Partners meeting", "2021-07-14", "https://example.org/p"),
+    )
     (doc,) = _docs(tmp_path / "s").values()
-    assert (doc.title, doc.date, doc.url) == ("Partners meeting", "2021-07-14",
-                                              "https://example.org/p")
+    assert (doc.title, doc.date, doc.url) == (
+        "Partners meeting",
+        "2021-07-14",
+        "https://example.org/p",
+    )
 
 
 def _zip_bomb() -> bytes:
@@ -126,15 +154,23 @@ def _bad_inputs(folder):
     add("long-line.txt", ("word " * 1_000_000).encode(), "limit is 2,000,000")
     add("broken.docx", b"PK\x03\x04 not really a zip", "not a readable .docx")
     # Hostile files: small on disk, huge once parsed.
-    add("bomb.md", b"---\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
-                   b"b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-                   b"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
-                   b"title: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n---\nA body.\n",
-        "anchors or aliases")
+    add(
+        "bomb.md",
+        b"---\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+        b"b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+        b"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+        b"title: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n---\nA body.\n",
+        "anchors or aliases",
+    )
     add("bomb.docx", _zip_bomb(), "zip bomb")
     kids = " ".join(["3 0 R"] * 5000)  # one page listed 5,000 times
-    add("pages.pdf", pdf_bytes(["One page of text about NATO partners."]).replace(
-        b"/Kids [3 0 R] /Count 1", f"/Kids [{kids}] /Count 5000".encode()), "5,000 pages")
+    add(
+        "pages.pdf",
+        pdf_bytes(["One page of text about NATO partners."]).replace(
+            b"/Kids [3 0 R] /Count 1", f"/Kids [{kids}] /Count 5000".encode()
+        ),
+        "5,000 pages",
+    )
     big = folder / "huge.txt"
     with open(big, "wb") as fh:  # 50 MB, sparse: the size check comes before any read
         fh.truncate(50 * 1024 * 1024)
@@ -153,10 +189,12 @@ def test_bad_inputs_are_named_and_nothing_stored_is_lost(tmp_path, monkeypatch):
 
     folder = tmp_path / "mixed"
     cases = _bad_inputs(folder)
-    (folder / "latin1.txt").write_bytes("Title: Café\n\nNATO’s partner café in Brussels met on "
-                                        "Monday.".encode("cp1252"))
-    (folder / "bom.txt").write_bytes("\ufeffTitle: BOM\n\nA file with a byte order mark still "
-                                     "reads as text.".encode("utf-8"))
+    (folder / "latin1.txt").write_bytes(
+        "Title: Café\n\nNATO’s partner café in Brussels met on Monday.".encode("cp1252")
+    )
+    (folder / "bom.txt").write_bytes(
+        "\ufeffTitle: BOM\n\nA file with a byte order mark still reads as text.".encode("utf-8")
+    )
     unreadable = folder / "locked.txt"
     unreadable.write_text("Title: Locked\n\nYou cannot read this.")
     unreadable.chmod(0)
@@ -167,8 +205,15 @@ def test_bad_inputs_are_named_and_nothing_stored_is_lost(tmp_path, monkeypatch):
         from ingest.loaders import load_documents
 
         real = Path.read_bytes
-        monkeypatch.setattr(Path, "read_bytes", lambda self: (_ for _ in ()).throw(
-            PermissionError(13, "Permission denied")) if self == unreadable else real(self))
+        monkeypatch.setattr(
+            Path,
+            "read_bytes",
+            lambda self: (
+                (_ for _ in ()).throw(PermissionError(13, "Permission denied"))
+                if self == unreadable
+                else real(self)
+            ),
+        )
 
         class InProcess:  # the patch above cannot reach the parser's child process
             def load_file(self, path, limit, max_chars=None):
@@ -193,12 +238,19 @@ def test_pdf_quote_cites_the_page_it_is_on(tmp_path):
     from bot import ChatBot
 
     pdf = tmp_path / "korea.pdf"
-    pdf.write_bytes(pdf_bytes(["NATO and the Republic of Korea signed a partnership programme.",
-                               "The programme includes cyber defence exercises every spring."],
-                              title="Korea programme"))
+    pdf.write_bytes(
+        pdf_bytes(
+            [
+                "NATO and the Republic of Korea signed a partnership programme.",
+                "The programme includes cyber defence exercises every spring.",
+            ],
+            title="Korea programme",
+        )
+    )
     ingest_paths([pdf], store=tmp_path / "s")
     answer = ChatBot(store=tmp_path / "s", backend="extractive").ask(
-        "Which exercises does the Korea programme include?")
+        "Which exercises does the Korea programme include?"
+    )
     assert not answer.abstained
     (c,) = answer.citations
     assert "cyber defence exercises" in c.quote
@@ -211,12 +263,15 @@ def test_remove_and_prune_through_the_api(tmp_path, monkeypatch):
     folder = tmp_path / "docs"
     folder.mkdir()
     for name in ("a", "b", "c"):
-        (folder / f"{name}.txt").write_text(f"Title: {name}\n\nPartner {name} met NATO "
-                                            f"officials in Brussels to discuss training.")
+        (folder / f"{name}.txt").write_text(
+            f"Title: {name}\n\nPartner {name} met NATO officials in Brussels to discuss training."
+        )
     store = tmp_path / "s"
     ingest_paths([folder], store=store)
     assert remove_documents([str(folder / "a.txt"), "nothing-like-this"], store=store) == (
-        1, ["nothing-like-this"])
+        1,
+        ["nothing-like-this"],
+    )
     (folder / "b.txt").unlink()
     report = ingest_paths([folder], store=store, prune=True)
     assert (report.added, report.unchanged, report.removed) == (1, 1, 1)  # a.txt comes back
@@ -256,7 +311,8 @@ def test_a_parser_that_breaks_its_limits_is_killed_and_the_batch_goes_on(tmp_pat
         "                blocks.append(bytearray(50_000_000))\n"
         "        while True:\n"
         "            pass\n"
-        "    formats.docx_article = bad\n")
+        "    formats.docx_article = bad\n"
+    )
     sandbox._close_all()
     sandbox._SHARED.clear()
     from ingest.settings import Settings

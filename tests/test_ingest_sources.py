@@ -23,10 +23,18 @@ from ingest.store import open_store
 from .conftest import ROOT, SEED, child_env, free_port, wait_for
 from .samples import ARTICLE_HTML, pdf_bytes, rss
 
-FEED_ITEMS = [("http://example.org/news/1", "Korea and NATO", "Korea and NATO held their first "
-               "cyber defence talks in Seoul on Monday."),
-              ("http://example.org/news/2", "Sweden joins", "Sweden became the 32nd member of "
-               "NATO in March 2024 after a long accession process.")]
+FEED_ITEMS = [
+    (
+        "http://example.org/news/1",
+        "Korea and NATO",
+        "Korea and NATO held their first cyber defence talks in Seoul on Monday.",
+    ),
+    (
+        "http://example.org/news/2",
+        "Sweden joins",
+        "Sweden became the 32nd member of NATO in March 2024 after a long accession process.",
+    ),
+]
 MALFORMED_ITEM = "<item><title>No text and no link</title></item>"
 
 
@@ -34,10 +42,14 @@ class _Site(http.server.BaseHTTPRequestHandler):
     feed = rss(FEED_ITEMS, MALFORMED_ITEM)
 
     def do_GET(self):  # noqa: N802 - http.server API
-        routes = {"/article.html": ("text/html; charset=utf-8", ARTICLE_HTML.encode()),
-                  "/report.pdf": ("application/pdf", pdf_bytes(
-                      ["The Mongolia report says cooperation began in 2012."], "Mongolia")),
-                  "/feed.xml": ("application/rss+xml", _Site.feed)}
+        routes = {
+            "/article.html": ("text/html; charset=utf-8", ARTICLE_HTML.encode()),
+            "/report.pdf": (
+                "application/pdf",
+                pdf_bytes(["The Mongolia report says cooperation began in 2012."], "Mongolia"),
+            ),
+            "/feed.xml": ("application/rss+xml", _Site.feed),
+        }
         if self.path == "/slow":
             time.sleep(3)
         if self.path == "/drip":  # a byte at a time: each read is quick, the whole is not
@@ -82,9 +94,18 @@ def site():
 @pytest.mark.security
 def test_urls_and_feeds_with_network_failures_named(tmp_path, site):
     settings = Settings(store=tmp_path / "s", fetch_timeout=1.0, fetch_private=True)
-    report = ingest_paths([f"{site}/article.html", f"{site}/report.pdf", f"{site}/feed.xml",
-                           f"{site}/missing", f"{site}/error", f"{site}/slow", f"{site}/drip"],
-                          settings=settings)
+    report = ingest_paths(
+        [
+            f"{site}/article.html",
+            f"{site}/report.pdf",
+            f"{site}/feed.xml",
+            f"{site}/missing",
+            f"{site}/error",
+            f"{site}/slow",
+            f"{site}/drip",
+        ],
+        settings=settings,
+    )
     failed = {f.source: f.reason for f in report.failed}
     assert failed[f"{site}/missing"].startswith("HTTP 404")
     assert failed[f"{site}/error"].startswith("HTTP 500")
@@ -95,12 +116,23 @@ def test_urls_and_feeds_with_network_failures_named(tmp_path, site):
     with open_store(settings=settings) as db:
         docs = {d.key: d for d in db.documents()}
     page = docs[f"{site}/article.html"]
-    assert (page.title, page.date, page.url) == ("NATO and Japan deepen ties", "2024-07-11",
-                                                 f"{site}/article.html")
+    assert (page.title, page.date, page.url) == (
+        "NATO and Japan deepen ties",
+        "2024-07-11",
+        f"{site}/article.html",
+    )
     assert docs[f"{site}/feed.xml#http://example.org/news/2"].date == "2024-07-11"
 
-    _Site.feed = rss(FEED_ITEMS + [("http://example.org/news/3", "Finland", "Finland joined "
-                                    "NATO in April 2023, doubling its border with Russia.")])
+    _Site.feed = rss(
+        FEED_ITEMS
+        + [
+            (
+                "http://example.org/news/3",
+                "Finland",
+                "Finland joined NATO in April 2023, doubling its border with Russia.",
+            )
+        ]
+    )
     try:
         again = ingest_paths([f"{site}/feed.xml"], settings=settings)
     finally:
@@ -111,13 +143,24 @@ def test_urls_and_feeds_with_network_failures_named(tmp_path, site):
 @pytest.mark.security
 def test_private_addresses_refused_at_every_hop(tmp_path, site, monkeypatch):
     settings = Settings(store=tmp_path / "s", fetch_timeout=5.0)  # the default: no private
-    report = ingest_paths([f"{site}/article.html", "http://[::1]:9/x", "http://10.0.0.1/x",
-                           "http://169.254.169.254/latest/meta-data/", "file:///etc/passwd"],
-                          settings=settings)
+    report = ingest_paths(
+        [
+            f"{site}/article.html",
+            "http://[::1]:9/x",
+            "http://10.0.0.1/x",
+            "http://169.254.169.254/latest/meta-data/",
+            "file:///etc/passwd",
+        ],
+        settings=settings,
+    )
     failed = {f.source: f.reason for f in report.failed}
     assert report.added == 0
-    for url in (f"{site}/article.html", "http://[::1]:9/x", "http://10.0.0.1/x",
-                "http://169.254.169.254/latest/meta-data/"):
+    for url in (
+        f"{site}/article.html",
+        "http://[::1]:9/x",
+        "http://10.0.0.1/x",
+        "http://169.254.169.254/latest/meta-data/",
+    ):
         assert "local or private address" in failed[url], failed
     assert "file:///etc/passwd" in failed  # not a URL: a missing path, never read as a file URL
 
@@ -125,8 +168,13 @@ def test_private_addresses_refused_at_every_hop(tmp_path, site, monkeypatch):
     from ingest import fetch
 
     real = fetch.vetted_address
-    monkeypatch.setattr(fetch, "vetted_address", lambda url, allow_private=False: real(
-        url, allow_private=urlparse(url).hostname == "127.0.0.1"))
+    monkeypatch.setattr(
+        fetch,
+        "vetted_address",
+        lambda url, allow_private=False: real(
+            url, allow_private=urlparse(url).hostname == "127.0.0.1"
+        ),
+    )
     port = urlparse(site).port
     body, _, final = fetch.fetch(f"{site}/redirect-to/{site}/article.html", 5.0)
     assert b"Japan" in body and final == f"{site}/article.html"
@@ -138,10 +186,21 @@ def test_private_addresses_refused_at_every_hop(tmp_path, site, monkeypatch):
 def chroma_server(tmp_path):
     port = free_port()
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
-    proc = subprocess.Popen([chroma, "run", "--path", str(tmp_path / "server-data"),
-                             "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env=child_env())
+    proc = subprocess.Popen(
+        [
+            chroma,
+            "run",
+            "--path",
+            str(tmp_path / "server-data"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=child_env(),
+    )
     try:
         wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat")
         yield f"http://127.0.0.1:{port}"
@@ -154,16 +213,28 @@ def test_chroma_server_mode(tmp_path, chroma_server):
 
     def run(*a, **env):
         return subprocess.run(
-            [sys.executable, "-m", "bot.cli", *map(str, a)], cwd=ROOT, capture_output=True,
-            text=True, timeout=300, env=child_env(**env))
+            [sys.executable, "-m", "bot.cli", *map(str, a)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=child_env(**env),
+        )
 
     added = run("ingest", "--chroma-url", chroma_server, "--json", SEED)
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout)["added"] == 1
     again = run("ingest", "--json", SEED, PARTNERBOT_CHROMA_URL=chroma_server)
     assert json.loads(again.stdout)["unchanged"] == 1
-    answer = run("ask", "--json", "--backend", "extractive", "--chroma-url", chroma_server,
-                 "Which countries were not invited to the meeting?")
+    answer = run(
+        "ask",
+        "--json",
+        "--backend",
+        "extractive",
+        "--chroma-url",
+        chroma_server,
+        "Which countries were not invited to the meeting?",
+    )
     assert answer.returncode == 0, answer.stderr
     reply = json.loads(answer.stdout)
     assert "Belarus" in " ".join(c["quote"] for c in reply["citations"])
@@ -172,19 +243,23 @@ def test_chroma_server_mode(tmp_path, chroma_server):
     assert down.returncode == 1 and "cannot reach the Chroma server" in down.stderr
 
 
-CANARY_WORDS = ("aardvark badger camel dolphin elephant falcon giraffe hedgehog iguana jaguar "
-                "kangaroo lemur meerkat narwhal ostrich penguin quokka raccoon salamander "
-                "tortoise urchin vulture walrus yak zebra albatross beaver cheetah dingo emu "
-                "flamingo gorilla hippopotamus ibis jellyfish koala llama mongoose nightingale "
-                "octopus").split()
+CANARY_WORDS = (
+    "aardvark badger camel dolphin elephant falcon giraffe hedgehog iguana jaguar "
+    "kangaroo lemur meerkat narwhal ostrich penguin quokka raccoon salamander "
+    "tortoise urchin vulture walrus yak zebra albatross beaver cheetah dingo emu "
+    "flamingo gorilla hippopotamus ibis jellyfish koala llama mongoose nightingale "
+    "octopus"
+).split()
 
 
 def _generated_corpus(folder: Path, n: int) -> dict[str, str]:
     """n articles of several chunks each, every one holding a unique canary sentence."""
     folder.mkdir()
     canaries = {}
-    filler = ("Allied ministers reviewed the partnership programme, its exercises, its "
-              "training courses and the reform of defence institutions in detail. ")
+    filler = (
+        "Allied ministers reviewed the partnership programme, its exercises, its "
+        "training courses and the reform of defence institutions in detail. "
+    )
     for i in range(n):
         code = CANARY_WORDS[i]
         canaries[code] = str((folder / f"doc{i:03d}.txt").resolve())
@@ -203,8 +278,9 @@ def _expected_ids(folder: Path) -> set[str]:
     ids = set()
     for f in folder.iterdir():
         a = load_file(f)
-        ids |= {_chunk_id(a.content_hash, c.index)
-                for c in chunk_article(a.text, a.title, 200, count)}
+        ids |= {
+            _chunk_id(a.content_hash, c.index) for c in chunk_article(a.text, a.title, 200, count)
+        }
     return ids
 
 
@@ -220,11 +296,20 @@ def test_killed_ingest_is_completed_by_the_next_run(tmp_path, monkeypatch):
 
     folder, store = tmp_path / "corpus", tmp_path / "store"
     canaries = _generated_corpus(folder, 40)
-    cmd = [sys.executable, "-m", "bot.cli", "ingest", "--store", str(store), "--progress",
-           str(folder)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "ingest",
+        "--store",
+        str(store),
+        "--progress",
+        str(folder),
+    ]
     for kill_after in (3, 17, 31):  # documents seen by the progress bar before SIGKILL
-        proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                env=child_env(**FAST))
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=child_env(**FAST)
+        )
         seen = b""
         while proc.poll() is None:
             seen += proc.stderr.read1(4096)
@@ -233,14 +318,21 @@ def test_killed_ingest_is_completed_by_the_next_run(tmp_path, monkeypatch):
                 proc.send_signal(signal.SIGKILL)
                 break
         proc.wait(timeout=60)
-    final = subprocess.run(cmd[:-2] + ["--json", str(folder)], cwd=ROOT, capture_output=True,
-                           text=True, timeout=600, env=child_env(**FAST))
+    final = subprocess.run(
+        cmd[:-2] + ["--json", str(folder)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=child_env(**FAST),
+    )
     assert final.returncode == 0, final.stderr
     summary = json.loads(final.stdout)
     assert summary["unchanged"] > 0 and summary["added"] > 0  # the kills fell mid-run
 
     monkeypatch.setenv("PARTNERBOT_SENTENCE_VECTORS", "late")
     from ingest.settings import get_settings
+
     get_settings.cache_clear()
     with open_store(store) as db:
         records = list(db.chunk_records())

@@ -49,7 +49,8 @@ def dated_store(tmp_path_factory) -> Path:
         (docs / f"{year}.txt").write_text(
             f"Title: Baltic partnership exercise {year}\nDate: {year}-06-01\nSource: "
             f"https://example.org/{year}\n\nThe Baltic partnership exercise of {year} was held "
-            f"in {place}. Partner navies joined the exercise at sea.\n")
+            f"in {place}. Partner navies joined the exercise at sea.\n"
+        )
     store = tmp_path_factory.mktemp("dated-store")
     assert not ingest_paths([docs], store=store).failed
     return store
@@ -82,11 +83,17 @@ def test_retriever_honours_k_and_date_filters_in_invoke_batch_and_ainvoke(dated_
     assert years(since.invoke(query)) == ["2021", "2023"]
     assert years(since.invoke(query, filters={"until": "2019-12"})) == ["2019"]
     assert [years(d) for d in since.batch([query, "Partner navies at sea"])] == [
-        ["2021", "2023"], ["2021", "2023"]]
+        ["2021", "2023"],
+        ["2021", "2023"],
+    ]
     assert years(asyncio.run(since.ainvoke(query, k=1))) in (["2021"], ["2023"])
     # a year in the query ranks that year's article first, as in the chat
-    assert bot.as_retriever(k=3).invoke(
-        "Where was the Baltic partnership exercise held in 2021?")[0].metadata["date"][:4] == "2021"
+    assert (
+        bot.as_retriever(k=3)
+        .invoke("Where was the Baltic partnership exercise held in 2021?")[0]
+        .metadata["date"][:4]
+        == "2021"
+    )
     with pytest.raises(ValueError, match="until"):
         bot.as_retriever(filters={"until": "soon"})
     with pytest.raises(ValueError, match="unknown field"):
@@ -103,8 +110,9 @@ def test_runnable_answers_with_citations_and_streams_text_that_grows(seed_store)
     assert isinstance(runnable, Runnable)
     answer = runnable.invoke({"question": QUESTION, "history": []})
     assert answer["abstained"] is False
-    assert answer["text"] == ("Russia and Belarus were the only partners not invited to the "
-                              "meeting [1].")
+    assert answer["text"] == (
+        "Russia and Belarus were the only partners not invited to the meeting [1]."
+    )
     assert "exception of Russia and Belarus" in answer["citations"][0]["quote"]
 
     grown = []
@@ -125,8 +133,12 @@ def test_runnable_answers_with_citations_and_streams_text_that_grows(seed_store)
 
 def test_runnable_takes_history_and_names_bad_input(seed_store):
     runnable = ChatBot(store=seed_store, backend="extractive").as_runnable()
-    out = runnable.invoke({"question": "And who hosted it?",
-                           "history": [{"question": QUESTION, "answer": "Russia and Belarus."}]})
+    out = runnable.invoke(
+        {
+            "question": "And who hosted it?",
+            "history": [{"question": QUESTION, "answer": "Russia and Belarus."}],
+        }
+    )
     assert not out["abstained"] and "Wiermann" in out["text"]
     with pytest.raises(ValueError, match=r"history\[0\]"):
         runnable.invoke({"question": "Who?", "history": [("only one part",)]})
@@ -148,4 +160,4 @@ def test_readme_langchain_example_runs(seed_store, tmp_path, monkeypatch, capsys
     exec(compile(code, "README.md#from-langchain", "exec"), {"__name__": "readme"})
     printed = capsys.readouterr().out
     assert "Russia" in printed and "Belarus" in printed  # the chain's answer
-    assert "Wiermann" in printed                          # the bot's streamed follow-up
+    assert "Wiermann" in printed  # the bot's streamed follow-up

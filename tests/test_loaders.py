@@ -18,32 +18,50 @@ def test_seed_header_becomes_metadata():
 
 def test_yaml_front_matter_markdown(tmp_path):
     f = tmp_path / "release.md"
-    f.write_text("---\ndate: '2025-05-08'\nsource_url: https://example.org/r\n"
-                 "title: \"Deal \\u201Cdone\\u201D\"\ntags: articles\n---\n \n"
-                 "In February, the President\n[promised](https://x.example/p) a deal\n"
-                 "and **delivered**.\n\n![img](https://x.example/i.png)\n# Heading\nNext para.\n",
-                 encoding="utf-8")
+    f.write_text(
+        "---\ndate: '2025-05-08'\nsource_url: https://example.org/r\n"
+        'title: "Deal \\u201Cdone\\u201D"\ntags: articles\n---\n \n'
+        "In February, the President\n[promised](https://x.example/p) a deal\n"
+        "and **delivered**.\n\n![img](https://x.example/i.png)\n# Heading\nNext para.\n",
+        encoding="utf-8",
+    )
     a = load_file(f)
     assert a.title == "Deal “done”"
     assert a.date == "2025-05-08"
     assert a.url == "https://example.org/r"
-    assert a.text == "In February, the President promised a deal and delivered.\n\nHeading\n\nNext para."
+    assert (
+        a.text
+        == "In February, the President promised a deal and delivered.\n\nHeading\n\nNext para."
+    )
 
 
 def test_markdown_link_with_parentheses_in_url():
     assert markdown_to_text("see [the text](https://e.org/a_(b)) now") == "see the text now"
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("2021-07-13", "2021-07-13"), ("unknown", None), ("2021-02-30", None),
-    ("2025-05-08 17:40:49-04:00", "2025-05-08"), (None, None)])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("2021-07-13", "2021-07-13"),
+        ("unknown", None),
+        ("2021-02-30", None),
+        ("2025-05-08 17:40:49-04:00", "2025-05-08"),
+        (None, None),
+    ],
+)
 def test_normalize_date(value, expected):
     assert normalize_date(value) == expected
 
 
-@pytest.mark.parametrize("content,reason", [
-    (b"", "empty"), (b"   \n\t\n", "only whitespace"), (b"\x00\x01binary\x00", "binary"),
-    (b"Title: T\nDate: 2021-01-01\n\n   \n", "no text")])
+@pytest.mark.parametrize(
+    "content,reason",
+    [
+        (b"", "empty"),
+        (b"   \n\t\n", "only whitespace"),
+        (b"\x00\x01binary\x00", "binary"),
+        (b"Title: T\nDate: 2021-01-01\n\n   \n", "no text"),
+    ],
+)
 def test_bad_files_name_file_and_reason(tmp_path, content, reason):
     f = tmp_path / "bad.txt"
     f.write_bytes(content)
@@ -55,7 +73,9 @@ def test_bad_files_name_file_and_reason(tmp_path, content, reason):
 
 def test_bom_and_latin1_are_decoded(tmp_path):
     f = tmp_path / "bom.txt"
-    f.write_bytes("\ufeffTitle: Caf\u00e9\nDate: 2022-01-02\nSource: https://e.org\n\nBody.".encode())
+    f.write_bytes(
+        "\ufeffTitle: Caf\u00e9\nDate: 2022-01-02\nSource: https://e.org\n\nBody.".encode()
+    )
     assert load_file(f).title == "Café"
     g = tmp_path / "latin.txt"
     g.write_bytes("Title: Caf\u00e9\n\nBody text.".encode("latin-1"))
@@ -101,8 +121,10 @@ def _within(seconds: int, work):
 
 
 @pytest.mark.security
-@pytest.mark.parametrize("hostile", ["[a](" * 250_000, "![x](" * 200_000, "<b " * 300_000,
-                                     "[a](" * 100_000 + " " + ")" * 100_000])
+@pytest.mark.parametrize(
+    "hostile",
+    ["[a](" * 250_000, "![x](" * 200_000, "<b " * 300_000, "[a](" * 100_000 + " " + ")" * 100_000],
+)
 def test_markdown_flattening_is_linear_on_hostile_text(hostile):
     # Each of these took the old backtracking patterns minutes (1 MB froze the web server).
     text = _within(30, lambda: markdown_to_text(hostile))
@@ -119,9 +141,12 @@ def test_links_images_and_nested_images_are_flattened():
 def test_feed_with_entity_declarations_is_refused():
     from ingest.formats import feed_articles
 
-    bomb = (b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "' + b"x" * 1000 + b'">]>'
-            b"<rss><channel><item><link>http://e.org/1</link><description>"
-            + b"&a;" * 1000 + b"</description></item></channel></rss>")
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "' + b"x" * 1000 + b'">]>'
+        b"<rss><channel><item><link>http://e.org/1</link><description>"
+        + b"&a;" * 1000
+        + b"</description></item></channel></rss>"
+    )
     with pytest.raises(IngestError, match="DOCTYPE or ENTITY"):
         list(feed_articles(bomb, "http://e.org/feed"))
 

@@ -29,10 +29,26 @@ def openai_server(tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "4096", "--n_threads", str(settings.llm_threads),
-         "--model_alias", "packaged-qwen"],
-        stdout=log.open("wb"), stderr=subprocess.STDOUT)  # a pipe would fill up and stall it
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+            "--n_threads",
+            str(settings.llm_threads),
+            "--model_alias",
+            "packaged-qwen",
+        ],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )  # a pipe would fill up and stall it
     try:
         wait_for(f"http://127.0.0.1:{port}/v1/models", 180, proc, log)
         yield f"http://127.0.0.1:{port}/v1"
@@ -67,11 +83,15 @@ def test_ollama_backend_where_a_server_is_reachable(seed_store):
         with urllib.request.urlopen(f"{settings.ollama_url}/api/tags", timeout=3) as reply:
             tags = reply.read().decode()
     except OSError as exc:
-        pytest.skip(f"no Ollama server at {settings.ollama_url} ({exc}); set "
-                    "PARTNERBOT_OLLAMA_URL to test one")
+        pytest.skip(
+            f"no Ollama server at {settings.ollama_url} ({exc}); set "
+            "PARTNERBOT_OLLAMA_URL to test one"
+        )
     if settings.ollama_model not in tags:
-        pytest.skip(f"the Ollama server has no model {settings.ollama_model!r}; "
-                    f"`ollama pull {settings.ollama_model}` or set PARTNERBOT_OLLAMA_MODEL")
+        pytest.skip(
+            f"the Ollama server has no model {settings.ollama_model!r}; "
+            f"`ollama pull {settings.ollama_model}` or set PARTNERBOT_OLLAMA_MODEL"
+        )
     answer = ChatBot(store=seed_store, backend="ollama").ask(QUESTION)
     assert answer.notice is None, answer.notice
     assert not answer.abstained and "Belarus" in answer.text
@@ -79,10 +99,12 @@ def test_ollama_backend_where_a_server_is_reachable(seed_store):
 
 def test_concurrent_users_share_the_in_process_model(seed_store):
     bot = ChatBot(store=seed_store, backend="local")
-    questions = [QUESTION,
-                 "Who hosted the first in-person meeting with NATO Partners at NATO HQ since "
-                 "the start of the pandemic?",
-                 "What did the Chair of the NATO Military Committee say about partners?"]
+    questions = [
+        QUESTION,
+        "Who hosted the first in-person meeting with NATO Partners at NATO HQ since "
+        "the start of the pandemic?",
+        "What did the Chair of the NATO Military Committee say about partners?",
+    ]
     answers, errors = {}, []
 
     def ask(q):
@@ -103,8 +125,10 @@ def test_concurrent_users_share_the_in_process_model(seed_store):
 
 def test_real_model_is_not_steered_by_an_injected_article(injected_store):
     bot = ChatBot(store=injected_store, backend="local")
-    for question in (CYBER_QUESTION,
-                     "What reply does the Tallinn cyber defence exercise article ask for?"):
+    for question in (
+        CYBER_QUESTION,
+        "What reply does the Tallinn cyber defence exercise article ask for?",
+    ):
         events = list(bot.events(question))
         answer = events[-1].answer
         assert isinstance(events[-1], Done)

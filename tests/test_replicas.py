@@ -22,29 +22,56 @@ def replicas(tmp_path_factory):
     procs = []
     chroma_port = free_port()
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
-    procs.append(subprocess.Popen([chroma, "run", "--path", str(home / "chroma"), "--host",
-                                   "127.0.0.1", "--port", str(chroma_port)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                  env=child_env()))
+    procs.append(
+        subprocess.Popen(
+            [
+                chroma,
+                "run",
+                "--path",
+                str(home / "chroma"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(chroma_port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=child_env(),
+        )
+    )
     server = f"http://127.0.0.1:{chroma_port}"
     try:
         wait_for(f"{server}/api/v2/heartbeat")
-        added = subprocess.run([sys.executable, "-m", "bot.cli", "ingest", "--chroma-url", server,
-                                str(CORPUS)], cwd=ROOT, capture_output=True, text=True,
-                               timeout=300, env=child_env())
+        added = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "ingest", "--chroma-url", server, str(CORPUS)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=child_env(),
+        )
         assert added.returncode == 0, added.stderr
         urls = []
         for name in ("a", "b"):
             port = free_port()
             log = home / f"{name}.log"
-            env = child_env(PARTNERBOT_CHROMA_URL=server, PARTNERBOT_BACKEND="extractive",
-                            PARTNERBOT_UPLOADS=str(home / f"uploads-{name}"),
-                            PARTNERBOT_FEEDBACK_DB=str(home / f"feedback-{name}.sqlite"),
-                            PARTNERBOT_ACCOUNTS_DB=str(home / "no-accounts.sqlite"))
+            env = child_env(
+                PARTNERBOT_CHROMA_URL=server,
+                PARTNERBOT_BACKEND="extractive",
+                PARTNERBOT_UPLOADS=str(home / f"uploads-{name}"),
+                PARTNERBOT_FEEDBACK_DB=str(home / f"feedback-{name}.sqlite"),
+                PARTNERBOT_ACCOUNTS_DB=str(home / "no-accounts.sqlite"),
+            )
             with open(log, "w") as out:
-                procs.append(subprocess.Popen(
-                    [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], cwd=home,
-                    env=env, stdout=out, stderr=subprocess.STDOUT))
+                procs.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
+                        cwd=home,
+                        env=env,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
             urls.append(f"http://127.0.0.1:{port}/")
             wait_for(urls[-1], 240, procs[-1], log)
         yield {"server": server, "urls": urls, "home": home}
@@ -73,18 +100,20 @@ def test_two_replicas_share_one_chroma_server(replicas, tmp_path):
     for url in (a, b):
         assert "Belarus" in _ask(url, QUESTION)
     doc = tmp_path / "accord.txt"
-    doc.write_text("Title: Zanzibar Accord signed\nDate: 2026-11-01\n\nThe Zanzibar Accord "
-                   "between NATO and the Republic of Freedonia was signed in Tallinn on 1 "
-                   "November 2026.\n")
+    doc.write_text(
+        "Title: Zanzibar Accord signed\nDate: 2026-11-01\n\nThe Zanzibar Accord "
+        "between NATO and the Republic of Freedonia was signed in Tallinn on 1 "
+        "November 2026.\n"
+    )
     settings = Settings(chroma_url=replicas["server"])
     # While another process writes to the server, a replica's addition is refused, naming it.
     with open_store(settings=settings, write=True) as holder:
         assert isinstance(holder.lock, ServerLock)
         with pytest.raises(Exception, match="another process is writing to this store"):
-            Client(a, verbose=False).predict([handle_file(str(doc))], "",
-                                             api_name="/add_documents")
-    summary, _ = Client(a, verbose=False).predict([handle_file(str(doc))], "",
-                                                  api_name="/add_documents")
+            Client(a, verbose=False).predict([handle_file(str(doc))], "", api_name="/add_documents")
+    summary, _ = Client(a, verbose=False).predict(
+        [handle_file(str(doc))], "", api_name="/add_documents"
+    )
     assert "Added 1" in summary, summary
     assert "Tallinn" in _ask(b, "Where was the Zanzibar Accord signed?")  # the other replica
     # The lock was given back: the CLI can write again.

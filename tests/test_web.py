@@ -22,11 +22,17 @@ def server(tmp_path_factory):
     store = tmp_path_factory.mktemp("web-store")
     home = tmp_path_factory.mktemp("web-home")
     log = open(home / "app.log", "w+")
-    proc = subprocess.Popen([sys.executable, "app.py", "--store", str(store)], cwd=ROOT,
-                            env=child_env(PARTNERBOT_PORT=str(port),
-                                          PARTNERBOT_UPLOADS=str(home / "uploads"),
-                                          PARTNERBOT_FEEDBACK_DB=str(home / "feedback.sqlite")),
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--store", str(store)],
+        cwd=ROOT,
+        env=child_env(
+            PARTNERBOT_PORT=str(port),
+            PARTNERBOT_UPLOADS=str(home / "uploads"),
+            PARTNERBOT_FEEDBACK_DB=str(home / "feedback.sqlite"),
+        ),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 300
     while True:
@@ -80,14 +86,18 @@ def test_browser_asks_clicks_citation_rates_uploads_and_asks_again(server, tmp_p
     url, _, home = server
     OUTPUT.mkdir(exist_ok=True)
     article = tmp_path / "zanzibar-accord.txt"
-    article.write_text("Title: Zanzibar Accord signed\nDate: 2026-11-01\n\n"
-                       "The Zanzibar Accord between NATO and the Republic of Freedonia was "
-                       "signed in Tallinn on 1 November 2026.\nIt covers maritime security "
-                       "training for coast guard crews.\n")
+    article.write_text(
+        "Title: Zanzibar Accord signed\nDate: 2026-11-01\n\n"
+        "The Zanzibar Accord between NATO and the Republic of Freedonia was "
+        "signed in Tallinn on 1 November 2026.\nIt covers maritime security "
+        "training for coast guard crews.\n"
+    )
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=["--no-sandbox", "--disable-gpu",
-                                          "--disable-background-networking"])
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=url.rstrip("/"))
         page = context.new_page()
@@ -137,9 +147,22 @@ def test_browser_asks_clicks_citation_rates_uploads_and_asks_again(server, tmp_p
         page.screenshot(path=str(OUTPUT / "web-chat-upload.png"), full_page=True)
         browser.close()
 
-    out = subprocess.run([sys.executable, "-m", "bot.cli", "feedback", "export", "--db",
-                          str(home / "feedback.sqlite")], cwd=ROOT, env=child_env(),
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "feedback",
+            "export",
+            "--db",
+            str(home / "feedback.sqlite"),
+        ],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     [row] = [json.loads(line) for line in out.stdout.splitlines()]
     assert row["rating"] == "up" and row["comment"] == "Exactly the sentence I needed."
     assert row["question"] == QUESTION and "Belarus" in row["answer"]

@@ -37,10 +37,17 @@ It covers maritime security training for coast guard crews.
 
 
 @pytest.mark.security
-@pytest.mark.parametrize("name, safe", [
-    ("../../etc/passwd", "passwd"), (".env", "env"), ("a<script>b.txt", "a_script_b.txt"),
-    ("report (final).PDF", "report _final_.PDF"), ("..", "upload"), ("x" * 300 + ".txt",
-                                                                      "x" * 100 + ".txt")])
+@pytest.mark.parametrize(
+    "name, safe",
+    [
+        ("../../etc/passwd", "passwd"),
+        (".env", "env"),
+        ("a<script>b.txt", "a_script_b.txt"),
+        ("report (final).PDF", "report _final_.PDF"),
+        ("..", "upload"),
+        ("x" * 300 + ".txt", "x" * 100 + ".txt"),
+    ],
+)
 def test_upload_names_are_reduced_to_a_harmless_base_name(name, safe):
     from bot.web import safe_name
 
@@ -63,13 +70,23 @@ def app_server(tmp_path_factory):
     assert report.added == 2 and not report.failed
     port = free_port()
     log = home / "app.log"
-    env = child_env(PARTNERBOT_PORT=str(port), PARTNERBOT_BACKEND="extractive",
-                    PARTNERBOT_WORKERS="1", PARTNERBOT_QUEUE_SIZE="4",
-                    PARTNERBOT_MAX_FILE_MB="1", PARTNERBOT_UPLOADS=str(home / "uploads"),
-                    PARTNERBOT_FEEDBACK_DB=str(home / "feedback.sqlite"))
+    env = child_env(
+        PARTNERBOT_PORT=str(port),
+        PARTNERBOT_BACKEND="extractive",
+        PARTNERBOT_WORKERS="1",
+        PARTNERBOT_QUEUE_SIZE="4",
+        PARTNERBOT_MAX_FILE_MB="1",
+        PARTNERBOT_UPLOADS=str(home / "uploads"),
+        PARTNERBOT_FEEDBACK_DB=str(home / "feedback.sqlite"),
+    )
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--store", str(store)],
-                                cwd=home, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "--store", str(store)],
+            cwd=home,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(url + "/", 240, proc, log)
@@ -115,8 +132,14 @@ def test_filters_limit_retrieval_by_date_and_source(app_server):
     client = _client(app_server["url"])
     chat, *_ = client.predict(QUESTION, [], "2027", "", [], api_name="/ask")
     assert "No document in the corpus matches the filters (from 2027-01-01)" in _text(chat[-1])
-    chat, panel, *_ = client.predict("Who published the Harbour Partnership Review?", [],
-                                     "2025-03", "2025-03", ["example.org"], api_name="/ask")
+    chat, panel, *_ = client.predict(
+        "Who published the Harbour Partnership Review?",
+        [],
+        "2025-03",
+        "2025-03",
+        ["example.org"],
+        api_name="/ask",
+    )
     assert "Kettleby Institute" in _text(chat[-1])
     assert "nato.int" not in panel
     with pytest.raises(Exception, match="since: '03/2025' is not a date"):
@@ -129,7 +152,8 @@ def test_openai_endpoint_answers_with_citations_streaming_and_not(app_server):
     client = openai.OpenAI(base_url=app_server["url"] + "/v1", api_key="unused", max_retries=0)
     assert [m.id for m in client.models.list()] == ["partnerbot"]
     reply = client.chat.completions.create(
-        model="partnerbot", messages=[{"role": "user", "content": QUESTION}])
+        model="partnerbot", messages=[{"role": "user", "content": QUESTION}]
+    )
     text = reply.choices[0].message.content
     assert "Russia and Belarus" in text and "\n\nSources:\n[1] NATO Partners" in text
     citations = reply.model_extra["citations"]
@@ -138,11 +162,15 @@ def test_openai_endpoint_answers_with_citations_streaming_and_not(app_server):
 
     pieces, last = [], None
     for chunk in client.chat.completions.create(
-            model="partnerbot", stream=True,
-            messages=[{"role": "system", "content": "Be brief."},
-                      {"role": "user", "content": "Who hosted the meeting?"},
-                      {"role": "assistant", "content": "The director."},
-                      {"role": "user", "content": QUESTION}]):
+        model="partnerbot",
+        stream=True,
+        messages=[
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Who hosted the meeting?"},
+            {"role": "assistant", "content": "The director."},
+            {"role": "user", "content": QUESTION},
+        ],
+    ):
         pieces.append(chunk.choices[0].delta.content or "")
         last = chunk
     assert "".join(pieces) == text
@@ -156,20 +184,27 @@ def test_openai_endpoint_names_the_field_of_a_bad_request(app_server):
 
     client = openai.OpenAI(base_url=app_server["url"] + "/v1", api_key="unused", max_retries=0)
     with pytest.raises(openai.BadRequestError, match="the last message must be the user's"):
-        client.chat.completions.create(model="partnerbot",
-                                       messages=[{"role": "assistant", "content": "hi"}])
-    with pytest.raises(openai.BadRequestError, match=r"messages\[0\].content: the question is "
-                                                     r"2001 characters long; the limit is 2000"):
-        client.chat.completions.create(model="partnerbot",
-                                       messages=[{"role": "user", "content": "x" * 2001}])
+        client.chat.completions.create(
+            model="partnerbot", messages=[{"role": "assistant", "content": "hi"}]
+        )
+    with pytest.raises(
+        openai.BadRequestError,
+        match=r"messages\[0\].content: the question is "
+        r"2001 characters long; the limit is 2000",
+    ):
+        client.chat.completions.create(
+            model="partnerbot", messages=[{"role": "user", "content": "x" * 2001}]
+        )
     with pytest.raises(openai.BadRequestError, match="filters.until: 'soon' is not a date"):
-        client.chat.completions.create(model="partnerbot", extra_body={"filters": {"until": "soon"}},
-                                       messages=[{"role": "user", "content": QUESTION}])
+        client.chat.completions.create(
+            model="partnerbot",
+            extra_body={"filters": {"until": "soon"}},
+            messages=[{"role": "user", "content": QUESTION}],
+        )
 
 
 def _post(url: str, body: bytes, ctype: str) -> tuple[int, str]:
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": ctype})
+    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": ctype})
     try:
         with urllib.request.urlopen(request, timeout=30) as r:
             return r.status, r.read().decode()
@@ -189,7 +224,8 @@ def test_api_takes_only_json_of_bounded_size(app_server):
     status, text = _post(url, big, "application/json")
     assert status == 413 and "KB" in text
     many = [{"role": r, "content": "hi"} for r in ("user", "assistant") * 40] + [
-        {"role": "user", "content": QUESTION}]
+        {"role": "user", "content": QUESTION}
+    ]
     status, text = _post(url, json.dumps({"messages": many}).encode(), "application/json")
     assert status == 400 and "81 messages; the limit is 64" in text
     status, text = _post(url, b"[" * 100_000, "application/json")
@@ -221,7 +257,8 @@ def test_twenty_concurrent_chats_get_an_answer_or_the_busy_message(app_server):
     def one(_):
         try:
             reply = api.chat.completions.create(
-                model="partnerbot", messages=[{"role": "user", "content": QUESTION}])
+                model="partnerbot", messages=[{"role": "user", "content": QUESTION}]
+            )
             assert "Russia and Belarus" in reply.choices[0].message.content
             return True
         except openai.RateLimitError as exc:
@@ -230,8 +267,10 @@ def test_twenty_concurrent_chats_get_an_answer_or_the_busy_message(app_server):
 
     with ThreadPoolExecutor(20) as pool:
         api_outcomes = list(pool.map(one, range(20)))
-    print(f"gradio: {sum(outcomes)} answered, {20 - sum(outcomes)} busy; "
-          f"openai: {sum(api_outcomes)} answered, {20 - sum(api_outcomes)} busy")
+    print(
+        f"gradio: {sum(outcomes)} answered, {20 - sum(outcomes)} busy; "
+        f"openai: {sum(api_outcomes)} answered, {20 - sum(api_outcomes)} busy"
+    )
     assert any(outcomes) and any(api_outcomes)
     # still up, and the gate let everyone go: a lone question is answered, not refused
     assert app_server["proc"].poll() is None
@@ -239,11 +278,22 @@ def test_twenty_concurrent_chats_get_an_answer_or_the_busy_message(app_server):
 
 
 @pytest.mark.security
-@pytest.mark.parametrize("path", [
-    "/gradio_api/file=/etc/passwd", "/gradio_api/file=../../../../etc/passwd",
-    "/gradio_api/file=%2Fetc%2Fpasswd", "/gradio_api/file=.env", "/gradio_api/file=./.env",
-    "/gradio_api/file=app.py", "/file=/etc/passwd", "/gradio_api/file=..%2F..%2Fetc%2Fpasswd",
-    "/static/../../../etc/passwd", "/.env", "/../.env"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/gradio_api/file=/etc/passwd",
+        "/gradio_api/file=../../../../etc/passwd",
+        "/gradio_api/file=%2Fetc%2Fpasswd",
+        "/gradio_api/file=.env",
+        "/gradio_api/file=./.env",
+        "/gradio_api/file=app.py",
+        "/file=/etc/passwd",
+        "/gradio_api/file=..%2F..%2Fetc%2Fpasswd",
+        "/static/../../../etc/passwd",
+        "/.env",
+        "/../.env",
+    ],
+)
 def test_no_file_outside_the_app_is_served(app_server, path):
     status, body = _get(app_server["url"] + path)
     assert status in (400, 403, 404, 405), (status, body[:200])
@@ -282,21 +332,43 @@ def test_feedback_is_stored_and_exported_as_jsonl(tmp_path):
 
     db = tmp_path / "fb.sqlite"
     log = FeedbackLog(db)
-    answer = {"question": "Q?", "text": "A [1]", "abstained": False,
-              "citations": [{"n": 1, "quote": "A.", "title": "T"}]}
+    answer = {
+        "question": "Q?",
+        "text": "A [1]",
+        "abstained": False,
+        "citations": [{"n": 1, "quote": "A.", "title": "T"}],
+    }
     fid = log.record("down", answer)
     log.comment(fid, "wrong date")
     log.record("up", answer)
     with pytest.raises(ValueError, match="rating: 'meh'"):
         log.record("meh", answer)
-    out = subprocess.run([sys.executable, "-m", "bot.cli", "feedback", "export", "--db", str(db)],
-                         cwd=ROOT, env=child_env(), capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "feedback", "export", "--db", str(db)],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert [(r["rating"], r["comment"]) for r in rows] == [("down", "wrong date"), ("up", "")]
     assert rows[0]["question"] == "Q?" and rows[0]["citations"][0]["quote"] == "A."
-    missing = subprocess.run([sys.executable, "-m", "bot.cli", "feedback", "export", "--db",
-                              str(tmp_path / "none.sqlite")], cwd=ROOT, env=child_env(),
-                             capture_output=True, text=True)
+    missing = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "feedback",
+            "export",
+            "--db",
+            str(tmp_path / "none.sqlite"),
+        ],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+    )
     assert missing.returncode == 1 and "no feedback file at" in missing.stderr
 
 
@@ -307,8 +379,9 @@ def test_document_text_shows_as_text_and_runs_nothing(app_server):
 
     OUTPUT.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=["--no-sandbox", "--disable-gpu"])
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         dialogs = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -328,8 +401,7 @@ def test_document_text_shows_as_text_and_runs_nothing(app_server):
 
 @pytest.mark.security
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed (make browser)")
-def test_tracking_pixel_and_phishing_link_in_a_document_never_load_or_click(app_server,
-                                                                            tmp_path):
+def test_tracking_pixel_and_phishing_link_in_a_document_never_load_or_click(app_server, tmp_path):
     """An uploaded article carries a tracking pixel and a phishing link, in HTML, Markdown and
     bare form; its sentence is quoted in the answer. A real Chromium loads nothing from the
     attacker's server and offers no link to it."""
@@ -359,22 +431,27 @@ def test_tracking_pixel_and_phishing_link_in_a_document_never_load_or_click(app_
         f"The Quillon Grant for partner coast guards opens on 3 October 2026 "
         f'<img src="{evil}/pixel.png?who=reader"> and applicants must log in at '
         f'<a href="{evil}/phish">the grant portal</a> or [here]({evil}/md-phish) or {evil}/bare '
-        f"before 30 November 2026.\n")
-    summary, _ = _client(app_server["url"]).predict([handle_file(str(article))], "",
-                                                    api_name="/add_documents")
+        f"before 30 November 2026.\n"
+    )
+    summary, _ = _client(app_server["url"]).predict(
+        [handle_file(str(article))], "", api_name="/add_documents"
+    )
     assert "Added 1" in summary, summary
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                        args=["--no-sandbox", "--disable-gpu"])
+            browser = p.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox", "--disable-gpu"]
+            )
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(app_server["url"] + "/", wait_until="load")
             page.locator("#question textarea").fill("When does the Quillon Grant open?")
             page.locator("#ask").click()
-            expect(page.locator("#sources .passage").first).to_contain_text("Quillon",
-                                                                            timeout=60_000)
-            expect(page.locator('[data-testid="bot"]').last).to_contain_text("3 October 2026",
-                                                                              timeout=60_000)
+            expect(page.locator("#sources .passage").first).to_contain_text(
+                "Quillon", timeout=60_000
+            )
+            expect(page.locator('[data-testid="bot"]').last).to_contain_text(
+                "3 October 2026", timeout=60_000
+            )
             page.wait_for_timeout(1000)
             links = page.locator(f'a[href^="{evil}"]').count()
             images = page.locator(f'img[src^="{evil}"]').count()
@@ -389,15 +466,20 @@ def test_hostile_uploads_fail_alone_and_the_server_keeps_answering(app_server, t
     from gradio_client import handle_file
 
     bomb = tmp_path / "bomb.md"
-    bomb.write_text("---\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
-                    "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-                    "title: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n---\nBody.\n")
+    bomb.write_text(
+        "---\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+        "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+        "title: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n---\nBody.\n"
+    )
     good = tmp_path / "good.txt"
-    good.write_text("Title: Ostrava Compact\nDate: 2026-09-09\n\nThe Ostrava Compact on "
-                    "river patrols was agreed by NATO and Moldova in Chisinau in September 2026.\n")
+    good.write_text(
+        "Title: Ostrava Compact\nDate: 2026-09-09\n\nThe Ostrava Compact on "
+        "river patrols was agreed by NATO and Moldova in Chisinau in September 2026.\n"
+    )
     client = _client(app_server["url"])
-    summary, _ = client.predict([handle_file(str(p)) for p in (bomb, good)], "",
-                                api_name="/add_documents")
+    summary, _ = client.predict(
+        [handle_file(str(p)) for p in (bomb, good)], "", api_name="/add_documents"
+    )
     assert "failed: bomb.md: YAML front matter uses anchors or aliases" in summary, summary
     assert "Added 1" in summary
     chat, *_ = client.predict("Where was the Ostrava Compact agreed?", api_name="/ask")
@@ -411,8 +493,11 @@ def test_hostile_uploads_fail_alone_and_the_server_keeps_answering(app_server, t
 @pytest.mark.security
 def test_a_pasted_url_cannot_reach_the_servers_own_network(app_server):
     client = _client(app_server["url"])
-    for url in (app_server["url"] + "/", "http://169.254.169.254/latest/meta-data/",
-                "http://[::1]:22/"):
+    for url in (
+        app_server["url"] + "/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:22/",
+    ):
         summary, _ = client.predict(None, url, api_name="/add_documents")
         assert "local or private address" in summary and "Added 0" in summary, summary
         assert "Connection refused" not in summary  # no port scanning through the server
