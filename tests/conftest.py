@@ -7,8 +7,10 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -119,3 +121,43 @@ def injected_store(tmp_path_factory):
     report = ingest_paths([folder], store=store)
     assert report.added == 2 and not report.failed
     return store
+
+
+@contextmanager
+def chroma_run(path: Path):
+    """A real `chroma run` server over `path` on a free local port; yields its URL."""
+    port = free_port()
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
+    args = [chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)]
+    proc = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=child_env()
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@contextmanager
+def served(args: list[str], home: Path, log: str = "app.log", **env: str):
+    """`python ARGS` (app.py or `bot.cli serve`) run in `home` on a free port, its output in
+    `home/log`; yields (URL, process) once it answers, and stops it with SIGTERM after (the
+    server must stop on it even with clients connected)."""
+    port = free_port()
+    with open(home / log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, *args],
+            cwd=home,
+            env=child_env(PARTNERBOT_PORT=str(port), **env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(url + "/", 240, proc, home / log)
+        yield url, proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

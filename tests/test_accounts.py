@@ -14,7 +14,7 @@ import pytest
 
 from bot.accounts import Accounts, RateLimit, User, login_required
 
-from .conftest import CORPUS, ROOT, child_env, free_port, wait_for
+from .conftest import CORPUS, ROOT, child_env, served
 from .scripted import QUESTION
 
 pytestmark = pytest.mark.security
@@ -132,30 +132,16 @@ def locked_server(tmp_path_factory):
     }
     store = home / "store"
     assert ingest_paths([CORPUS], store=store).added == 1
-    port = free_port()
-    log = home / "app.log"
-    env = child_env(
+    with served(
+        ["-m", "bot.cli", "serve", "--store", str(store)],
+        home,
         PARTNERBOT_BACKEND="extractive",
         PARTNERBOT_RATE_PER_MINUTE="5",
         PARTNERBOT_ACCOUNTS_DB=str(home / "accounts.sqlite"),
         PARTNERBOT_UPLOADS=str(home / "uploads"),
         PARTNERBOT_FEEDBACK_DB=str(home / "feedback.sqlite"),
-    )
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--store", str(store), "--port", str(port)],
-            cwd=home,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(url + "/", 240, proc, log)
+    ) as (url, _):
         yield {"url": url, "keys": keys, "home": home}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def _api(url: str, key: str | None, question: str = QUESTION) -> tuple[int, dict]:

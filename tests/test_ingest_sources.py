@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.server
 import json
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from ingest import ingest_paths
 from ingest.settings import Settings
 from ingest.store import open_store
 
-from .conftest import ROOT, SEED, child_env, free_port, wait_for
+from .conftest import ROOT, SEED, child_env, chroma_run, free_port
 from .samples import ARTICLE_HTML, pdf_bytes, rss
 
 FEED_ITEMS = [
@@ -184,29 +183,8 @@ def test_private_addresses_refused_at_every_hop(tmp_path, site, monkeypatch):
 
 @pytest.fixture
 def chroma_server(tmp_path):
-    port = free_port()
-    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
-    proc = subprocess.Popen(
-        [
-            chroma,
-            "run",
-            "--path",
-            str(tmp_path / "server-data"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=child_env(),
-    )
-    try:
-        wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with chroma_run(tmp_path / "server-data") as url:
+        yield url
 
 
 def test_chroma_server_mode(tmp_path, chroma_server):

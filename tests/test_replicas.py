@@ -3,14 +3,13 @@ one is answered by the other, and only one writes at a time (the lock lives on t
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
-from pathlib import Path
+from contextlib import ExitStack
 
 import pytest
 
-from .conftest import CORPUS, ROOT, child_env, free_port, wait_for
+from .conftest import CORPUS, ROOT, child_env, chroma_run, served
 from .scripted import QUESTION
 
 pytestmark = pytest.mark.security
@@ -19,29 +18,8 @@ pytestmark = pytest.mark.security
 @pytest.fixture(scope="module")
 def replicas(tmp_path_factory):
     home = tmp_path_factory.mktemp("replicas")
-    procs = []
-    chroma_port = free_port()
-    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
-    procs.append(
-        subprocess.Popen(
-            [
-                chroma,
-                "run",
-                "--path",
-                str(home / "chroma"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(chroma_port),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=child_env(),
-        )
-    )
-    server = f"http://127.0.0.1:{chroma_port}"
-    try:
-        wait_for(f"{server}/api/v2/heartbeat")
+    with ExitStack() as stack:
+        server = stack.enter_context(chroma_run(home / "chroma"))
         added = subprocess.run(
             [sys.executable, "-m", "bot.cli", "ingest", "--chroma-url", server, str(CORPUS)],
             cwd=ROOT,
@@ -53,32 +31,20 @@ def replicas(tmp_path_factory):
         assert added.returncode == 0, added.stderr
         urls = []
         for name in ("a", "b"):
-            port = free_port()
-            log = home / f"{name}.log"
-            env = child_env(
-                PARTNERBOT_CHROMA_URL=server,
-                PARTNERBOT_BACKEND="extractive",
-                PARTNERBOT_UPLOADS=str(home / f"uploads-{name}"),
-                PARTNERBOT_FEEDBACK_DB=str(home / f"feedback-{name}.sqlite"),
-                PARTNERBOT_ACCOUNTS_DB=str(home / "no-accounts.sqlite"),
-            )
-            with open(log, "w") as out:
-                procs.append(
-                    subprocess.Popen(
-                        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
-                        cwd=home,
-                        env=env,
-                        stdout=out,
-                        stderr=subprocess.STDOUT,
-                    )
+            url, _ = stack.enter_context(
+                served(
+                    ["-m", "bot.cli", "serve"],
+                    home,
+                    log=f"{name}.log",
+                    PARTNERBOT_CHROMA_URL=server,
+                    PARTNERBOT_BACKEND="extractive",
+                    PARTNERBOT_UPLOADS=str(home / f"uploads-{name}"),
+                    PARTNERBOT_FEEDBACK_DB=str(home / f"feedback-{name}.sqlite"),
+                    PARTNERBOT_ACCOUNTS_DB=str(home / "no-accounts.sqlite"),
                 )
-            urls.append(f"http://127.0.0.1:{port}/")
-            wait_for(urls[-1], 240, procs[-1], log)
+            )
+            urls.append(url + "/")
         yield {"server": server, "urls": urls, "home": home}
-    finally:
-        for proc in reversed(procs):
-            proc.terminate()
-            proc.wait(timeout=30)
 
 
 def _ask(url: str, question: str) -> str:

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from .conftest import CHROMIUM, CORPUS, OUTPUT, ROOT, child_env, free_port, wait_for
+from .conftest import CHROMIUM, CORPUS, OUTPUT, ROOT, child_env, free_port, served
 from .scripted import LAST, QUESTION
 
 BUSY = "Partnerbot is busy"
@@ -68,32 +68,17 @@ def app_server(tmp_path_factory):
     store = home / "store"
     report = ingest_paths([CORPUS, articles], store=store)
     assert report.added == 2 and not report.failed
-    port = free_port()
-    log = home / "app.log"
-    env = child_env(
-        PARTNERBOT_PORT=str(port),
+    with served(
+        [str(ROOT / "app.py"), "--store", str(store)],
+        home,
         PARTNERBOT_BACKEND="extractive",
         PARTNERBOT_WORKERS="1",
         PARTNERBOT_QUEUE_SIZE="4",
         PARTNERBOT_MAX_FILE_MB="1",
         PARTNERBOT_UPLOADS=str(home / "uploads"),
         PARTNERBOT_FEEDBACK_DB=str(home / "feedback.sqlite"),
-    )
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "--store", str(store)],
-            cwd=home,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(url + "/", 240, proc, log)
+    ) as (url, proc):
         yield {"url": url, "home": home, "proc": proc}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)  # the server must stop on SIGTERM even with clients connected
 
 
 def _client(url):
