@@ -170,10 +170,16 @@ def chat_markdown(answer: Answer, turn: int) -> str:
 
 
 def build_app(
-    bot: ChatBot, gate: Gate | None = None, feedback=None, db=None, accounts: Accounts | None = None
+    bot: ChatBot,
+    gate: Gate | None = None,
+    feedback=None,
+    db=None,
+    accounts: Accounts | None = None,
+    per_user: RateLimit | None = None,
 ):
     """The Blocks app; `db` (the open, writable store) enables the "Add documents" tab;
-    `accounts` means users log in: readers chat, editors also add documents."""
+    `accounts` means users log in: readers chat, editors also add documents; `per_user`
+    counts each user's questions (shared with the API)."""
     try:
         import gradio as gr
     except ImportError as exc:  # pragma: no cover - gradio is a core dependency
@@ -182,7 +188,7 @@ def build_app(
     settings = bot.settings
     gate = gate or Gate(settings.workers, settings.queue_size)
     limit = settings.max_question_chars
-    per_user = RateLimit(settings.rate_per_minute if accounts else 0)
+    per_user = per_user or RateLimit(settings.rate_per_minute if accounts else 0)
 
     def respond(message, chat, turns, records, panels, since, until, sites, request=None):
         message = " ".join((message or "").split())
@@ -485,7 +491,9 @@ def create_server(bot: ChatBot, db=None, feedback=None, accounts: Accounts | Non
 
     settings = bot.settings
     gate = Gate(settings.workers, settings.queue_size)
-    demo = build_app(bot, gate=gate, feedback=feedback, db=db, accounts=accounts)
+    # One count of each user's questions for the chat and the API together.
+    per_user = RateLimit(settings.rate_per_minute if accounts else 0)
+    demo = build_app(bot, gate, feedback, db, accounts, per_user)
     # Questions are admitted by the gate; the rest (ratings, uploads) wait in Gradio's queue.
     demo.queue(default_concurrency_limit=1, max_size=4 * settings.queue_size)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
@@ -495,7 +503,7 @@ def create_server(bot: ChatBot, db=None, feedback=None, accounts: Accounts | Non
             gate,
             settings.max_question_chars,
             accounts,
-            RateLimit(settings.rate_per_minute if accounts else 0),
+            per_user,
         )
     )
     return gr.mount_gradio_app(

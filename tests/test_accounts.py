@@ -174,12 +174,13 @@ def test_web_chat_needs_a_login_and_only_editors_add(locked_server, tmp_path):
     from gradio_client import Client, handle_file
 
     url = locked_server["url"] + "/"
-    # gradio_client raises several types here (no login: an app error; a wrong password: a
-    # ValueError or an HTTP error): any failure will do, an answer would not.
-    with pytest.raises(Exception):  # noqa: B017
+    with pytest.raises(Exception, match="credentials were not provided. Please login"):
         Client(url, verbose=False).predict(QUESTION, api_name="/ask")
-    with pytest.raises(Exception):  # noqa: B017
+    with pytest.raises(ValueError, match="Could not login"):
         Client(url, auth=("rita", "wrong password"), verbose=False)
+    for path in ("config", "gradio_api/info"):  # the app's description is closed too
+        with pytest.raises(urllib.error.HTTPError, match="401"):
+            urllib.request.urlopen(url + path, timeout=10)
     reader = Client(url, auth=("rita", PASSWORD), verbose=False)
     doc = tmp_path / "accord.txt"
     doc.write_text(
