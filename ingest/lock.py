@@ -107,7 +107,9 @@ class ServerLock:
 
     def _current(self) -> dict | None:
         try:
-            return dict(self.client.get_collection(self.name).metadata or {})
+            return dict(
+                self.client.get_collection(self.name, embedding_function=None).metadata or {}
+            )
         except Exception:  # noqa: BLE001 - "does not exist" comes as several error types
             return None
 
@@ -143,7 +145,9 @@ class ServerLock:
     def _renew(self, stop: threading.Event) -> None:
         while not stop.wait(RENEW_SECONDS):
             try:
-                self.client.get_collection(self.name).modify(metadata=self._meta())
+                self.client.get_collection(self.name, embedding_function=None).modify(
+                    metadata=self._meta()
+                )
             except Exception:  # noqa: BLE001 - the server is away: the next renewal retries
                 pass
 
