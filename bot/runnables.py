@@ -90,7 +90,7 @@ class PartnerbotRetriever(BaseRetriever):
             from ingest.embedder import get_embedder
             from ingest.store import open_store
 
-            retriever = Retriever(open_store(self.store), get_embedder())
+            retriever = Retriever(open_store(self.store), get_embedder(get_settings()))
         self._retriever = retriever
 
     def _get_relevant_documents(

@@ -77,11 +77,25 @@ def _matches(rel: str, patterns: Iterable[str]) -> bool:
     return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns)
 
 
+IGNORE_FILE = ".partnerbotignore"
+
+
+def ignored_patterns(root: Path) -> tuple[str, ...]:
+    """The globs of `root/.partnerbotignore` (none when it is missing or unreadable)."""
+    try:
+        lines = (root / IGNORE_FILE).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ()
+    return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
 def iter_files(
     root: Path, include: tuple[str, ...] = (), exclude: tuple[str, ...] = ()
 ) -> list[Path]:
     """Supported files under `root`, recursive and sorted; hidden entries skipped; symlinked
-    folders are not followed (no loops). Globs match the path relative to `root` or the name."""
+    folders are not followed (no loops). Globs match the path relative to `root` or the name;
+    a `.partnerbotignore` in `root` adds its lines (globs; `#` comments) to `exclude`."""
+    exclude = (*exclude, *ignored_patterns(root))
     found = []
     for dirpath, dirs, files in os.walk(root, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -230,7 +244,7 @@ class _Writer:
         if self._embedder is None:  # an unchanged re-run never loads the model
             from .embedder import get_embedder
 
-            self._embedder = get_embedder()
+            self._embedder = get_embedder(self.settings)
         return self._embedder
 
     def add(self, article: Article, stale: list[str], doc_hash: str | None = None) -> int:

@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     )
 
     embedding_model: Literal["all-MiniLM-L6-v2"] = "all-MiniLM-L6-v2"
+    encoder: Literal["onnx-int8", "onnx", "torch"] = Field(
+        "onnx-int8",
+        description="What runs the embedding model: 'onnx-int8' (ONNX Runtime, int8 weights: "
+        "about twice torch's speed, same retrieval recall on the eval set), 'onnx' (fp32, "
+        "torch's vectors) or 'torch'. Exported once from the packaged weights into model_dir.",
+    )
     chunk_tokens: int = Field(
         200,
         ge=32,

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "corpus"
+CORPUS = ROOT / "corpus" / "nato"  # the seed article alone: tests use small corpora
 SEED = CORPUS / "2021-07-13-nato-partners-invaluable-assets.txt"
 SHARED = ROOT.parent / "shared"
 OUTPUT = ROOT / "test-output"

@@ -1,0 +1,169 @@
+"""The embedding encoders compared in one run, and the default ingest against raw torch.
+
+    python -m bench.encoders [--corpus DIR] [--sample N] [--json FILE]
+
+* Ingest: the built-in library (`corpus/`, or `--corpus`) ingested with the default settings
+  into a temporary store (model loaded first), then the raw torch encoder
+  (`SentenceTransformer.encode`, batch 32) over the very same chunk texts: the ratio raw /
+  ingest is how close the whole pipeline (chunking, chunk and sentence vectors, Chroma writes)
+  comes to only encoding the chunks with torch.
+* Throughput of torch, ONNX fp32 and ONNX int8 (`Embedder.embed_documents`) over `--sample`
+  of those chunk texts (evenly drawn), and the cosine of each one's vectors to torch's.
+* Retrieval: ../shared/corpus/partnerships ingested once per encoder, then evidence recall@4 of
+  the chat's retrieval on every question of bench/questions/ and the dev set (skipped without
+  ../shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from bench.suite import ROOT, SHARED, K, _recall, _retrieval_row, machine
+
+ENCODERS = ("torch", "onnx", "onnx-int8")
+PARTNERSHIPS = SHARED / "corpus" / "partnerships"
+
+
+def _question_sets() -> dict[str, list[dict]]:
+    sets = {}
+    for path in [
+        *sorted((ROOT / "bench" / "questions").glob("*.jsonl")),
+        SHARED / "eval" / "dev-questions.jsonl",
+    ]:
+        if path.is_file():
+            rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x]
+            sets[path.stem] = rows
+    return sets
+
+
+def ingest_ratio(corpus: Path, settings) -> tuple[dict, list[str]]:
+    from ingest import ingest_paths
+    from ingest.chunking import embedding_text
+    from ingest.embedder import get_embedder
+    from ingest.store import open_store
+
+    get_embedder(settings).embed_documents(["warm-up"])
+    torch_model = get_embedder(settings.model_copy(update={"encoder": "torch"}))._model
+    torch_model.encode(["warm-up"])
+    with tempfile.TemporaryDirectory(prefix="partnerbot-bench-") as store:
+        t = time.perf_counter()
+        report = ingest_paths([corpus], store=store, settings=settings)
+        ingest_s = time.perf_counter() - t
+        with open_store(store, settings) as db:
+            texts = [
+                embedding_text(m.get("title", ""), doc)
+                for _, m, doc in db.chunk_records(documents=True)
+            ]
+    t = time.perf_counter()
+    torch_model.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
+    raw_s = time.perf_counter() - t
+    row = {
+        "corpus": str(corpus.relative_to(ROOT) if corpus.is_relative_to(ROOT) else corpus),
+        "encoder": settings.encoder,
+        "documents": report.added,
+        "chunks": len(texts),
+        "ingest_s": ingest_s,
+        "raw_torch_s": raw_s,
+        "ratio": raw_s / ingest_s,
+    }
+    return row, texts
+
+
+def throughput(texts: list[str], settings) -> list[dict]:
+    import numpy as np
+
+    from ingest.embedder import get_embedder
+
+    rows, reference = [], None
+    for encoder in ENCODERS:
+        embedder = get_embedder(settings.model_copy(update={"encoder": encoder}))
+        embedder.embed_documents(texts[:8])  # warm-up
+        t = time.perf_counter()
+        vectors = np.array(embedder.embed_documents(texts))
+        seconds = time.perf_counter() - t
+        if reference is None:
+            reference = vectors
+        cosine = (vectors * reference).sum(1)
+        rows.append(
+            {
+                "encoder": embedder.encoder,
+                "texts": len(texts),
+                "per_s": len(texts) / seconds,
+                "cosine_min": float(cosine.min()),
+                "cosine_mean": float(cosine.mean()),
+            }
+        )
+    return rows
+
+
+def recall(settings) -> list[dict]:
+    from bot import ChatBot
+    from ingest import ingest_paths
+
+    sets = _question_sets()
+    if not PARTNERSHIPS.is_dir() or not sets:
+        return []
+    rows = []
+    for encoder in ENCODERS:
+        chosen = settings.model_copy(update={"encoder": encoder})
+        with tempfile.TemporaryDirectory(prefix="partnerbot-bench-") as store:
+            ingest_paths([PARTNERSHIPS], store=store, settings=chosen)
+            bot = ChatBot(store=store, settings=chosen, backend="extractive")
+            row = {"encoder": encoder}
+            for name, questions in sets.items():
+                found = []
+                for item in questions:
+                    history = [(q, "") for q in item.get("history") or []]
+                    passages = bot.retrieve(item["question"], history)
+                    found.append(_retrieval_row(item, [p.text for p in passages], 0.0))
+                row[name] = _recall(found)
+            rows.append(row)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    from ingest.settings import get_settings
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
+    parser.add_argument("--sample", type=int, default=800)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    print(machine(), flush=True)
+
+    ingest, texts = ingest_ratio(args.corpus.resolve(), settings)
+    print(
+        f"\ningest {ingest['corpus']} ({ingest['documents']} documents, {ingest['chunks']} "
+        f"chunks), default settings (encoder {ingest['encoder']}): {ingest['ingest_s']:.1f} s; "
+        f"raw torch encoder over the same chunk texts: {ingest['raw_torch_s']:.1f} s; "
+        f"ratio {ingest['ratio']:.2f}x",
+        flush=True,
+    )
+    step = max(1, len(texts) // args.sample)
+    speed = throughput(texts[::step][: args.sample], settings)
+    print("\n| encoder | chunk texts | texts/s | cosine to torch (min / mean) |\n|---|---|---|---|")
+    for r in speed:
+        print(
+            f"| {r['encoder']} | {r['texts']} | {r['per_s']:.1f} | "
+            f"{r['cosine_min']:.4f} / {r['cosine_mean']:.4f} |"
+        )
+    found = recall(settings)
+    if found:
+        names = [k for k in found[0] if k != "encoder"]
+        print(f"\nrecall@{K} on ../shared/corpus/partnerships")
+        print("| encoder | " + " | ".join(names) + " |\n|---" * (len(names) + 1) + "|")
+        for r in found:
+            print(f"| {r['encoder']} | " + " | ".join(f"{r[n]:.3f}" for n in names) + " |")
+    if args.json:
+        args.json.write_text(
+            json.dumps({"machine": machine(), "ingest": ingest, "speed": speed, "recall": found})
+        )
+
+
+if __name__ == "__main__":
+    main()
