@@ -18,6 +18,7 @@ the answer falls back to the extractive one, with `Answer.notice` saying what fa
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import asdict, dataclass, field
 from typing import Iterator, Sequence, Union
 
@@ -187,6 +188,14 @@ def _citation(n: int, quote: Sentence, passages: list[Passage]) -> Citation:
     )
 
 
+def empty_store_text(location: str) -> str:
+    return (
+        f"The corpus does not answer this: the store at {location} holds no documents yet. "
+        "Run `partnerbot ingest corpus/` to index the built-in library (or your own files "
+        "and folders), or `make run` / `python app.py`, which indexes it on first start."
+    )
+
+
 def abstention_text(
     passages: list[Passage], unmentioned: list[str] = (), why: str | None = None
 ) -> str:
@@ -252,7 +261,12 @@ class ChatBot:
     """
 
     def __init__(
-        self, store=None, settings: Settings | None = None, llm=None, backend: str | None = None
+        self,
+        store=None,
+        settings: Settings | None = None,
+        llm=None,
+        backend: str | None = None,
+        library=None,
     ):
         from ingest.embedder import get_embedder
         from ingest.store import Store, open_store
@@ -261,10 +275,21 @@ class ChatBot:
         self.backend = backend or self.settings.backend
         if self.backend not in BACKENDS:
             raise ValueError(f"unknown backend {self.backend!r}: use one of " + ", ".join(BACKENDS))
-        self.embedder = get_embedder()
+        self.embedder = get_embedder(self.settings)
         db = store if isinstance(store, Store) else open_store(store, self.settings)
         self.retriever = Retriever(db, self.embedder)
         self._llm = llm
+        # The built-in library being indexed beside the answers (`ingest.library.Library`,
+        # set by the web server): answers say they come from part of it.
+        self.library = library
+        self._answering = 0
+        self._answering_lock = threading.Lock()
+        if library is None and self.retriever.count() == 0:
+            log.warning(empty_store_text(db.location))
+
+    def busy(self) -> bool:
+        """True while a question is being answered (background indexing waits for it)."""
+        return self._answering > 0
 
     # -- public API -------------------------------------------------------------------------
     def ask(
@@ -306,6 +331,39 @@ class ChatBot:
     ) -> Iterator[Event]:
         """The answer pipeline as events; `filters` limits retrieval to a date range and to
         some sites (see `bot.retrieval.Filters`)."""
+        with self._answering_lock:
+            self._answering += 1
+        try:
+            for event in self._events(question, history, filters):
+                if isinstance(event, Done):
+                    self._note_library(event.answer)
+                yield event
+        finally:
+            with self._answering_lock:
+                self._answering -= 1
+
+    def _empty_text(self) -> str:
+        library = self.library
+        if library is not None and library.running:
+            return (
+                f"The built-in library is being indexed ({library.status()}) and no document "
+                "is searchable yet: ask again in a moment."
+            )
+        return empty_store_text(self.retriever.store.location)
+
+    def _note_library(self, answer: Answer) -> None:
+        library = self.library
+        if library is None or not library.running:
+            return
+        note = (
+            f"The built-in library is still being indexed ({library.status()}): this answer "
+            "comes from the documents indexed so far."
+        )
+        answer.notice = f"{answer.notice} {note}" if answer.notice else note
+
+    def _events(
+        self, question: str, history: History | None, filters: Filters | None
+    ) -> Iterator[Event]:
         question = normalize(question)
         check_length(question, self.settings.max_question_chars)
         history = bounded_history(history, self.settings.max_question_chars)
@@ -315,7 +373,7 @@ class ChatBot:
             text = (
                 f"No document in the corpus matches the filters ({filters.describe()})."
                 if filters
-                else abstention_text([])
+                else self._empty_text()
             )
             yield Done(
                 Answer(text, [], True, question, passages, cause="filters" if filters else "empty")

@@ -23,10 +23,15 @@ from .chatbot import Answer, ChatBot, Done, Partial, Retrieved
 from .questions import check_length
 from .retrieval import Filters, Passage
 
+# Drawn from what the built-in library answers (tests/test_first_start.py asks each one).
 EXAMPLES = [
+    "Who did Allies welcome as the next NATO Secretary General?",
+    "How much did Japan give to NATO's Comprehensive Assistance Package?",
+    "When did the Republic of Korea establish its NATO mission?",
+    "Which NATO Ally number did Sweden become?",
+    "How much baseline funding did Allies pledge Ukraine in Washington?",
+    "Where was NATO's 2026 summit held?",
     "Which partners were not invited to the July 2021 meeting?",
-    "Who hosted the first in-person meeting with NATO Partners at NATO HQ since the start of the pandemic?",
-    "What did the Chair of the NATO Military Committee say about partners?",
 ]
 EMPTY_PANEL = "<p class='hint'>Sources appear here: click a citation such as [1] in an answer.</p>"
 
@@ -283,6 +288,17 @@ def build_app(
             "## Partnerbot\nAnswers about NATO and its partners, each sentence quoted "
             "from the corpus. Click a citation to see it in its article."
         )
+        library = bot.library
+        library_status = gr.Markdown(_library_line(library), elem_id="library-status")
+        if library is not None:
+            # Polled while the built-in library is indexed; the timer stops once it is done.
+            ticker = gr.Timer(2.0, active=library.running)
+
+            def show_progress():
+                return _library_line(library), gr.Timer(active=library.running)
+
+            ticker.tick(show_progress, None, [library_status, ticker], api_name=False)
+            demo.load(show_progress, None, [library_status, ticker], api_name=False)
         turns, records, panels, rated = gr.State([]), gr.State([]), gr.State([]), gr.State(None)
         with gr.Tab("Chat"):
             with gr.Row():
@@ -363,6 +379,15 @@ def build_app(
     return demo
 
 
+def _library_line(library) -> str:
+    """What the chat says about the built-in library while it is indexed (empty after)."""
+    if library is None:
+        return ""
+    if library.running:
+        return f"⏳ Built-in library: {library.status()}. Answers come from what is indexed so far."
+    return f"⚠ {library.status()}" if library.error else ""
+
+
 def _username(request) -> str:
     return getattr(request, "username", None) or ""
 
@@ -389,6 +414,11 @@ def _documents_tab(gr, bot: ChatBot, db, sites, accounts: Accounts | None = None
             user = accounts.user(who)
             if user is None or not user.can("editor"):
                 raise gr.Error("Adding documents needs an editor account.")
+        if bot.library is not None and bot.library.running:
+            raise gr.Error(
+                f"The built-in library is still being indexed ({bot.library.status()}): "
+                "add documents when it is done."
+            )
         url = (url or "").strip()
         if url and not is_url(url):
             raise gr.Error(f"URL: {url!r} is not an http(s) address.")
@@ -520,6 +550,13 @@ def create_server(bot: ChatBot, db=None, feedback=None, accounts: Accounts | Non
     )
 
 
+def _print_progress(library, every: float = 10.0) -> None:
+    """The library's progress on the terminal, every `every` seconds until it is done."""
+    while not library.wait(every):
+        print(f"built-in library: {library.status()}", flush=True)
+    print(f"built-in library: {library.status()}", flush=True)
+
+
 def serve(
     store: str | Path | None = None,
     corpus: str | Path | None = None,
@@ -534,7 +571,8 @@ def serve(
     be served, unless `no_auth`."""
     import uvicorn
 
-    from ingest import get_settings, ingest_paths
+    from ingest import get_settings
+    from ingest.library import Library
     from ingest.store import open_store
 
     from .feedback import FeedbackLog
@@ -555,15 +593,15 @@ def serve(
     # replicas: each takes the server's writer lock only while it adds documents.
     shared = store is None and bool(settings.chroma_url)
     db = open_store(store, settings, write=not shared)
-    bot = ChatBot(store=db, settings=settings)
-    if corpus is not None and bot.retriever.count() == 0:
-        with db.writing():
-            report = ingest_paths([corpus], settings=settings, db=db)
-        print(
-            f"ingested {corpus}: added {report.added}, {report.chunks} chunks, "
-            f"failed {len(report.failed)}",
-            flush=True,
-        )
+    # The built-in library is indexed in the background: the chat serves at once and answers
+    # from what is indexed so far. A restart resumes; a complete store is left alone.
+    library = Library(corpus, db, settings, pause=lambda: bot.busy()) if corpus else None
+    if library is not None and not library.needed():
+        library = None
+    bot = ChatBot(store=db, settings=settings, library=library)
+    if library is not None:
+        library.start()
+        threading.Thread(target=_print_progress, args=(library,), daemon=True).start()
     if bot.backend == "local":
         # Load the model while the page opens, not on the first question.
         threading.Thread(target=lambda: bot.llm, daemon=True).start()

@@ -31,6 +31,7 @@ from .settings import Settings, get_settings
 
 INDEX_VERSION = "chunks+sentences-v2"
 PAGE = 5000  # records per get() page
+MARK = "mark:"  # prefix of the chunk collection's metadata keys set by `Store.set_mark`
 # HNSW search depth of both collections. Retrieval asks for 20 chunks and 60 sentences; on one
 # 200,000-chunk bench store (a million sentence vectors; a one-off sweep, 2026-11-29) Chroma's
 # default of 100 found 0.86 of the exact top 20 chunks and 0.67 of the top 60 sentences, 200
@@ -107,11 +108,27 @@ class Store:
 
     def generation(self) -> int:
         """Changes whenever a writer has touched the store (cheap: one metadata read)."""
+        return int(self._metadata().get("generation", 0))
+
+    def _metadata(self) -> dict:
         fresh = self.client.get_collection(self.chunks.name, embedding_function=None)
-        return int((fresh.metadata or {}).get("generation", 0))
+        return dict(fresh.metadata or {})
 
     def touch(self) -> None:
-        self.chunks.modify(metadata={**self.stamp, "generation": time.time_ns()})
+        marks = {k: v for k, v in self._metadata().items() if k.startswith(MARK)}
+        self.chunks.modify(metadata={**marks, **self.stamp, "generation": time.time_ns()})
+
+    def mark(self, name: str) -> str | None:
+        """A value a writer left on the store (`set_mark`), e.g. which built-in library
+        version it holds in full."""
+        value = self._metadata().get(MARK + name)
+        return None if value is None else str(value)
+
+    def set_mark(self, name: str, value: str) -> None:
+        meta = self._metadata()
+        meta[MARK + name] = value
+        meta.pop("hnsw:space", None)  # configuration, not metadata; modify refuses it
+        self.chunks.modify(metadata=meta)
 
     def upsert(self, collection, ids: list[str], embeddings: list, **fields) -> None:
         """Upsert in pieces no larger than the server's maximum batch."""

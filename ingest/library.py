@@ -1,0 +1,131 @@
+"""The built-in library (`corpus/`), indexed in the background on first start.
+
+`Library(folder, db, settings)` knows the folder's documents and whether the store holds this
+version of them in full (a mark on the store: a fingerprint of the files' names and sizes).
+`start()` indexes them in a thread while the app serves: documents already stored are skipped,
+so a restart resumes where the last run stopped, and a new version of the folder adds what
+changed. `status()` says how far it has got ("indexing 212 of 370 documents, about 2 minutes
+left"). Between documents it waits while `pause()` is true (questions being answered), so
+answers do not share the two cores with the encoder for long; it writes in small batches so a
+question never waits long for the encoder either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .pipeline import IngestReport, ingest_paths, iter_files
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+MARK = "library"
+BATCH_CHUNKS = 64  # chunks encoded and written together while the app serves (about 1-2 s)
+MAX_PAUSE_S = 30.0  # a steady stream of questions cannot stop the indexing for longer
+
+
+def fingerprint(files: list[Path], root: Path) -> str:
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f"{f.relative_to(root).as_posix()}\0{f.stat().st_size}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _minutes(seconds: float) -> str:
+    if seconds < 60:
+        return "under a minute"
+    minutes = round(seconds / 60)
+    return f"about {minutes} minute{'s' if minutes != 1 else ''}"
+
+
+class Library:
+    def __init__(
+        self,
+        folder: str | Path,
+        db,
+        settings: Settings,
+        pause: Callable[[], bool] = lambda: False,
+    ):
+        self.folder = Path(folder)
+        self.db = db
+        self.settings = settings
+        self.pause = pause
+        self.files = iter_files(self.folder) if self.folder.is_dir() else []
+        self.total = len(self.files)
+        self.fingerprint = fingerprint(self.files, self.folder)
+        self.done = 0
+        self.report: IngestReport | None = None
+        self.error: str | None = None
+        self._processed = 0  # documents this run read (skipped ones excluded from the rate)
+        self._started: float | None = None
+        self._thread: threading.Thread | None = None
+        self._finished = threading.Event()
+
+    def needed(self) -> bool:
+        """True unless the store holds this version of the folder in full."""
+        return self.total > 0 and self.db.mark(MARK) != self.fingerprint
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and not self._finished.is_set()
+
+    def start(self) -> Library:
+        self._thread = threading.Thread(target=self.run, name="library-index", daemon=True)
+        self._thread.start()
+        return self
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._finished.wait(timeout)
+
+    def run(self) -> IngestReport | None:
+        """Index the folder now (the thread's body; callable directly)."""
+        self._started = time.monotonic()
+        settings = self.settings.model_copy(
+            update={"ingest_batch": min(self.settings.ingest_batch, BATCH_CHUNKS)}
+        )
+        try:
+            with self.db.writing():
+                self.report = ingest_paths(
+                    [self.folder], settings=settings, db=self.db, progress=self._step
+                )
+                # Files that fail would fail again: the version is complete as far as it goes.
+                self.db.set_mark(MARK, self.fingerprint)
+            for failure in self.report.failed:
+                log.warning("built-in library: %s: %s", failure.source, failure.reason)
+        except Exception as exc:  # noqa: BLE001 - reported by status(); the app serves on
+            self.error = " ".join(str(exc).split())[:300] or type(exc).__name__
+            log.warning("built-in library not indexed: %s", self.error)
+        finally:
+            self._finished.set()
+        return self.report
+
+    def _step(self, label: str, outcome: str, report: IngestReport) -> None:
+        self.done += 1
+        if outcome != "unchanged":
+            self._processed += 1
+        waited = time.monotonic()
+        while self.pause() and time.monotonic() - waited < MAX_PAUSE_S:
+            time.sleep(0.1)
+
+    def eta_seconds(self) -> float | None:
+        if not self._started or not self._processed:
+            return None
+        rate = self._processed / (time.monotonic() - self._started)
+        return (self.total - self.done) / rate if rate > 0 else None
+
+    def status(self) -> str:
+        """One line for the chat and the terminal; empty when there is nothing to say."""
+        if self.error:
+            return f"The built-in library could not be indexed: {self.error}"
+        if self.running:
+            eta = self.eta_seconds()
+            left = f", {_minutes(eta)} left" if eta is not None else ""
+            return f"indexing {self.done} of {self.total} documents{left}"
+        if self.report is not None:
+            return f"indexed {self.total} documents ({self.report.added} added)"
+        return ""

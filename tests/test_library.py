@@ -1,0 +1,89 @@
+"""The built-in library indexed in the background: progress, resuming, answers that say they
+come from part of it, and an empty store that says what to run. Real store, real encoder."""
+
+import shutil
+import threading
+
+from bot import ChatBot
+from ingest.library import Library
+from ingest.settings import get_settings
+from ingest.store import open_store
+
+from .conftest import ROOT
+
+RELEASES = sorted((ROOT / "corpus" / "us-government").glob("*.txt"))
+
+
+def _folder(tmp_path, n: int):
+    folder = tmp_path / "library"
+    folder.mkdir()
+    for f in RELEASES[:n]:
+        shutil.copy(f, folder / f.name)
+    return folder
+
+
+def test_the_library_is_indexed_once_per_version_and_a_new_file_is_added(tmp_path):
+    folder = _folder(tmp_path, 3)
+    settings = get_settings()
+    with open_store(tmp_path / "store", settings, write=True) as db:
+        library = Library(folder, db, settings)
+        assert library.needed() and library.total == 3
+        assert library.start().wait(300), "indexing did not finish"
+        assert library.error is None and library.report.added == 3
+        assert library.status() == "indexed 3 documents (3 added)"
+        assert not Library(folder, db, settings).needed()  # the store holds this version
+        shutil.copy(RELEASES[3], folder / RELEASES[3].name)
+        again = Library(folder, db, settings)
+        assert again.needed()
+        report = again.run()
+        assert (report.added, report.unchanged) == (1, 3)
+        assert not Library(folder, db, settings).needed()
+
+
+def test_an_interrupted_indexing_resumes_where_it_stopped(tmp_path):
+    folder = _folder(tmp_path, 3)
+    settings = get_settings().model_copy(update={"ingest_batch": 1})  # each document written
+    calls = []
+
+    def stop_after_two():
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("power cut")
+        return False
+
+    with open_store(tmp_path / "store", settings, write=True) as db:
+        first = Library(folder, db, settings, pause=stop_after_two)
+        first.run()
+        assert first.error == "power cut" and first.done == 2
+        assert "could not be indexed: power cut" in first.status()
+        assert first.needed()  # not marked complete
+        report = Library(folder, db, settings).run()
+        assert (report.added, report.unchanged) == (1, 2)
+
+
+def test_answers_during_indexing_say_they_come_from_part_of_the_library(tmp_path):
+    folder = _folder(tmp_path, 3)
+    settings = get_settings().model_copy(update={"ingest_batch": 1})
+    go_on = threading.Event()
+    with open_store(tmp_path / "store", settings, write=True) as db:
+        library = Library(folder, db, settings, pause=lambda: not go_on.is_set())
+        bot = ChatBot(store=db, settings=settings, backend="extractive", library=library)
+        library.start()
+        try:
+            while library.done < 1 and library.running:
+                go_on.wait(0.1)
+            assert library.running
+            answer = bot.ask("What did the Brussels summit fact sheet say about NATO?")
+            assert answer.notice and "still being indexed (indexing 1 of 3 documents" in (
+                answer.notice
+            )
+        finally:
+            go_on.set()
+        assert library.wait(300)
+        assert not bot.ask("What did the Brussels summit fact sheet say?").notice
+
+
+def test_an_empty_store_says_what_to_run(tmp_path):
+    answer = ChatBot(store=tmp_path / "empty", backend="extractive").ask("Who joined NATO?")
+    assert answer.abstained and answer.cause == "empty"
+    assert "partnerbot ingest corpus/" in answer.text and str(tmp_path / "empty") in answer.text
