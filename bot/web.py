@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import re
 import shutil
 import sys
@@ -550,11 +551,18 @@ def create_server(bot: ChatBot, db=None, feedback=None, accounts: Accounts | Non
     )
 
 
-def _print_progress(library, every: float = 10.0) -> None:
+def _terminal():
+    """The process's stdout as it is now, on a descriptor of its own: llama.cpp points fds 1
+    and 2 at /dev/null while it loads a model (in a thread here), which would swallow what
+    other threads print meanwhile."""
+    return os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+
+
+def _print_progress(library, out, every: float = 10.0) -> None:
     """The library's progress on the terminal, every `every` seconds until it is done."""
     while not library.wait(every):
-        print(f"built-in library: {library.status()}", flush=True)
-    print(f"built-in library: {library.status()}", flush=True)
+        print(f"built-in library: {library.status()}", file=out, flush=True)
+    print(f"built-in library: {library.status()}", file=out, flush=True)
 
 
 def serve(
@@ -599,9 +607,10 @@ def serve(
     if library is not None and not library.needed():
         library = None
     bot = ChatBot(store=db, settings=settings, library=library)
+    terminal = _terminal()
     if library is not None:
         library.start()
-        threading.Thread(target=_print_progress, args=(library,), daemon=True).start()
+        threading.Thread(target=_print_progress, args=(library, terminal), daemon=True).start()
     if bot.backend == "local":
         # Load the model while the page opens, not on the first question.
         threading.Thread(target=lambda: bot.llm, daemon=True).start()
@@ -614,6 +623,7 @@ def serve(
     print(
         f"Partnerbot: chat at http://{host}:{port}/ , OpenAI-compatible API at "
         f"http://{host}:{port}/v1",
+        file=terminal,
         flush=True,
     )
     # Open event streams must not keep a stopping server alive.

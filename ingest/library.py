@@ -1,7 +1,8 @@
 """The built-in library (`corpus/`), indexed in the background on first start.
 
-`Library(folder, db, settings)` knows the folder's documents and whether the store holds this
-version of them in full (a mark on the store: a fingerprint of the files' names and sizes).
+`Library(folder, db, settings)` knows the folder's documents and whether the store needs them:
+an empty store does, and so does one whose mark (a fingerprint of the files' names and sizes,
+set when indexing ends) is missing its end or names an older version of the folder.
 `start()` indexes them in a thread while the app serves: documents already stored are skipped,
 so a restart resumes where the last run stopped, and a new version of the folder adds what
 changed. `status()` says how far it has got ("indexing 212 of 370 documents, about 2 minutes
@@ -67,8 +68,14 @@ class Library:
         self._finished = threading.Event()
 
     def needed(self) -> bool:
-        """True unless the store holds this version of the folder in full."""
-        return self.total > 0 and self.db.mark(MARK) != self.fingerprint
+        """True when the store is empty, or holds an earlier or unfinished indexing of the
+        library; a store someone filled with documents of their own is left alone."""
+        if self.total == 0:
+            return False
+        mark = self.db.mark(MARK)
+        if mark is None:
+            return self.db.chunks.count() == 0
+        return mark != self.fingerprint
 
     @property
     def running(self) -> bool:
@@ -90,6 +97,8 @@ class Library:
         )
         try:
             with self.db.writing():
+                if self.db.mark(MARK) is None:  # a restart must know this store is ours
+                    self.db.set_mark(MARK, "unfinished")
                 self.report = ingest_paths(
                     [self.folder], settings=settings, db=self.db, progress=self._step
                 )
@@ -127,5 +136,6 @@ class Library:
             left = f", {_minutes(eta)} left" if eta is not None else ""
             return f"indexing {self.done} of {self.total} documents{left}"
         if self.report is not None:
-            return f"indexed {self.total} documents ({self.report.added} added)"
+            noun = "document" if self.total == 1 else "documents"
+            return f"indexed {self.total} {noun} ({self.report.added} added)"
         return ""

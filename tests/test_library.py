@@ -5,6 +5,7 @@ import shutil
 import threading
 
 from bot import ChatBot
+from ingest import ingest_paths
 from ingest.library import Library
 from ingest.settings import get_settings
 from ingest.store import open_store
@@ -59,6 +60,16 @@ def test_an_interrupted_indexing_resumes_where_it_stopped(tmp_path):
         assert first.needed()  # not marked complete
         report = Library(folder, db, settings).run()
         assert (report.added, report.unchanged) == (1, 2)
+
+
+def test_a_store_filled_with_documents_of_ones_own_is_left_alone(tmp_path):
+    own = tmp_path / "own"
+    own.mkdir()
+    shutil.copy(RELEASES[5], own / RELEASES[5].name)
+    settings = get_settings()
+    with open_store(tmp_path / "store", settings, write=True) as db:
+        ingest_paths([own], settings=settings, db=db)
+        assert not Library(_folder(tmp_path, 2), db, settings).needed()
 
 
 def test_answers_during_indexing_say_they_come_from_part_of_the_library(tmp_path):

@@ -23,7 +23,8 @@ def server(tmp_path_factory):
     home = tmp_path_factory.mktemp("web-home")
     log = open(home / "app.log", "w+")
     proc = subprocess.Popen(
-        [sys.executable, "app.py", "--store", str(store)],
+        # the seed article as the library: a small corpus of its own, indexed on start
+        [sys.executable, "app.py", "--store", str(store), "--corpus", "corpus/nato"],
         cwd=ROOT,
         env=child_env(
             PARTNERBOT_PORT=str(port),
@@ -38,7 +39,7 @@ def server(tmp_path_factory):
     while True:
         try:
             with urllib.request.urlopen(url, timeout=5) as r:
-                if r.status == 200:
+                if r.status == 200 and "built-in library: indexed" in Path(log.name).read_text():
                     break
         except OSError:
             pass
@@ -61,7 +62,7 @@ def test_app_ingests_corpus_and_streams_cited_answer(server):
 
     url, log, _ = server
     startup = Path(log.name).read_text()
-    assert "ingested" in startup and "added 1" in startup
+    assert "built-in library: indexed 1 document (1 added)" in startup
     client = Client(url, verbose=False)
     job = client.submit(QUESTION, api_name="/ask")
     texts, sources = [], []
