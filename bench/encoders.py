@@ -125,44 +125,60 @@ def recall(settings) -> list[dict]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> None:
+def measure(corpus: Path, sample: int = 800, with_recall: bool = True) -> dict:
     from ingest.settings import get_settings
 
+    settings = get_settings()
+    ingest, texts = ingest_ratio(corpus.resolve(), settings)
+    step = max(1, len(texts) // sample)
+    return {
+        "ingest": ingest,
+        "speed": throughput(texts[::step][:sample], settings),
+        "recall": recall(settings) if with_recall else [],
+    }
+
+
+def table(r: dict) -> str:
+    i = r["ingest"]
+    lines = [
+        f"Ingest of {i['corpus']} ({i['documents']} documents, {i['chunks']:,} chunks) with the "
+        f"default settings (encoder `{i['encoder']}`, chunk and sentence vectors): "
+        f"{i['ingest_s']:.1f} s; the raw torch encoder over the same chunk texts: "
+        f"{i['raw_torch_s']:.1f} s; ratio **{i['ratio']:.2f}×**.",
+        "",
+        "| encoder | chunk texts | texts/s | cosine to torch (min / mean) |",
+        "|---|---|---|---|",
+    ]
+    for x in r["speed"]:
+        lines.append(
+            f"| {x['encoder']} | {x['texts']} | {x['per_s']:.1f} | "
+            f"{x['cosine_min']:.4f} / {x['cosine_mean']:.4f} |"
+        )
+    if r["recall"]:
+        names = [k for k in r["recall"][0] if k != "encoder"]
+        lines += [
+            "",
+            f"Retrieval recall@{K} over ../shared/corpus/partnerships, one store per encoder:",
+            "",
+            "| encoder | " + " | ".join(names) + " |",
+            "|---" * (len(names) + 1) + "|",
+        ]
+        for x in r["recall"]:
+            lines.append(f"| {x['encoder']} | " + " | ".join(f"{x[n]:.3f}" for n in names) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
     parser.add_argument("--sample", type=int, default=800)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    settings = get_settings()
     print(machine(), flush=True)
-
-    ingest, texts = ingest_ratio(args.corpus.resolve(), settings)
-    print(
-        f"\ningest {ingest['corpus']} ({ingest['documents']} documents, {ingest['chunks']} "
-        f"chunks), default settings (encoder {ingest['encoder']}): {ingest['ingest_s']:.1f} s; "
-        f"raw torch encoder over the same chunk texts: {ingest['raw_torch_s']:.1f} s; "
-        f"ratio {ingest['ratio']:.2f}x",
-        flush=True,
-    )
-    step = max(1, len(texts) // args.sample)
-    speed = throughput(texts[::step][: args.sample], settings)
-    print("\n| encoder | chunk texts | texts/s | cosine to torch (min / mean) |\n|---|---|---|---|")
-    for r in speed:
-        print(
-            f"| {r['encoder']} | {r['texts']} | {r['per_s']:.1f} | "
-            f"{r['cosine_min']:.4f} / {r['cosine_mean']:.4f} |"
-        )
-    found = recall(settings)
-    if found:
-        names = [k for k in found[0] if k != "encoder"]
-        print(f"\nrecall@{K} on ../shared/corpus/partnerships")
-        print("| encoder | " + " | ".join(names) + " |\n|---" * (len(names) + 1) + "|")
-        for r in found:
-            print(f"| {r['encoder']} | " + " | ".join(f"{r[n]:.3f}" for n in names) + " |")
+    result = measure(args.corpus, args.sample)
+    print("\n" + table(result))
     if args.json:
-        args.json.write_text(
-            json.dumps({"machine": machine(), "ingest": ingest, "speed": speed, "recall": found})
-        )
+        args.json.write_text(json.dumps({"machine": machine(), **result}))
 
 
 if __name__ == "__main__":

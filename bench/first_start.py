@@ -44,69 +44,83 @@ def _cited(reply: dict, suffix: str = "") -> bool:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args(argv)
-    if not args.port:
+def measure(port: int = 0, log=print) -> dict:
+    if not port:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
-            args.port = s.getsockname()[1]
-    url = f"http://127.0.0.1:{args.port}"
+            port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARTNERBOT_")}
-    print(machine(), flush=True)
     with tempfile.TemporaryDirectory(prefix="partnerbot-first-start-") as home:
-        log = Path(home) / "app.log"
-        with open(log, "w") as out:
+        app_log = Path(home) / "app.log"
+        with open(app_log, "w") as out:
             start = time.perf_counter()
             cmd = [sys.executable, str(ROOT / "app.py"), "--store", f"{home}/store"]
             proc = subprocess.Popen(
-                [*cmd, "--port", str(args.port)], cwd=home, env=env, stdout=out, stderr=out
+                [*cmd, "--port", str(port)], cwd=home, env=env, stdout=out, stderr=out
             )
         at = lambda: time.perf_counter() - start  # noqa: E731
+
+        def alive() -> None:
+            if proc.poll() is not None:
+                raise RuntimeError(f"app.py exited: {app_log.read_text()[-2000:]}")
+
         try:
             while True:
                 try:
                     urllib.request.urlopen(url + "/", timeout=2)
                     break
                 except OSError:
-                    if proc.poll() is not None:
-                        raise SystemExit(log.read_text()) from None
+                    alive()
                     time.sleep(0.2)
             served = at()
-            print(f"serving after {served:.1f} s", flush=True)
+            log(f"serving after {served:.1f} s")
             first = _ask(url, FIRST)
             while not _cited(first):  # nothing indexed yet: asked again, as a user would
                 time.sleep(3)
                 first = _ask(url, FIRST)
             first_s = at()
-            print(
-                f"first answer after {first_s:.1f} s (cited: {_cited(first)}; "
-                f"notice: {first.get('notice')})",
-                flush=True,
-            )
-            while "built-in library: indexed" not in log.read_text():
-                if proc.poll() is not None:
-                    raise SystemExit(log.read_text())
+            log(f"first cited answer after {first_s:.1f} s (notice: {first.get('notice')})")
+            while "built-in library: indexed" not in app_log.read_text():
+                alive()
                 time.sleep(0.5)
             indexed = at()
-            print(f"library indexed after {indexed:.1f} s", flush=True)
+            log(f"library indexed after {indexed:.1f} s")
             reply = _ask(url, WHITE_HOUSE_ONLY)
             answered = at()
-            print(
-                f"answer only a White House release gives, after {answered:.1f} s "
-                f"(cited from whitehouse-cc0: {_cited(reply, '.md')}): "
-                f"{reply['choices'][0]['message']['content'].splitlines()[0]}",
-                flush=True,
-            )
+            answer = reply["choices"][0]["message"]["content"].splitlines()[0]
+            log(f"White House release answer after {answered:.1f} s: {answer}")
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    print(
-        f"\n| first start (empty store) | seconds |\n|---|---|\n| chat serving | {served:.1f} |\n"
-        f"| first cited answer | {first_s:.1f} |\n| library indexed (370 documents) | "
-        f"{indexed:.1f} |\n| cited answer from a White House release | {answered:.1f} |"
+    return {
+        "served_s": served,
+        "first_cited_s": first_s,
+        "indexed_s": indexed,
+        "white_house_s": answered,
+        "white_house_cited": _cited(reply, ".md"),
+        "white_house_answer": answer,
+    }
+
+
+def table(r: dict) -> str:
+    cited = "" if r["white_house_cited"] else " (not cited from the release!)"
+    return (
+        "| first start, empty store (`python app.py`) | seconds |\n|---|---|\n"
+        f"| chat serving | {r['served_s']:.1f} |\n"
+        f"| first cited answer (asked while indexing) | {r['first_cited_s']:.1f} |\n"
+        f"| built-in library indexed (370 documents) | {r['indexed_s']:.1f} |\n"
+        f"| cited answer only a White House release gives{cited} | "
+        f"{r['white_house_s']:.1f} |\n"
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    print(machine(), flush=True)
+    print("\n" + table(measure(args.port, lambda line: print(line, flush=True))))
 
 
 if __name__ == "__main__":

@@ -444,7 +444,24 @@ def task_answer(a) -> dict:
     return {"load_s": load_s, "rows": rows}
 
 
+def task_encoders(a) -> dict:
+    """torch / ONNX / ONNX int8 (bench/encoders.py): the library's ingest against raw torch,
+    throughput and cosine, and retrieval recall per encoder."""
+    from bench.encoders import measure
+
+    return measure(Path(a.library), a.encoder_sample, with_recall="encoder-recall" not in a.skip)
+
+
+def task_first_start(a) -> dict:
+    """A cold `python app.py` on an empty store (bench/first_start.py)."""
+    from bench.first_start import measure
+
+    return measure(log=lambda line: print("   ", line, flush=True))
+
+
 TASKS = {
+    "encoders": task_encoders,
+    "first-start": task_first_start,
     "pb-ingest": task_pb_ingest,
     "tutorial-ingest": task_tutorial_ingest,
     "raw-encode": task_raw_encode,
@@ -500,6 +517,10 @@ def run_all(args: argparse.Namespace) -> dict:
     work = Path(tempfile.mkdtemp(prefix="partnerbot-bench-"))
     have_shared = PARTNERSHIPS.is_dir() and DEV.exists()
     base_corpus = [str(PARTNERSHIPS if have_shared else ROOT / "corpus")]
+    # Each row names what it measured: without ../shared, the built-in library is measured.
+    base_label = (
+        "partnerships (../shared, 29 articles)" if have_shared else "built-in library (corpus/)"
+    )
     distractors = _distractor_files(args.distractors) if have_shared else []
     out: dict = {
         "machine": machine(),
@@ -508,9 +529,19 @@ def run_all(args: argparse.Namespace) -> dict:
     }
     say = lambda text: print(f"[{time.perf_counter() - started:6.0f} s] {text}", flush=True)  # noqa: E731
     try:
-        corpora = {"partnerships": base_corpus}
+        if "first-start" not in args.skip:
+            say("first start: python app.py on an empty store")
+            out["first_start"] = child("first-start")
+        say(f"encoders: torch / ONNX / ONNX int8 over {args.library}")
+        out["encoders"] = child(
+            "encoders",
+            library=args.library,
+            encoder_sample=args.encoder_sample,
+            skip=args.skip or ["none"],
+        )
+        corpora = {base_label: base_corpus}
         if distractors:
-            corpora[f"partnerships + {len(distractors)} White House"] = base_corpus + distractors
+            corpora[f"{base_label} + {len(distractors)} White House"] = base_corpus + distractors
         out["ingest"], out["retrieval"] = [], []
         stores = {}
         for label, inputs in corpora.items():
@@ -563,7 +594,7 @@ def run_all(args: argparse.Namespace) -> dict:
                 {
                     "backend": backend,
                     "questions": limit or "all",
-                    **child("answer", store=stores["partnerships"], backend=backend, limit=limit),
+                    **child("answer", store=stores[base_label], backend=backend, limit=limit),
                 }
             )
     finally:
@@ -606,6 +637,19 @@ def markdown(r: dict) -> str:
         f"the whole run took {r['total_s'] / 60:.1f} min.",
         "",
     ]
+
+    if r.get("first_start"):
+        from bench.first_start import table as first_start_table
+
+        lines += [
+            "**First start** (`bench/first_start.py`):",
+            "",
+            first_start_table(r["first_start"]),
+        ]
+    if r.get("encoders"):
+        from bench.encoders import table as encoders_table
+
+        lines += ["**Encoders** (`bench/encoders.py`):", "", encoders_table(r["encoders"])]
 
     lines += [
         "**Ingest** (model loading excluded; peak memory of the whole process):",
@@ -760,6 +804,13 @@ def main(argv: list[str] | None = None) -> None:
         "--backends", nargs="+", default=["local", "extractive"], choices=["local", "extractive"]
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
+    parser.add_argument(
+        "--library", default=str(ROOT / "corpus"), help="corpus of the encoders' ingest row"
+    )
+    parser.add_argument("--encoder-sample", type=int, default=800)
+    parser.add_argument(
+        "--skip", nargs="*", default=[], choices=["first-start", "encoder-recall", "none"]
+    )
     parser.add_argument(
         "--report",
         type=Path,

@@ -30,6 +30,15 @@ def test_bench_suite_runs_and_reports(tmp_path):
             "extractive",
             "--out",
             str(out),
+            # the encoders' row over a small folder of the library, no recall; no first start
+            # (tests/test_first_start.py runs it)
+            "--library",
+            str(ROOT / "corpus" / "us-government"),
+            "--encoder-sample",
+            "40",
+            "--skip",
+            "first-start",
+            "encoder-recall",
         ],
         cwd=ROOT,
         env=env,
@@ -39,6 +48,14 @@ def test_bench_suite_runs_and_reports(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((out / "results.json").read_text())
+
+    enc = results["encoders"]
+    assert enc["ingest"]["documents"] == 21 and enc["ingest"]["ratio"] > 0
+    assert [x["encoder"] for x in enc["speed"]] == ["torch", "onnx", "onnx-int8"]
+    assert all(x["texts"] == 40 and x["per_s"] > 0 for x in enc["speed"])
+    assert enc["speed"][1]["cosine_min"] > 0.9999  # fp32 ONNX gives torch's vectors
+    assert 0.98 < enc["speed"][2]["cosine_mean"] < 1.0  # int8: close, not equal
+    assert "first_start" not in results and not enc["recall"]
 
     first = results["ingest"][0]
     for key in ("partnerbot", "pooled", "tutorial"):
