@@ -22,7 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.suite import ROOT, SHARED, K, _recall, _retrieval_row, machine
+from bench.common import ROOT, SHARED, K, machine, retrieval_row
+from bench.common import recall as recall_share
 
 ENCODERS = ("torch", "onnx", "onnx-int8")
 PARTNERSHIPS = SHARED / "corpus" / "partnerships"
@@ -119,8 +120,8 @@ def recall(settings) -> list[dict]:
                 for item in questions:
                     history = [(q, "") for q in item.get("history") or []]
                     passages = bot.retrieve(item["question"], history)
-                    found.append(_retrieval_row(item, [p.text for p in passages], 0.0))
-                row[name] = _recall(found)
+                    found.append(retrieval_row(item, [p.text for p in passages], 0.0))
+                row[name] = recall_share(found)
             rows.append(row)
     return rows
 

@@ -23,7 +23,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.suite import ROOT, machine
+from bench.common import ROOT, machine
 
 FIRST = "Who did Allies welcome as the next NATO Secretary General?"
 WHITE_HOUSE_ONLY = "Where was NATO's 2026 summit held?"  # corpus/whitehouse-cc0 alone says it

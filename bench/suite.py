@@ -41,8 +41,6 @@ import importlib
 import itertools
 import json
 import os
-import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -50,12 +48,12 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+from bench.common import ROOT, SHARED, K, machine, retrieval_row
+from bench.common import recall as recall_share
+
 PARTNERSHIPS = SHARED / "corpus" / "partnerships"
 WHITEHOUSE = SHARED / "corpus" / "whitehouse-nato"
 DEV = SHARED / "eval" / "dev-questions.jsonl"
-K = 4  # recall@4, the chat's top_k
 TABLES_START = "<!-- bench:start -->"
 TABLES_END = "<!-- bench:end -->"
 BENCHMARKS = ROOT / "docs" / "benchmarks.md"
@@ -68,12 +66,6 @@ def _questions() -> list[dict]:
     return [
         json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()
     ]
-
-
-def _recall(rows: list[dict]) -> float | None:
-    """Mean share of each answerable question's evidence sentences found in the top K."""
-    scored = [r["found"] / r["evidence"] for r in rows if r["evidence"]]
-    return sum(scored) / len(scored) if scored else None
 
 
 def _p50_p95(values: list[float]) -> dict:
@@ -227,20 +219,8 @@ def task_pb_retrieve(a) -> dict:
         t = time.perf_counter()
         passages = bot.retrieve(item["question"], history)
         ms = (time.perf_counter() - t) * 1000
-        rows.append(_retrieval_row(item, [p.text for p in passages], ms))
+        rows.append(retrieval_row(item, [p.text for p in passages], ms))
     return {"first_s": first_s, "rows": rows}
-
-
-def _retrieval_row(item: dict, texts: list[str], ms: float) -> dict:
-    from bot.evaluate import UNANSWERABLE, _evidence_list, evidence_found
-
-    evidence = [] if item["answer"] == UNANSWERABLE else _evidence_list(item)
-    return {
-        "id": item.get("id"),
-        "ms": ms,
-        "evidence": len(evidence),
-        "found": evidence_found(evidence, texts[:K]),
-    }
 
 
 def task_tutorial_retrieve(a) -> dict:
@@ -264,7 +244,7 @@ def task_tutorial_retrieve(a) -> dict:
         t = time.perf_counter()
         docs = store.similarity_search(item["question"], k=K)
         ms = (time.perf_counter() - t) * 1000
-        rows.append(_retrieval_row(item, [d.page_content for d in docs], ms))
+        rows.append(retrieval_row(item, [d.page_content for d in docs], ms))
     return {"first_s": first_s, "rows": rows}
 
 
@@ -603,27 +583,6 @@ def run_all(args: argparse.Namespace) -> dict:
     return out
 
 
-def machine() -> str:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = ""
-    try:
-        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
-        mem = f", {kb / 1024 / 1024:.0f} GB RAM"
-    except (OSError, AttributeError):
-        pass
-    return (
-        f"{platform.machine()} {cpu}".strip() + f", {os.cpu_count()} cores{mem}, no GPU, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
-    )
-
-
 # -- the report ---------------------------------------------------------------------------
 def _f(value, digits: int = 1, unit: str = "") -> str:
     if value is None:
@@ -709,7 +668,7 @@ def markdown(r: dict) -> str:
                 lines.append(
                     f"| {row['corpus']} | {name} | "
                     f"{chunks[row['corpus']][key]['chunks']:,} | "
-                    f"{_f(_recall(m['rows']), 2)} | {_f(lat['p50'])} | "
+                    f"{_f(recall_share(m['rows']), 2)} | {_f(lat['p50'])} | "
                     f"{_f(lat['p95'])} |"
                 )
         lines.append("")
