@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -21,6 +22,8 @@ def _ask(args: argparse.Namespace) -> int:
     from .model_file import ModelUnavailableError
 
     history = list(zip(args.history[0::2], args.history[1::2])) if args.history else None
+    # An empty store is reported once, below, as the answer (not also as ChatBot's warning).
+    logging.getLogger("bot.chatbot").addFilter(lambda r: "holds no documents" not in r.msg)
     try:
         bot = ChatBot(
             store=args.store, backend=args.backend, settings=ingest_cli.settings_from(args)

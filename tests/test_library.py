@@ -2,6 +2,8 @@
 come from part of it, and an empty store that says what to run. Real store, real encoder."""
 
 import shutil
+import subprocess
+import sys
 import threading
 
 from bot import ChatBot
@@ -10,7 +12,7 @@ from ingest.library import Library
 from ingest.settings import get_settings
 from ingest.store import open_store
 
-from .conftest import ROOT
+from .conftest import ROOT, child_env
 
 RELEASES = sorted((ROOT / "corpus" / "us-government").glob("*.txt"))
 
@@ -98,3 +100,15 @@ def test_an_empty_store_says_what_to_run(tmp_path):
     answer = ChatBot(store=tmp_path / "empty", backend="extractive").ask("Who joined NATO?")
     assert answer.abstained and answer.cause == "empty"
     assert "partnerbot ingest corpus/" in answer.text and str(tmp_path / "empty") in answer.text
+
+
+def test_partnerbot_ask_on_an_empty_store_says_what_to_run_once(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "ask", "--store", str(tmp_path / "s"), "Who joined?"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=child_env(),
+    )
+    said = out.stdout + out.stderr
+    assert out.returncode == 0 and said.count("Run `partnerbot ingest corpus/`") == 1, said
