@@ -386,7 +386,9 @@ def _library_line(library) -> str:
         return ""
     if library.running:
         return f"⏳ Built-in library: {library.status()}. Answers come from what is indexed so far."
-    return f"⚠ {library.status()}" if library.error else ""
+    if library.error:  # the reason is on the server's terminal, not for every visitor
+        return "⚠ The built-in library could not be indexed; the server's log says why."
+    return ""
 
 
 def _username(request) -> str:
@@ -554,8 +556,11 @@ def create_server(bot: ChatBot, db=None, feedback=None, accounts: Accounts | Non
 def _terminal():
     """The process's stdout as it is now, on a descriptor of its own: llama.cpp points fds 1
     and 2 at /dev/null while it loads a model (in a thread here), which would swallow what
-    other threads print meanwhile."""
-    return os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    other threads print meanwhile. Plain stdout where it has no descriptor."""
+    try:
+        return os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    except (AttributeError, OSError, ValueError):
+        return sys.stdout
 
 
 def _print_progress(library, out, every: float = 10.0) -> None:
@@ -627,4 +632,8 @@ def serve(
         flush=True,
     )
     # Open event streams must not keep a stopping server alive.
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)
+    finally:
+        if terminal is not sys.stdout:
+            terminal.close()

@@ -45,7 +45,11 @@ class Embedder(Embeddings):
         self._bert = self._model[0].auto_model
         self._batch_size = batch_size
         # torch is thread-safe for inference, but one encode at a time keeps 2 cores un-thrashed.
+        # Taken per batch, so a question waits for at most one batch of a long ingest.
         self._lock = threading.Lock()
+        # The Rust tokenizer is shared and each call may switch its truncation settings: two
+        # threads tokenizing at once fail ("Already borrowed").
+        self._tokenizing = threading.Lock()
         self.encoder = "torch"
         self._session = None
         if encoder != "torch":
@@ -62,7 +66,8 @@ class Embedder(Embeddings):
         """Word pieces per text, without the [CLS]/[SEP] the model adds."""
         if not texts:
             return []
-        encoded = self._tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
+        with self._tokenizing:
+            encoded = self._tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
         return [len(ids) for ids in encoded]
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -94,9 +99,9 @@ class Embedder(Embeddings):
 
         # Sorted by characters, a close stand-in for tokens that costs no extra tokenizing.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        with self._lock, torch.inference_mode():
-            for b in range(0, len(order), self._batch_size):
-                batch = order[b : b + self._batch_size]
+        for b in range(0, len(order), self._batch_size):
+            batch = order[b : b + self._batch_size]
+            with self._tokenizing:
                 enc = self._tokenizer(
                     [texts[i] for i in batch],
                     padding=True,
@@ -105,10 +110,12 @@ class Embedder(Embeddings):
                     return_offsets_mapping=offsets,
                     return_tensors="pt",
                 )
-                spans = enc.pop("offset_mapping") if offsets else None
+            spans = enc.pop("offset_mapping") if offsets else None
+            with self._lock, torch.inference_mode():
                 states = self._states(enc)
                 mask = enc["attention_mask"].unsqueeze(1).to(states.dtype)  # (batch, 1, tokens)
-                yield batch, states, torch.bmm(mask, states).squeeze(1), spans
+                sums = torch.bmm(mask, states).squeeze(1)
+            yield batch, states, sums, spans
 
     def embed_with_spans(
         self, texts: list[str], spans: list[list[tuple[int, int]]]

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .lock import StoreBusyError
 from .pipeline import IngestReport, ingest_paths, iter_files
 from .settings import Settings
 
@@ -28,12 +29,15 @@ log = logging.getLogger(__name__)
 MARK = "library"
 BATCH_CHUNKS = 64  # chunks encoded and written together while the app serves (about 1-2 s)
 MAX_PAUSE_S = 30.0  # a steady stream of questions cannot stop the indexing for longer
+PAUSE_SHARE = 0.5  # nor make it wait more than this share of its running time in all
 
 
 def fingerprint(files: list[Path], root: Path) -> str:
+    """Names and contents of the folder's documents (a few MB: read in milliseconds)."""
     digest = hashlib.sha256()
     for f in files:
-        digest.update(f"{f.relative_to(root).as_posix()}\0{f.stat().st_size}\n".encode())
+        digest.update(f"{f.relative_to(root).as_posix()}\0".encode())
+        digest.update(hashlib.sha256(f.read_bytes()).digest())
     return digest.hexdigest()[:16]
 
 
@@ -62,6 +66,8 @@ class Library:
         self.done = 0
         self.report: IngestReport | None = None
         self.error: str | None = None
+        self.elsewhere = False  # another process (a replica) holds the store's writer lock
+        self._paused = 0.0
         self._processed = 0  # documents this run read (skipped ones excluded from the rate)
         self._started: float | None = None
         self._thread: threading.Thread | None = None
@@ -102,10 +108,15 @@ class Library:
                 self.report = ingest_paths(
                     [self.folder], settings=settings, db=self.db, progress=self._step
                 )
-                # Files that fail would fail again: the version is complete as far as it goes.
-                self.db.set_mark(MARK, self.fingerprint)
+                # Marked complete only when everything went in: after a failure (a full
+                # disk, a parse that timed out on a busy machine) the next start tries again.
+                if not self.report.failed:
+                    self.db.set_mark(MARK, self.fingerprint)
             for failure in self.report.failed:
                 log.warning("built-in library: %s: %s", failure.source, failure.reason)
+        except StoreBusyError as exc:  # a replica sharing the Chroma server indexes it
+            self.elsewhere = True
+            log.info("built-in library: not indexed here: %s", exc)
         except Exception as exc:  # noqa: BLE001 - reported by status(); the app serves on
             self.error = " ".join(str(exc).split())[:300] or type(exc).__name__
             log.warning("built-in library not indexed: %s", self.error)
@@ -118,8 +129,11 @@ class Library:
         if outcome != "unchanged":
             self._processed += 1
         waited = time.monotonic()
-        while self.pause() and time.monotonic() - waited < MAX_PAUSE_S:
+        # One full pause is always allowed; beyond it, pauses take at most PAUSE_SHARE.
+        budget = MAX_PAUSE_S + PAUSE_SHARE * (waited - (self._started or waited)) - self._paused
+        while self.pause() and time.monotonic() - waited < min(MAX_PAUSE_S, budget):
             time.sleep(0.1)
+        self._paused += time.monotonic() - waited
 
     def eta_seconds(self) -> float | None:
         if not self._started or not self._processed:
@@ -131,11 +145,15 @@ class Library:
         """One line for the chat and the terminal; empty when there is nothing to say."""
         if self.error:
             return f"The built-in library could not be indexed: {self.error}"
+        if self.elsewhere:
+            return "the built-in library is indexed by another server sharing this store"
         if self.running:
             eta = self.eta_seconds()
             left = f", {_minutes(eta)} left" if eta is not None else ""
             return f"indexing {self.done} of {self.total} documents{left}"
         if self.report is not None:
             noun = "document" if self.total == 1 else "documents"
-            return f"indexed {self.total} {noun} ({self.report.added} added)"
+            failed = len(self.report.failed)
+            failures = f", {failed} failed: the next start tries again" if failed else ""
+            return f"indexed {self.total} {noun} ({self.report.added} added{failures})"
         return ""

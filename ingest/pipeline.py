@@ -19,6 +19,7 @@ import errno
 import fnmatch
 import hashlib
 import os
+import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -80,13 +81,28 @@ def _matches(rel: str, patterns: Iterable[str]) -> bool:
 IGNORE_FILE = ".partnerbotignore"
 
 
+IGNORE_MAX_BYTES = 64_000
+
+
 def ignored_patterns(root: Path) -> tuple[str, ...]:
-    """The globs of `root/.partnerbotignore` (none when it is missing or unreadable)."""
+    """The globs of `root/.partnerbotignore` (none when it is missing, not a regular file, or
+    over 64 KB). `dir/` means everything under it; a leading `/` is the folder's root."""
+    path = root / IGNORE_FILE
     try:
-        lines = (root / IGNORE_FILE).read_text(encoding="utf-8", errors="replace").splitlines()
+        info = path.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > IGNORE_MAX_BYTES:
+            return ()
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return ()
-    return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+    patterns = []
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        line = line.lstrip("/")
+        patterns.append(line + "*" if line.endswith("/") else line)
+    return tuple(patterns)
 
 
 def iter_files(

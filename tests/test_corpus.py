@@ -47,5 +47,10 @@ def test_a_folder_ignore_file_takes_globs_and_comments(tmp_path):
     (tmp_path / "notes.md").write_text("# notes")
     (tmp_path / "drafts").mkdir()
     (tmp_path / "drafts" / "d.txt").write_text("draft")
-    (tmp_path / ".partnerbotignore").write_text("# not documents\nnotes.md\n\ndrafts/*\n")
+    (tmp_path / "drafts" / "old").mkdir()
+    (tmp_path / "drafts" / "old" / "e.txt").write_text("older draft")
+    (tmp_path / ".partnerbotignore").write_text("# not documents\n/notes.md\n\ndrafts/\n")
     assert [p.name for p in iter_files(tmp_path)] == ["keep.txt"]
+    (tmp_path / ".partnerbotignore").unlink()
+    (tmp_path / ".partnerbotignore").symlink_to("/dev/zero")  # never read: not a regular file
+    assert len(iter_files(tmp_path)) == 4

@@ -64,6 +64,22 @@ def test_an_interrupted_indexing_resumes_where_it_stopped(tmp_path):
         assert (report.added, report.unchanged) == (1, 2)
 
 
+def test_a_run_with_a_failure_is_not_marked_complete(tmp_path):
+    folder = _folder(tmp_path, 2)
+    (folder / "broken.txt").write_bytes(b"\x00\x01 binary, not a document")
+    settings = get_settings()
+    with open_store(tmp_path / "store", settings, write=True) as db:
+        library = Library(folder, db, settings)
+        library.run()
+        assert library.report.added == 2 and len(library.report.failed) == 1
+        assert "1 failed: the next start tries again" in library.status()
+        assert library.needed()  # tried again on the next start; the stored two are skipped
+        (folder / "broken.txt").unlink()
+        report = Library(folder, db, settings).run()
+        assert (report.added, report.unchanged, report.failed) == (0, 2, [])
+        assert not Library(folder, db, settings).needed()
+
+
 def test_a_store_filled_with_documents_of_ones_own_is_left_alone(tmp_path):
     own = tmp_path / "own"
     own.mkdir()
