@@ -385,7 +385,9 @@ def _library_line(library) -> str:
     if library is None:
         return ""
     if library.running:
-        return f"⏳ Built-in library: {library.status()}. Answers come from what is indexed so far."
+        return (
+            f"**Built-in library:** {library.status()}. Answers come from what is indexed so far."
+        )
     if library.error:  # the reason is on the server's terminal, not for every visitor
         return "⚠ The built-in library could not be indexed; the server's log says why."
     return ""
