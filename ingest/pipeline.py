@@ -595,6 +595,8 @@ def rebuild_store(
             if progress:
                 progress(article.key, "rebuilt", report)
         writer.flush()
+        for name, value in old.marks().items():  # e.g. which library version it holds
+            new.set_mark(name, value)
         old.client.delete_collection(old.chunks.name)
         old.client.delete_collection(old.sentences.name)
         new.chunks.modify(name=old.chunks.name)

@@ -124,6 +124,10 @@ class Store:
         value = self._metadata().get(MARK + name)
         return None if value is None else str(value)
 
+    def marks(self) -> dict[str, str]:
+        """Every mark, by name."""
+        return {k[len(MARK) :]: str(v) for k, v in self._metadata().items() if k.startswith(MARK)}
+
     def set_mark(self, name: str, value: str) -> None:
         meta = self._metadata()
         meta[MARK + name] = value

@@ -9,6 +9,7 @@ import threading
 from bot import ChatBot
 from ingest import ingest_paths
 from ingest.library import Library
+from ingest.pipeline import rebuild_store
 from ingest.settings import get_settings
 from ingest.store import open_store
 
@@ -35,6 +36,10 @@ def test_the_library_is_indexed_once_per_version_and_a_new_file_is_added(tmp_pat
         assert library.error is None and library.report.added == 3
         assert library.status() == "indexed 3 documents (3 added)"
         assert not Library(folder, db, settings).needed()  # the store holds this version
+        mark = db.mark("library")
+    rebuild_store(tmp_path / "store", settings)  # the mark survives a rebuild
+    with open_store(tmp_path / "store", settings, write=True) as db:
+        assert db.mark("library") == mark and not Library(folder, db, settings).needed()
         shutil.copy(RELEASES[3], folder / RELEASES[3].name)
         again = Library(folder, db, settings)
         assert again.needed()
