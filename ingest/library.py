@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 MARK = "library"
 BATCH_CHUNKS = 64  # chunks encoded and written together while the app serves (about 1-2 s)
 MAX_PAUSE_S = 30.0  # a steady stream of questions cannot stop the indexing for longer
+UNMARKED_SCAN_CHUNKS = 10_000  # an unmarked store larger than the library is someone's own
 PAUSE_SHARE = 0.5  # nor make it wait more than this share of its running time in all
 
 
@@ -74,14 +75,23 @@ class Library:
         self._finished = threading.Event()
 
     def needed(self) -> bool:
-        """True when the store is empty, or holds an earlier or unfinished indexing of the
-        library; a store someone filled with documents of their own is left alone."""
+        """True when the store is empty, holds an earlier or unfinished indexing of the
+        library, or only documents of this folder; a store with documents of one's own is
+        left alone."""
         if self.total == 0:
             return False
         mark = self.db.mark(MARK)
-        if mark is None:
-            return self.db.chunks.count() == 0
-        return mark != self.fingerprint
+        if mark is not None:
+            return mark != self.fingerprint
+        # No mark: empty, or built from this folder before marks existed (the seed article of
+        # earlier versions, an interrupted `partnerbot ingest corpus/`): small enough to list.
+        count = self.db.chunks.count()
+        if count == 0:
+            return True
+        if count > UNMARKED_SCAN_CHUNKS:
+            return False
+        root = str(self.folder.resolve())
+        return all(d.key.startswith(root + "/") for d in self.db.documents())
 
     @property
     def running(self) -> bool:

@@ -95,6 +95,16 @@ def test_a_store_filled_with_documents_of_ones_own_is_left_alone(tmp_path):
         assert not Library(_folder(tmp_path, 2), db, settings).needed()
 
 
+def test_a_store_built_from_the_library_folder_before_marks_is_completed(tmp_path):
+    folder = _folder(tmp_path, 3)
+    settings = get_settings()
+    with open_store(tmp_path / "store", settings, write=True) as db:
+        ingest_paths([folder / RELEASES[0].name], settings=settings, db=db)  # an older start
+        library = Library(folder, db, settings)
+        assert library.needed()
+        assert (library.run().added, library.report.unchanged) == (2, 1)
+
+
 def test_answers_during_indexing_say_they_come_from_part_of_the_library(tmp_path):
     folder = _folder(tmp_path, 3)
     settings = get_settings().model_copy(update={"ingest_batch": 1})
