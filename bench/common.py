@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import re
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,3 +51,25 @@ def machine() -> str:
         f"{platform.machine()} {cpu}".strip() + f", {os.cpu_count()} cores{mem}, no GPU, "
         f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
     )
+
+
+def stored_chunk_texts(store, settings) -> list[str]:
+    """What the encoder read for each chunk of a store: its title and text."""
+    from ingest.chunking import embedding_text
+    from ingest.store import open_store
+
+    with open_store(store, settings) as db:
+        return [
+            embedding_text(m.get("title", ""), doc)
+            for _, m, doc in db.chunk_records(documents=True)
+        ]
+
+
+def ask_v1(url: str, question: str, timeout: float = 600) -> dict:
+    """One question to a running app's OpenAI-compatible API; its JSON reply."""
+    body = json.dumps({"messages": [{"role": "user", "content": question}]}).encode()
+    request = urllib.request.Request(
+        url + "/v1/chat/completions", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as r:
+        return json.loads(r.read())

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import ROOT, SHARED, K, machine, retrieval_row
+from bench.common import ROOT, SHARED, K, machine, retrieval_row, stored_chunk_texts
 from bench.common import recall as recall_share
 
 ENCODERS = ("torch", "onnx", "onnx-int8")
@@ -43,9 +43,7 @@ def _question_sets() -> dict[str, list[dict]]:
 
 def ingest_ratio(corpus: Path, settings) -> tuple[dict, list[str]]:
     from ingest import ingest_paths
-    from ingest.chunking import embedding_text
     from ingest.embedder import get_embedder
-    from ingest.store import open_store
 
     get_embedder(settings).embed_documents(["warm-up"])
     torch_model = get_embedder(settings.model_copy(update={"encoder": "torch"}))._model
@@ -54,11 +52,7 @@ def ingest_ratio(corpus: Path, settings) -> tuple[dict, list[str]]:
         t = time.perf_counter()
         report = ingest_paths([corpus], store=store, settings=settings)
         ingest_s = time.perf_counter() - t
-        with open_store(store, settings) as db:
-            texts = [
-                embedding_text(m.get("title", ""), doc)
-                for _, m, doc in db.chunk_records(documents=True)
-            ]
+        texts = stored_chunk_texts(store, settings)
     t = time.perf_counter()
     torch_model.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
     raw_s = time.perf_counter() - t

@@ -13,7 +13,6 @@ are in a temporary folder; the model files are the user's cache, as on any later
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import subprocess
@@ -23,19 +22,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.common import ROOT, machine
+from bench.common import ROOT, ask_v1, machine
 
 FIRST = "Who did Allies welcome as the next NATO Secretary General?"
 WHITE_HOUSE_ONLY = "Where was NATO's 2026 summit held?"  # corpus/whitehouse-cc0 alone says it
-
-
-def _ask(url: str, question: str) -> dict:
-    body = json.dumps({"messages": [{"role": "user", "content": question}]}).encode()
-    request = urllib.request.Request(
-        url + "/v1/chat/completions", data=body, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=600) as r:
-        return json.loads(r.read())
 
 
 def _cited(reply: dict, suffix: str = "") -> bool:
@@ -75,10 +65,10 @@ def measure(port: int = 0, log=print) -> dict:
                     time.sleep(0.2)
             served = at()
             log(f"serving after {served:.1f} s")
-            first = _ask(url, FIRST)
+            first = ask_v1(url, FIRST)
             while not _cited(first):  # nothing indexed yet: asked again, as a user would
                 time.sleep(3)
-                first = _ask(url, FIRST)
+                first = ask_v1(url, FIRST)
             first_s = at()
             log(f"first cited answer after {first_s:.1f} s (notice: {first.get('notice')})")
             while "built-in library: indexed" not in app_log.read_text():
@@ -86,7 +76,7 @@ def measure(port: int = 0, log=print) -> dict:
                 time.sleep(0.5)
             indexed = at()
             log(f"library indexed after {indexed:.1f} s")
-            reply = _ask(url, WHITE_HOUSE_ONLY)
+            reply = ask_v1(url, WHITE_HOUSE_ONLY)
             answered = at()
             answer = reply["choices"][0]["message"]["content"].splitlines()[0]
             log(f"White House release answer after {answered:.1f} s: {answer}")

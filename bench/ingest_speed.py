@@ -29,11 +29,10 @@ def _peak_mb() -> float:
 
 
 def measure(corpus: Path, mode: str) -> dict:
+    from bench.common import stored_chunk_texts
     from ingest import ingest_paths
-    from ingest.chunking import embedding_text
     from ingest.embedder import get_embedder
     from ingest.settings import get_settings
-    from ingest.store import open_store
 
     settings = get_settings().model_copy(update={"sentence_vectors": mode})
     embedder = get_embedder()
@@ -43,11 +42,7 @@ def measure(corpus: Path, mode: str) -> dict:
         first = ingest_paths([corpus], store=store, settings=settings)
         pipeline_s = time.perf_counter() - t
 
-        with open_store(store, settings) as db:
-            texts = [
-                embedding_text(m.get("title", ""), doc)
-                for _, m, doc in db.chunk_records(documents=True)
-            ]
+        texts = stored_chunk_texts(store, settings)
         t = time.perf_counter()
         embedder._model.encode(
             texts,

@@ -3,12 +3,11 @@ the built-in library in the background (progress on the terminal; answers meanwh
 come from part of it), then answers every example question of the chat, and a question only a
 bundled White House release answers, with citations. The real app, encoder and model."""
 
-import json
 import time
-import urllib.request
 
 import pytest
 
+from bench.common import ask_v1
 from bot.web import EXAMPLES
 
 from .conftest import ROOT, served
@@ -27,15 +26,6 @@ EXPECTED = {
 WHITE_HOUSE_ONLY = "When did the U.S. suspend its CFE Treaty obligations?"
 
 
-def _ask(url: str, question: str) -> dict:
-    body = json.dumps({"messages": [{"role": "user", "content": question}]}).encode()
-    request = urllib.request.Request(
-        url + "/v1/chat/completions", data=body, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=300) as r:
-        return json.loads(r.read())
-
-
 def _wait_for_line(log, text: str, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -50,17 +40,17 @@ def test_first_start_serves_at_once_then_answers_from_the_whole_library(tmp_path
     assert set(EXAMPLES) == set(EXPECTED)  # every example shown in the chat is checked here
     store, log = tmp_path / "store", tmp_path / "app.log"
     with served([str(ROOT / "app.py"), "--store", str(store)], tmp_path) as (url, _):
-        early = _ask(url, EXAMPLES[0])  # asked while the library is being indexed
+        early = ask_v1(url, EXAMPLES[0])  # asked while the library is being indexed
         assert "The built-in library is still being indexed (indexing " in early["notice"]
         _wait_for_line(log, "built-in library: indexing ", 60)
         _wait_for_line(log, "built-in library: indexed 370 documents (370 added)", 900)
         for question, (words, kind) in EXPECTED.items():
-            reply = _ask(url, question)
+            reply = ask_v1(url, question)
             text = reply["choices"][0]["message"]["content"]
             assert not reply["abstained"] and words in text, (question, text)
             assert any(c["source"].endswith(kind) for c in reply["citations"]), (question, text)
             assert "notice" not in reply, reply["notice"]
-        reply = _ask(url, WHITE_HOUSE_ONLY)
+        reply = ask_v1(url, WHITE_HOUSE_ONLY)
         text = reply["choices"][0]["message"]["content"]
         assert "December 7" in text and not reply["abstained"], text
         cited = [c for c in reply["citations"] if c["source"].endswith(".md")]
