@@ -31,12 +31,13 @@ browser:
 	      || echo "warning: could not install chromium; the browser test will be skipped"; \
 	  else echo "note: chromium not installed; the browser test will be skipped"; fi; }
 
-# Lint and format check first (ruff; settings in pyproject.toml), then the tests, with the
+# Lint, format and type checks first (ruff, mypy; settings in pyproject.toml), then the tests, with the
 # network cut off where the kernel allows it: nothing may reach out.
 LINTED := ingest bot bench tests app.py
 test: setup browser
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/mypy --no-error-summary
 	@if unshare --net true 2>/dev/null; then \
 	  echo "running tests with no network (unshare --net)"; \
 	  unshare --net sh -c 'ip link set lo up 2>/dev/null; exec $(PY) -m pytest $(PYTEST_ARGS)'; \

@@ -176,7 +176,7 @@ def task_raw_encode(a) -> dict:
     """The encoder alone over the chunk texts Partnerbot stored, then over their sentences."""
     from ingest.chunking import embedding_text
     from ingest.embedder import get_embedder
-    from ingest.pipeline import indexed_sentences
+    from ingest.records import indexed_sentences
     from ingest.store import open_store
 
     with open_store(a.store) as db:

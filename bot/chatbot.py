@@ -197,7 +197,7 @@ def empty_store_text(location: str) -> str:
 
 
 def abstention_text(
-    passages: list[Passage], unmentioned: list[str] = (), why: str | None = None
+    passages: list[Passage], unmentioned: Sequence[str] = (), why: str | None = None
 ) -> str:
     if not passages:
         return "The corpus does not answer this: the store holds no documents yet."

@@ -57,7 +57,7 @@ class Resolved:
 
 
 def _markers(sentence: str) -> list[int]:
-    found = []
+    found: list[int] = []
     for group in MARKER.findall(sentence):
         found.extend(int(n) for n in re.findall(r"\d+", group))
     return found
@@ -395,7 +395,8 @@ def _with_markers(claim: str, numbers: list[int]) -> str:
     if not numbers:
         return claim
     markers = " " + "".join(f"[{n}]" for n in numbers)
-    end = re.search(r"[.!?…]*[\"'”’)]*$", claim).start()
+    tail = re.search(r"[.!?…]*[\"'”’)]*$", claim)  # always matches, at worst empty
+    end = tail.start() if tail else len(claim)
     return claim[:end].rstrip() + markers + claim[end:]
 
 

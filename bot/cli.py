@@ -41,6 +41,8 @@ def _ask(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print()
+    if answer is None:  # the stream always ends with the answer
+        return 1
     if answer.notice:
         print(f"note: {answer.notice}", file=sys.stderr)
     if answer.citations:

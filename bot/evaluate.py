@@ -252,7 +252,7 @@ def _summary_of(results: list[Result]) -> dict:
         "evidence_recall": (sum(r.evidence_found for r in answerable) / ev_total)
         if ev_total
         else None,
-        "evidence_in_prompt": (sum(r.in_prompt for r in answerable) / ev_total)
+        "evidence_in_prompt": (sum(r.in_prompt or 0 for r in answerable) / ev_total)
         if ev_total and all(r.in_prompt is not None for r in answerable)
         else None,
         "answer_correct": (sum(r.correct for r in answerable) / len(answerable))
@@ -283,7 +283,7 @@ def summarize(results: list[Result], backend: str, k: int) -> dict:
     refused = [r for r in results if r.item["answer"] != UNANSWERABLE and r.cause]
     causes: dict[str, list[str]] = {}
     for r in refused:
-        causes.setdefault(r.cause, []).append(str(r.item.get("id", "")))
+        causes.setdefault(r.cause or "?", []).append(str(r.item.get("id", "")))
     return {
         "backend": backend,
         "k": k,

@@ -24,6 +24,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from ingest.records import date_number, indexed_sentences, page_breaks, sentence_id
+
 from .dates import TimeHint, time_ranking
 from .terms import term_list
 
@@ -92,8 +94,6 @@ class Filters:
 
     def where(self) -> dict | None:
         """The date part as a Chroma metadata filter (dates are stored as yyyymmdd numbers)."""
-        from ingest.pipeline import date_number
-
         if not (self.since or self.until):
             return None
         # undated documents are stored as 0: "until" alone must not let them through
@@ -178,7 +178,7 @@ class Retriever:
         generation = self.store.generation()
         with self._lock:
             if generation != self._generation:
-                self._counts = (self.store.chunks.count(), self.store.sentences.count())
+                self._counts = self.store.counts()
                 self._lexical = None
                 self._allowed = {}
                 self._derived = {}
@@ -258,66 +258,50 @@ class Retriever:
     ) -> list[str]:
         """Top `n` chunks by vector; with `allowed` (the ids `filters` lets through) among those."""
         if allowed is None:
-            res = self.store.chunks.query(
-                query_embeddings=vectors, n_results=n, include=["distances"]
-            )
-            return _best_first(res["ids"], res["distances"])
+            return _best_first(*self.store.nearest_chunks(vectors, n))
         # A filter that lets a good share of the chunks through: search deeper without it and
         # keep the allowed. When every query keeps `n`, they are the filtered search's top n;
         # otherwise Chroma is given every allowed id (cost grows with their number).
         total = max(1, self._counts[0])
         depth = min(total, max(2 * n, -(-2 * n * total // max(1, len(allowed)))))
         if depth <= 10 * n:
-            res = self.store.chunks.query(
-                query_embeddings=vectors, n_results=depth, include=["distances"]
-            )
+            found, distances = self.store.nearest_chunks(vectors, depth)
             kept = [
                 [(c, d) for c, d in zip(ids, dists) if c in allowed][:n]
-                for ids, dists in zip(res["ids"], res["distances"])
+                for ids, dists in zip(found, distances)
             ]
             if all(len(row) == n for row in kept):
                 return _best_first(
                     [[c for c, _ in row] for row in kept], [[d for _, d in row] for row in kept]
                 )
-        ids = self._derive("sorted", filters, lambda: sorted(allowed))
-        res = self.store.chunks.query(
-            query_embeddings=vectors, n_results=n, ids=ids, include=["distances"]
-        )
-        return _best_first(res["ids"], res["distances"])
+        ids = self._derive("sorted", filters or Filters(), lambda: sorted(allowed))
+        return _best_first(*self.store.nearest_chunks(vectors, n, ids=ids))
 
     def _by_sentence(
         self, vectors: list[list[float]], n: int, allowed: frozenset[str] | None = None
     ) -> list[str]:
         # Sentences carry no metadata: a filtered search looks deeper and keeps the allowed.
         depth = n if allowed is None else min(10 * n, max(1, self._counts[1]))
-        res = self.store.sentences.query(
-            query_embeddings=vectors, n_results=depth, include=["distances"]
-        )
-        chunk_ids = [[sid.rsplit(":", 1)[0] for sid in ids] for ids in res["ids"]]
+        chunk_ids, distances = self.store.nearest_sentences(vectors, depth)
         if allowed is not None:
             kept = [
                 [(c, d) for c, d in zip(ids, dists) if c in allowed]
-                for ids, dists in zip(chunk_ids, res["distances"])
+                for ids, dists in zip(chunk_ids, distances)
             ]
             chunk_ids = [[c for c, _ in row] for row in kept]
             return _best_first(chunk_ids, [[d for _, d in row] for row in kept])
-        return _best_first(chunk_ids, res["distances"])
+        return _best_first(chunk_ids, distances)
 
     def sentence_vectors(self, passages: list[Passage], sentences) -> list[list[float]]:
         """The stored vector of each sentence (`bot.evidence.Sentence`) of `passages`; a
         sentence the store holds no vector for (too short to index) is encoded now."""
-        from ingest.pipeline import indexed_sentences
-
         where = {}
         for i, p in enumerate(passages):
             for j, span in enumerate(indexed_sentences(p.text)):
-                where[(i, *span)] = f"{p.id}:{j}"
+                where[(i, *span)] = sentence_id(p.id, j)
         wanted = [where.get((s.passage, s.start, s.end)) for s in sentences]
         ids = sorted({w for w in wanted if w})
-        stored = {}
-        if ids:
-            got = self.store.sentences.get(ids=ids, include=["embeddings"])
-            stored = dict(zip(got["ids"], got["embeddings"]))
+        stored = self.store.sentence_embeddings(ids)
         missing = [s.text for s, w in zip(sentences, wanted) if w not in stored]
         fresh = iter(self.embedder.embed_documents(missing) if missing else [])
         return [stored[w] if w in stored else next(fresh) for w in wanted]
@@ -341,21 +325,24 @@ class Retriever:
         vectors = vectors if vectors is not None else self.embedder.embed_documents(queries)
         n_sentences = min(3 * n, max(1, self._counts[1]))
         lexical = self._lexical_index()
-        mask = self._derive("mask", filters, lambda: lexical.mask(allowed)) if filters else None
+        mask = (
+            self._derive("mask", filters, lambda: lexical.mask(allowed))
+            if filters and allowed is not None
+            else None
+        )
         rankings = [
             self._dense(vectors, n, allowed, filters),
             self._by_sentence(vectors, n_sentences, allowed),
             lexical.search(queries, n, mask),
         ]
         fused = _fuse(rankings)
-        order = sorted(fused, key=fused.get, reverse=True)
-        got = self.store.chunks.get(ids=order, include=["documents", "metadatas"])
-        records = dict(zip(got["ids"], zip(got["documents"], got["metadatas"])))
+        order = sorted(fused, key=lambda c: fused[c], reverse=True)
+        records = self.store.chunk_texts(order)
         order = [cid for cid in order if cid in records]
         if hint:
             dates = {cid: int(records[cid][1].get("date_num") or 0) for cid in order}
             fused = _fuse(rankings + [time_ranking(order, dates, hint)])
-            order = sorted(order, key=fused.get, reverse=True)
+            order = sorted(order, key=lambda c: fused[c], reverse=True)
         passages = []
         for cid in order[:k]:
             doc, meta = records[cid]
@@ -371,9 +358,7 @@ class Retriever:
                     end=int(meta.get("end", len(doc))),
                     score=fused[cid],
                     page=int(meta["page"]) if meta.get("page") else None,
-                    page_breaks=tuple(
-                        int(b) for b in str(meta.get("page_breaks") or "").split(",") if b
-                    ),
+                    page_breaks=page_breaks(meta),
                 )
             )
         return passages
@@ -395,4 +380,4 @@ def _best_first(id_lists: list[list[str]], distance_lists: list[list[float]]) ->
         for cid, dist in zip(ids, dists):
             if cid not in best or dist < best[cid]:
                 best[cid] = dist
-    return sorted(best, key=best.get)
+    return sorted(best, key=lambda c: best[c])

@@ -124,7 +124,7 @@ class PartnerbotRetriever(BaseRetriever):
         )
 
 
-class ChatRunnable(Runnable[dict, dict]):
+class ChatRunnable(Runnable[Any, Any]):  # invoke gives a dict, stream text pieces
     """The whole bot as a runnable: `{"question": str, "history": [(q, a), ...]}` in,
     `{"text", "citations", "abstained"}` out; `stream`/`astream` yield text pieces.
 
@@ -172,8 +172,7 @@ class ChatRunnable(Runnable[dict, dict]):
         loop = asyncio.get_running_loop()
         async for value in values:
             pieces = self._pieces(iter([value]))
-            done = object()
-            while (piece := await loop.run_in_executor(None, next, pieces, done)) is not done:
+            while (piece := await loop.run_in_executor(None, next, pieces, None)) is not None:
                 yield piece
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> dict:

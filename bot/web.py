@@ -298,8 +298,8 @@ def build_app(
             def show_progress():
                 return _library_line(library), gr.Timer(active=library.running)
 
-            ticker.tick(show_progress, None, [library_status, ticker], api_name=False)
-            demo.load(show_progress, None, [library_status, ticker], api_name=False)
+            ticker.tick(show_progress, None, [library_status, ticker], api_visibility="private")
+            demo.load(show_progress, None, [library_status, ticker], api_visibility="private")
         turns, records, panels, rated = gr.State([]), gr.State([]), gr.State([]), gr.State(None)
         with gr.Tab("Chat"):
             with gr.Row():
@@ -359,24 +359,26 @@ def build_app(
                     user = accounts.user(_username(request))
                     return gr.update(visible=bool(user and user.can("editor")))
 
-                demo.load(editor_view, None, tab, api_name=False)
+                demo.load(editor_view, None, tab, api_visibility="private")
 
         args = [question, chat, turns, records, panels, since, until, sites]
         outputs = [chat, sources, question, answer_copy, turns, records, panels]
         # The gate, not Gradio's queue, decides who waits: one queue for chat and API.
         ask.click(respond, args, outputs, api_name="ask", concurrency_limit=None)
-        question.submit(respond, args, outputs, api_name=False, concurrency_limit=None)
-        clear.click(new_chat, None, outputs + [rated, feedback_status], api_name=False)
-        chat.clear(new_chat, None, outputs + [rated, feedback_status], api_name=False)
+        question.submit(respond, args, outputs, api_visibility="private", concurrency_limit=None)
+        clear.click(new_chat, None, outputs + [rated, feedback_status], api_visibility="private")
+        chat.clear(new_chat, None, outputs + [rated, feedback_status], api_visibility="private")
         copy.click(
             None,
             [answer_copy],
             None,
-            api_name=False,
+            api_visibility="private",
             js="(text) => { if (text) navigator.clipboard.writeText(text); return []; }",
         )
-        chat.like(rate, [records], [rated, feedback_status], api_name=False)
-        send.click(send_comment, [rated, comment], [comment, feedback_status], api_name=False)
+        chat.like(rate, [records], [rated, feedback_status], api_visibility="private")
+        send.click(
+            send_comment, [rated, comment], [comment, feedback_status], api_visibility="private"
+        )
     return demo
 
 

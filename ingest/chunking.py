@@ -40,7 +40,8 @@ def chunk_article(
     costs = count_tokens([text[s:e] for s, e in units])
 
     chunks: list[Chunk] = []
-    cur_start = cur_end = None
+    cur_start: int | None = None
+    cur_end = 0
     used = 0
     for (s, e), cost in zip(units, costs):
         if cur_start is not None and used + cost > room:

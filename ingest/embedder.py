@@ -52,7 +52,9 @@ class Embedder(Embeddings):
         self._tokenizing = threading.Lock()
         self.encoder = "torch"
         self._session = None
-        if encoder != "torch":
+        if encoder != "torch" and cache_dir is None:
+            log.warning("no folder to keep the ONNX encoder in: using torch")
+        elif encoder != "torch" and cache_dir is not None:
             from .onnx_encoder import ensure_onnx, session
 
             try:
@@ -140,7 +142,7 @@ class Embedder(Embeddings):
                 text_vecs[i] = pooled[row].tolist()
                 starts, ends = offsets[row, :, 0], offsets[row, :, 1]
                 real = ends > starts
-                out = []
+                out: list[list[float] | None] = []
                 for j, (s, e) in enumerate(spans[i]):
                     inside = real & (starts >= s) & (ends <= e)
                     if not bool(inside.any()) or int(ends[real].max()) < e:

@@ -41,7 +41,7 @@ def vetted_address(url: str, allow_private: bool = False) -> str:
         raise IngestError(url, f"bad address: {exc}") from exc
     except (socket.gaierror, UnicodeError) as exc:
         raise IngestError(url, f"cannot resolve the host {parts.hostname!r}") from exc
-    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     if not allow_private:
         for address in addresses:
             mapped = getattr(address, "ipv4_mapped", None) or address

@@ -12,7 +12,7 @@ import datetime as dt
 import io
 import json
 import re
-from typing import Iterator
+from typing import Any, Iterator, cast
 
 from .errors import IngestError
 from .loaders import Article, normalize_date
@@ -41,6 +41,7 @@ def html_article(raw: bytes | str, origin: str, source: str, url: str | None = N
         )
     except Exception as exc:  # lxml raises a zoo of errors on broken markup
         raise IngestError(origin, f"cannot parse the HTML: {exc}") from exc
+    doc = cast(Any, doc)  # trafilatura 2 returns a Document (a dict only when asked)
     text = _tidy(doc.text or "") if doc is not None else ""
     if len(text.split()) < MIN_ARTICLE_WORDS:  # trafilatura falls back to menu labels
         raise IngestError(origin, "no article text found in the HTML (only navigation or markup)")
@@ -80,7 +81,7 @@ def pdf_article(raw: bytes, origin: str, source: str) -> Article:
             starts.append(offset)
             parts.append(page_text)
             offset += len(page_text)
-        info = reader.metadata or {}
+        info: Any = reader.metadata or {}
     except IngestError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:

@@ -85,7 +85,7 @@ class Library:
             return mark != self.fingerprint
         # No mark: empty, or built from this folder before marks existed (the seed article of
         # earlier versions, an interrupted `partnerbot ingest corpus/`): small enough to list.
-        count = self.db.chunks.count()
+        count = self.db.counts()[0]
         if count == 0:
             return True
         if count > UNMARKED_SCAN_CHUNKS:

@@ -18,7 +18,7 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, replace
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import yaml
 
@@ -82,7 +82,7 @@ def normalize_date(value: object) -> str | None:
 
 
 def _is_url(value: str | None) -> bool:
-    return bool(value) and value.lower().startswith(("http://", "https://"))
+    return bool(value) and str(value).lower().startswith(("http://", "https://"))
 
 
 def read_bytes(path: Path, limit: int = MAX_BYTES) -> bytes:
@@ -308,7 +308,7 @@ def load_documents(
     return [replace(article, key=key)]
 
 
-def _title_from_name(path: Path) -> str:
+def _title_from_name(path: PurePath) -> str:
     return path.stem.replace("-", " ").replace("_", " ").strip() or path.name
 
 
@@ -320,7 +320,7 @@ def load_file(path: Path, source: str | None = None) -> Article:
     return docs[0]
 
 
-def parse_text(text: str, path: Path, source: str) -> Article:
+def parse_text(text: str, path: PurePath, source: str) -> Article:
     """A `.txt`/`.md` file's text (decoded) into an Article."""
     meta, body = _split_front_matter(text, str(path))
     is_markdown = path.suffix.lower() in (".md", ".markdown")

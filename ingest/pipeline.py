@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import errno
 import fnmatch
-import hashlib
 import os
 import stat
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -28,8 +28,18 @@ from .chunking import chunk_article, embedding_text
 from .errors import IngestError
 from .fetch import is_url
 from .loaders import SUPPORTED_SUFFIXES, Article
+from .records import (
+    MIN_SENTENCE_WORDS,
+    chunk_id,
+    date_number,
+    indexed_sentences,
+    page_breaks,
+    page_fields,
+    sentence_id,
+)
 from .sandbox import shared_sandbox, too_long
 from .settings import Settings, get_settings
+from .store import NEXT, open_store
 from .text import sentence_spans
 
 
@@ -159,7 +169,8 @@ def iter_documents(
         if is_url(value):
             yield from expand(
                 value,
-                lambda value=value: sandbox.load_url(
+                partial(
+                    sandbox.load_url,
                     value,
                     settings.fetch_timeout,
                     limit,
@@ -179,36 +190,14 @@ def iter_documents(
                 )
             for f in files:
                 yield from expand(
-                    str(f), lambda f=f: sandbox.load_file(f, limit, settings.max_doc_chars)
+                    str(f), partial(sandbox.load_file, f, limit, settings.max_doc_chars)
                 )
         elif path.exists() or path.is_symlink():
             yield from expand(
-                value, lambda path=path: sandbox.load_file(path, limit, settings.max_doc_chars)
+                value, partial(sandbox.load_file, path, limit, settings.max_doc_chars)
             )
         else:
             report.failed.append(Failure(value, "no such file, folder or URL"))
-
-
-def _chunk_id(content_hash: str, index: int) -> str:
-    return hashlib.sha256(f"{content_hash}:{index}".encode()).hexdigest()[:32]
-
-
-MIN_SENTENCE_WORDS = 3  # bullets and bylines ("• |", "13 Jul. 2021 -") are not evidence
-
-
-def indexed_sentences(chunk_text: str) -> list[tuple[int, int]]:
-    """Offsets (within the chunk) of the sentences that get their own vector; the j-th is
-    stored as sentence `<chunk id>:<j>`."""
-    return [(s, e) for s, e in sentence_spans(chunk_text) if _indexed(chunk_text[s:e])]
-
-
-def _indexed(sentence: str) -> bool:
-    return len(sentence.split()) >= MIN_SENTENCE_WORDS
-
-
-def date_number(iso: str | None) -> int:
-    """An ISO date as the yyyymmdd number stored in `date_num` (0: undated)."""
-    return int(iso.replace("-", "")) if iso else 0
 
 
 _identifier = None
@@ -226,14 +215,6 @@ def detect_language(text: str) -> str | None:
     except Exception:  # noqa: BLE001 - detection is best effort, never a failure
         return None
     return lang if prob >= 0.7 else None
-
-
-def _page_at(pages: tuple[int, ...], offset: int) -> int:
-    page = 0
-    for i, start in enumerate(pages):
-        if start <= offset:
-            page = i + 1
-    return page
 
 
 @dataclass
@@ -289,7 +270,7 @@ class _Writer:
                 rows, indexed = [], []
                 for s, e in sentence_spans(c.text):
                     rows.append(len(segments))
-                    if _indexed(c.text[s:e]):
+                    if len(c.text[s:e].split()) >= MIN_SENTENCE_WORDS:
                         indexed.append(len(segments))
                     segments.append(c.text[s:e])
                 plan.append((title_row, rows, indexed))
@@ -328,7 +309,11 @@ class _Writer:
         else:
             chunk_vecs, sentence_vecs = self._chunk_passes()
 
-        c_ids, c_docs, c_metas, s_ids, s_vecs = [], [], [], [], []
+        c_ids: list[str] = []
+        c_docs: list[str] = []
+        c_metas: list[dict] = []
+        s_ids: list[str] = []
+        s_vecs: list = []
         i = 0
         for p in self.pending:
             a = p.article
@@ -344,7 +329,7 @@ class _Writer:
                 {k: v for k, v in (("date", a.date), ("url", a.url), ("language", a.language)) if v}
             )
             for c in p.chunks:
-                cid = _chunk_id(p.doc_hash, c.index)
+                cid = chunk_id(p.doc_hash, c.index)
                 meta = {
                     **base,
                     "chunk_index": c.index,
@@ -352,15 +337,11 @@ class _Writer:
                     "end": c.end,
                     "n_sentences": len(sentence_vecs[i]),
                 }
-                if a.pages:
-                    meta["page"] = _page_at(a.pages, c.start)
-                    breaks = [str(b - c.start) for b in a.pages if c.start < b < c.end]
-                    if breaks:  # where later pages begin, relative to the chunk
-                        meta["page_breaks"] = ",".join(breaks)
+                meta.update(page_fields(a.pages, c.start, c.end))
                 c_ids.append(cid)
                 c_docs.append(c.text)
                 c_metas.append(meta)
-                s_ids.extend(f"{cid}:{j}" for j in range(len(sentence_vecs[i])))
+                s_ids.extend(sentence_id(cid, j) for j in range(len(sentence_vecs[i])))
                 s_vecs.extend(sentence_vecs[i])
                 i += 1
         # Sentences, then chunks (a document is stored once all its chunks are), then the
@@ -393,8 +374,8 @@ def _versions(store, doc_keys: list[str]) -> dict[str, dict[str, bool]]:
 
 
 def _stored_elsewhere(store, content_hash: str, doc_key: str) -> bool:
-    hit = store.chunks.get(where={"doc_hash": content_hash}, include=["metadatas"], limit=1)
-    return bool(hit["ids"]) and hit["metadatas"][0]["doc_key"] != doc_key
+    holder = store.key_holding(content_hash)
+    return holder is not None and holder != doc_key
 
 
 def ingest_paths(
@@ -415,8 +396,6 @@ def ingest_paths(
     the writer lock (StoreBusyError if another process writes to it) and closed at the end.
     `progress(label, outcome, report)` is called once per document, if given.
     """
-    from .store import open_store
-
     settings = settings or get_settings()
     report = IngestReport()
     own = db is None
@@ -471,7 +450,7 @@ def ingest_paths(
     return report
 
 
-def _disk_full(exc: BaseException) -> bool:
+def _disk_full(exc: BaseException | None) -> bool:
     """ENOSPC, however the store's layers wrap it (SQLite says "database or disk is full")."""
     while exc is not None:
         if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
@@ -537,8 +516,6 @@ def remove_documents(
 ) -> tuple[int, list[str]]:
     """Remove documents by identity (path, URL) or by their source name; returns
     (documents removed, keys that matched nothing)."""
-    from .store import open_store
-
     settings = settings or get_settings()
     own = db is None
     db = db or open_store(store, settings, write=True)
@@ -575,18 +552,13 @@ def rebuild_store(
     The documents are rebuilt from the stored chunk texts (sources may be gone or offline),
     into new collections that replace the old ones only when complete.
     """
-    from .store import NEXT, open_store
-
     settings = settings or get_settings()
     report = IngestReport()
     old = open_store(store, settings, write=True, check=False)
     try:
         articles = _stored_articles(old)
         names = (old.chunks.name + NEXT, old.sentences.name + NEXT)
-        existing = {getattr(c, "name", c) for c in old.client.list_collections()}
-        for name in names:
-            if name in existing:
-                old.client.delete_collection(name)
+        old.discard_collections(names)
         new = open_store(store, settings, names=names)
         writer = _Writer(new, settings, report)
         for article, doc_hash in articles:
@@ -597,10 +569,7 @@ def rebuild_store(
         writer.flush()
         for name, value in old.marks().items():  # e.g. which library version it holds
             new.set_mark(name, value)
-        old.client.delete_collection(old.chunks.name)
-        old.client.delete_collection(old.sentences.name)
-        new.chunks.modify(name=old.chunks.name)
-        new.sentences.modify(name=old.sentences.name)
+        old.replace_with(new)
     finally:
         old.close()
     return report
@@ -614,18 +583,18 @@ def _stored_articles(db) -> list[tuple[Article, str]]:
     out = []
     for (key, doc_hash), parts in grouped.items():
         parts.sort(key=lambda p: p[0].get("chunk_index", 0))
-        text, page_starts = "", {}
+        text = ""
+        page_starts: dict[int, int] = {}
         for meta, chunk_text in parts:
             start = int(meta.get("start", len(text)))
             if start > len(text):
                 text += "\n" * (start - len(text))  # the gaps between chunks are whitespace
             if meta.get("page"):
                 page_starts.setdefault(int(meta["page"]), start)
-                for i, b in enumerate(str(meta.get("page_breaks") or "").split(",")):
-                    if b:
-                        page_starts.setdefault(int(meta["page"]) + i + 1, start + int(b))
+                for i, b in enumerate(page_breaks(meta)):
+                    page_starts.setdefault(int(meta["page"]) + i + 1, start + b)
             text = text[:start] + chunk_text
-        pages = []
+        pages: list[int] = []
         for number in range(1, max(page_starts, default=0) + 1):
             pages.append(page_starts.get(number, pages[-1] if pages else 0))
         meta = parts[0][0]

@@ -173,6 +173,7 @@ class Sandbox:
         with self._lock:
             proc = self._start()
             try:
+                assert proc.stdin is not None  # started with stdin=PIPE
                 proc.stdin.write((json.dumps(job) + "\n").encode())
                 proc.stdin.flush()
                 line = self._read_line(proc, time.monotonic() + wall)
@@ -190,6 +191,7 @@ class Sandbox:
     @staticmethod
     def _read_line(proc: subprocess.Popen, deadline: float) -> bytes | None:
         """One reply line, or None if the child died, overran the deadline or the size cap."""
+        assert proc.stdout is not None  # started with stdout=PIPE
         fd = proc.stdout.fileno()
         chunks: list[bytes] = []
         size = 0

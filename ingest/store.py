@@ -22,12 +22,18 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from .chunking import CHUNKER_VERSION
 from .errors import StoreMismatchError, StoreUnavailableError
 from .lock import ServerLock, WriterLock
+from .records import chunk_of, sentence_id
 from .settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
 
 INDEX_VERSION = "chunks+sentences-v2"
 PAGE = 5000  # records per get() page
@@ -76,9 +82,9 @@ class DocInfo:
 @dataclass
 class Store:
     location: str  # directory or server URL, for messages
-    client: object
-    chunks: object  # chromadb Collection
-    sentences: object  # chromadb Collection
+    client: ClientAPI
+    chunks: Collection
+    sentences: Collection
     stamp: dict
     lock: WriterLock | ServerLock | None = None
     max_batch: int = 5000
@@ -150,14 +156,16 @@ class Store:
 
     def chunk_records(self, where: dict | None = None, documents: bool = False):
         """(id, metadata[, document]) of every chunk matching `where`, page by page."""
-        include = ["metadatas", "documents"] if documents else ["metadatas"]
+        include: list[Any] = ["metadatas", "documents"] if documents else ["metadatas"]
         offset = 0
         while True:
             page = self.chunks.get(where=where, include=include, limit=PAGE, offset=offset)
             if not page["ids"]:
                 return
-            docs = page["documents"] if documents else [None] * len(page["ids"])
-            yield from zip(page["ids"], page["metadatas"], docs)
+            docs: list[Any] = (page["documents"] if documents else None) or [None] * len(
+                page["ids"]
+            )
+            yield from zip(page["ids"], page["metadatas"] or [], docs)
             if len(page["ids"]) < PAGE:
                 return
             offset += PAGE
@@ -191,11 +199,67 @@ class Store:
         )
         records = list(self.chunk_records(where))
         sentence_ids = [
-            f"{cid}:{j}" for cid, meta, _ in records for j in range(int(meta.get("n_sentences", 0)))
+            sentence_id(cid, j)
+            for cid, meta, _ in records
+            for j in range(int(meta.get("n_sentences", 0)))
         ]
         self.delete_ids(self.sentences, sentence_ids)
         self.delete_ids(self.chunks, [cid for cid, _, _ in records])
         return len(records)
+
+    # -- reading, for the retriever -------------------------------------------------------
+    def counts(self) -> tuple[int, int]:
+        """(chunks, sentences) stored. Chroma counts by scanning: callers cache it."""
+        return self.chunks.count(), self.sentences.count()
+
+    def nearest_chunks(
+        self, vectors: list, n: int, ids: list[str] | None = None
+    ) -> tuple[list[list[str]], list[list[float]]]:
+        """For each query vector, the ids and distances of the `n` nearest chunks (among
+        `ids` when given), nearest first."""
+        res = self.chunks.query(
+            query_embeddings=vectors, n_results=n, ids=ids, include=["distances"]
+        )
+        return res["ids"], res["distances"]  # type: ignore[return-value]
+
+    def nearest_sentences(self, vectors: list, n: int) -> tuple[list[list[str]], list[list[float]]]:
+        """For each query vector, the chunk ids and distances of the `n` nearest sentences
+        (a chunk appears once per sentence of it found), nearest first."""
+        res = self.sentences.query(query_embeddings=vectors, n_results=n, include=["distances"])
+        return [[chunk_of(sid) for sid in row] for row in res["ids"]], res["distances"]  # type: ignore[return-value]
+
+    def sentence_embeddings(self, ids: list[str]) -> dict[str, list[float]]:
+        """The stored vectors of these sentence ids (`sentence_id`), by id; absent ids are
+        left out."""
+        if not ids:
+            return {}
+        got = self.sentences.get(ids=ids, include=["embeddings"])
+        return dict(zip(got["ids"], got["embeddings"]))  # type: ignore[arg-type]
+
+    def chunk_texts(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
+        """(text, metadata) of these chunk ids, by id; absent ids are left out."""
+        got = self.chunks.get(ids=ids, include=["documents", "metadatas"])
+        return dict(zip(got["ids"], zip(got["documents"], got["metadatas"])))  # type: ignore[arg-type]
+
+    def key_holding(self, doc_hash: str) -> str | None:
+        """The `doc_key` of a stored document with this content hash, if any."""
+        hit = self.chunks.get(where={"doc_hash": doc_hash}, include=["metadatas"], limit=1)
+        return str(hit["metadatas"][0]["doc_key"]) if hit["ids"] and hit["metadatas"] else None
+
+    # -- replacing, for a rebuild ----------------------------------------------------------
+    def discard_collections(self, names: tuple[str, ...]) -> None:
+        """Delete these collections where they exist (what an interrupted rebuild left)."""
+        existing = {getattr(c, "name", c) for c in self.client.list_collections()}
+        for name in names:
+            if name in existing:
+                self.client.delete_collection(name)
+
+    def replace_with(self, new: Store) -> None:
+        """Put `new`'s collections in the place of this store's (the end of a rebuild)."""
+        self.client.delete_collection(self.chunks.name)
+        self.client.delete_collection(self.sentences.name)
+        new.chunks.modify(name=self.chunks.name)
+        new.sentences.modify(name=self.sentences.name)
 
     def close(self) -> None:
         if self.lock is not None:
@@ -261,7 +325,9 @@ def open_store(
         path = Path(store) if store is not None else settings.store
     location = str(path) if path is not None else str(settings.chroma_url)
     lock_path = _lock_path(settings, path) if path is not None else None
-    lock = WriterLock(lock_path).acquire() if write and lock_path is not None else None
+    lock: WriterLock | ServerLock | None = (
+        WriterLock(lock_path).acquire() if write and lock_path is not None else None
+    )
     try:
         client = _client(settings, path)
         stamp = _stamp(settings)

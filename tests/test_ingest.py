@@ -145,7 +145,7 @@ def test_pooled_vectors_are_built_from_the_sentences_alone(tmp_path):
     from bot.retrieval import Retriever
     from ingest.embedder import get_embedder
     from ingest.loaders import load_file
-    from ingest.pipeline import indexed_sentences
+    from ingest.records import indexed_sentences
     from ingest.text import sentence_spans
 
     # fp32 ONNX: the pooling is exact there (int8 quantizes activations per batch, so a

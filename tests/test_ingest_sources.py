@@ -250,14 +250,14 @@ def _expected_ids(folder: Path) -> set[str]:
     from ingest.chunking import chunk_article
     from ingest.embedder import get_embedder
     from ingest.loaders import load_file
-    from ingest.pipeline import _chunk_id
+    from ingest.records import chunk_id
 
     count = get_embedder().count_tokens
     ids = set()
     for f in folder.iterdir():
         a = load_file(f)
         ids |= {
-            _chunk_id(a.content_hash, c.index) for c in chunk_article(a.text, a.title, 200, count)
+            chunk_id(a.content_hash, c.index) for c in chunk_article(a.text, a.title, 200, count)
         }
     return ids
 
