@@ -30,6 +30,7 @@ from .context import Context, build_context, interleave, rank_sentences, whole_p
 from .coverage import Coverage, Source, spelled_out, unnamed
 from .dates import mentions_year, parse_time_hint, spoken_date
 from .evidence import Sentence
+from .llm import backend_errors, chat_model, describe
 from .questions import (
     bounded_history,
     check_length,
@@ -54,8 +55,10 @@ Answer in one to three short sentences. End each of your sentences with the numb
 sentence it comes from, like [3] or [2][5].
 Give names, numbers and dates as the sentences give them. When the question is about time, \
 give the date of the facts.
+The answer is usually in one of the sentences, often in other words than the question's: \
+look for it before deciding.
 If the question asks two things and the sentences answer only one, answer that one.
-If no sentence answers the question, reply only: {NOT_IN_SOURCES}"""
+Reply only {NOT_IN_SOURCES} when no sentence gives what the question asks."""
 
 ABSTENTION_LEAD = ("The corpus does not answer", "No document in the corpus")
 HUMAN_PROMPT = "Sentences:\n\n{passages}\n\n{conversation}Question: {question}{note}"
@@ -284,6 +287,7 @@ class ChatBot:
         self.library = library
         self._answering = 0
         self._answering_lock = threading.Lock()
+        self.failures = 0  # answers that failed on a bug (see `events`)
         if library is None and self.retriever.count() == 0:
             log.warning(empty_store_text(db.location))
 
@@ -338,6 +342,15 @@ class ChatBot:
                 if isinstance(event, Done):
                     self._note_library(event.answer)
                 yield event
+        except ValueError:  # a question refused (too long, bad filters): the caller says why
+            raise
+        except Exception:
+            # A bug: never turned into a quiet answer. Logged with its traceback, counted
+            # (`failures`) and raised to the interface, which shows an error.
+            with self._answering_lock:
+                self.failures += 1
+            log.warning("the answer pipeline failed on %r", question[:200], exc_info=True)
+            raise
         finally:
             with self._answering_lock:
                 self._answering -= 1
@@ -461,8 +474,6 @@ class ChatBot:
     @property
     def llm(self):
         if self._llm is None:
-            from .llm import chat_model
-
             self._llm = chat_model(self.settings, self.backend)
         return self._llm
 
@@ -506,9 +517,10 @@ class ChatBot:
             "question": question,
             "note": _note(spelled_out(question)),
         }
+        errors = backend_errors()
         try:
             pieces = iter(self._chain().stream(inputs))
-        except Exception as exc:  # the backend cannot be built (model missing, server down)
+        except errors as exc:  # the backend cannot be built (model missing, server down)
             yield Done(self._fallback(exc, question, passages, ranked))
             return
         while True:
@@ -516,7 +528,7 @@ class ChatBot:
                 piece = next(pieces)
             except StopIteration:
                 break
-            except Exception as exc:  # the model or its server failed: answer without it
+            except errors as exc:  # the model or its server failed: answer without it
                 yield Done(self._fallback(exc, question, passages, ranked))
                 return
             raw += piece
@@ -550,16 +562,15 @@ class ChatBot:
         )
         try:
             raw = "".join(self._chain().stream({**inputs, "passages": focused.text}))
-        except Exception as exc:  # noqa: BLE001 - the first refusal stands
+        except backend_errors() as exc:  # the first refusal stands
             log.warning("second look failed: %s", exc)
             return declined
         answer = self._finish(raw, question, passages, focused)
         return declined if answer.abstained else answer
 
     def _fallback(self, exc: Exception, question: str, passages: list[Passage], ranked) -> Answer:
-        from .llm import describe
 
-        log.debug("answer model failed; answering extractively", exc_info=exc)
+        log.warning("answer model failed (%s); answering extractively", exc)
         detail = " ".join(str(exc).split())[:300] or type(exc).__name__
         answer = self._extractive(question, passages, ranked)
         answer.notice = (

@@ -23,7 +23,7 @@ from pydantic import ConfigDict
 
 from ingest.settings import Settings
 
-from .model_file import ensure_model_file
+from .model_file import ModelUnavailableError, ensure_model_file
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
@@ -61,9 +61,12 @@ class LlamaCppChat(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         with self.lock:
-            out = self.llama.create_chat_completion(
-                messages=self._to_dicts(messages), **self._params(stop, kwargs)
-            )
+            try:
+                out = self.llama.create_chat_completion(
+                    messages=self._to_dicts(messages), **self._params(stop, kwargs)
+                )
+            except (ValueError, RuntimeError) as exc:  # e.g. a prompt over the context
+                raise BackendUnavailable(f"the local model failed: {exc}") from exc
         text = out["choices"][0]["message"].get("content") or ""
         return ChatResult(
             generations=[ChatGeneration(message=AIMessage(content=text))],
@@ -78,9 +81,16 @@ class LlamaCppChat(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         with self.lock:
-            for part in self.llama.create_chat_completion(
+            parts = self.llama.create_chat_completion(
                 messages=self._to_dicts(messages), stream=True, **self._params(stop, kwargs)
-            ):
+            )
+            while True:
+                try:  # llama.cpp's own failures only (a prompt over the context, a decode error)
+                    part = next(parts)
+                except StopIteration:
+                    return
+                except (ValueError, RuntimeError) as exc:
+                    raise BackendUnavailable(f"the local model failed: {exc}") from exc
                 delta = part["choices"][0]["delta"].get("content")
                 if not delta:
                     continue
@@ -101,6 +111,34 @@ def _load_llama(model_path: str, n_ctx: int, n_threads: int):
 
 class BackendUnavailable(RuntimeError):
     """The configured answer model cannot be used; the message says which and why."""
+
+
+def backend_errors() -> tuple[type[BaseException], ...]:
+    """What an answer model or its server raises when it cannot answer: missing, down,
+    unreachable, too slow, refusing the request. A question is then answered without it;
+    any other exception is a bug and is not hidden."""
+    import httpx
+
+    errors: list[type[BaseException]] = [
+        BackendUnavailable,
+        ModelUnavailableError,
+        ConnectionError,
+        TimeoutError,
+        httpx.HTTPError,
+    ]
+    try:
+        import openai
+
+        errors.append(openai.APIError)
+    except ImportError:  # the openai backend is optional
+        pass
+    try:
+        import ollama
+
+        errors.append(ollama.ResponseError)
+    except ImportError:  # the ollama backend is optional
+        pass
+    return tuple(errors)
 
 
 def chat_model(settings: Settings, backend: str | None = None) -> BaseChatModel:
@@ -182,5 +220,8 @@ def describe(settings: Settings, backend: str | None = None) -> str:
 def local_chat_model(settings: Settings) -> LlamaCppChat:
     """The packaged model, assembled on first use and loaded once per process."""
     path = ensure_model_file(settings.llm_model, settings.model_dir)
-    llama, lock = _load_llama(str(path), settings.llm_context, settings.llm_threads)
+    try:
+        llama, lock = _load_llama(str(path), settings.llm_context, settings.llm_threads)
+    except (ValueError, RuntimeError) as exc:  # llama.cpp cannot load the file
+        raise BackendUnavailable(f"cannot load the local model {path}: {exc}") from exc
     return LlamaCppChat(llama=llama, lock=lock, max_tokens=settings.max_answer_tokens)

@@ -47,6 +47,35 @@ def test_unreachable_backend_answers_extractively_with_a_notice(
     assert answer.to_dict()["notice"] == answer.notice
 
 
+class Failing(GenericFakeChatModel):
+    """A chat model whose stream raises `error` after the first words."""
+
+    error: BaseException
+
+    def _stream(self, messages, *a, **k):
+        yield from list(super()._stream(messages, *a, **k))[:1]
+        raise self.error
+
+
+def test_a_backend_failure_midway_answers_extractively(seed_store):
+    from bot.llm import BackendUnavailable
+
+    failing = Failing(messages=iter(["Russia and Belarus [1]."]), error=BackendUnavailable("gone"))
+    answer = ChatBot(store=seed_store, llm=failing).ask(QUESTION)
+    assert "could not answer (gone)" in answer.notice
+    assert not answer.abstained and answer.citations[0].quote == LAST
+
+
+def test_a_bug_in_the_pipeline_is_raised_logged_and_counted_not_answered(seed_store, caplog):
+    failing = Failing(messages=iter(["Russia [1]."]), error=KeyError("bug"))
+    bot = ChatBot(store=seed_store, llm=failing)
+    with pytest.raises(KeyError, match="bug"), caplog.at_level("WARNING", logger="bot.chatbot"):
+        bot.ask(QUESTION)
+    assert bot.failures == 1
+    failed = [r for r in caplog.records if "answer pipeline failed" in r.getMessage()]
+    assert failed and failed[0].levelname == "WARNING" and failed[0].exc_info
+
+
 def test_cli_with_unreachable_server_prints_one_note_and_the_extractive_answer(seed_store):
     url = f"http://127.0.0.1:{free_port()}/v1"
     run = subprocess.run(
