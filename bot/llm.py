@@ -113,13 +113,13 @@ class BackendUnavailable(RuntimeError):
     """The configured answer model cannot be used; the message says which and why."""
 
 
-def backend_errors() -> tuple[type[BaseException], ...]:
+def backend_errors() -> tuple[type[Exception], ...]:
     """What an answer model or its server raises when it cannot answer: missing, down,
     unreachable, too slow, refusing the request. A question is then answered without it;
     any other exception is a bug and is not hidden."""
     import httpx
 
-    errors: list[type[BaseException]] = [
+    errors: list[type[Exception]] = [
         BackendUnavailable,
         ModelUnavailableError,
         ConnectionError,
