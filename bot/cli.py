@@ -18,7 +18,8 @@ BACKENDS = ("local", "openai", "ollama", "extractive")  # bot.chatbot.BACKENDS, 
 
 
 def _ask(args: argparse.Namespace) -> int:
-    from .chatbot import ChatBot, text_deltas
+    from .answers import text_deltas
+    from .chatbot import ChatBot
     from .model_file import ModelUnavailableError
 
     history = list(zip(args.history[0::2], args.history[1::2])) if args.history else None

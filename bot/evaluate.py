@@ -21,7 +21,7 @@ Metrics (all lexical, stated so they can be checked by hand):
   counts as not given;
 * abstention: share of unanswerable questions declined, and share of answerable ones wrongly
   declined (false abstention), each such refusal listed with its cause: the bot's own
-  (`bot.chatbot.CAUSES`: gate, model, verifier, country, coverage, ...), or "no evidence
+  (`bot.answers.CAUSES`: gate, model, verifier, country, coverage, ...), or "no evidence
   retrieved" when none of the gold evidence was among the retrieved chunks;
 * wrong answers: share of answerable questions answered (not declined) but not correct;
 * latency: wall time per question, p50 and p95;

@@ -22,7 +22,8 @@ from starlette.concurrency import run_in_threadpool
 
 from .accounts import Accounts, RateLimit, User
 from .admission import Busy, Gate
-from .chatbot import Answer, ChatBot, text_deltas
+from .answers import Answer, text_deltas
+from .chatbot import ChatBot
 from .questions import check_length
 from .retrieval import Filters
 

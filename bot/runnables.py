@@ -29,6 +29,7 @@ from pydantic import ConfigDict, Field, PrivateAttr
 
 from ingest.settings import get_settings
 
+from .answers import text_deltas
 from .dates import parse_time_hint
 from .retrieval import Filters, Passage, Retriever
 
@@ -159,7 +160,6 @@ class ChatRunnable(Runnable[Any, Any]):  # invoke gives a dict, stream text piec
         return self.bot.ask(question, history=history, filters=filters).to_dict()
 
     def _pieces(self, values: Iterator[Any]) -> Iterator[str]:
-        from .chatbot import text_deltas
 
         for value in values:
             question, history, filters = self._parse(value)

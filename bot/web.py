@@ -20,7 +20,8 @@ from pathlib import Path
 
 from .accounts import LOOPBACK_HOSTS, Accounts, RateLimit, login_required
 from .admission import BUSY_MESSAGE, Busy, Gate
-from .chatbot import Answer, ChatBot, Done, Partial, Retrieved
+from .answers import Answer, Done, Partial, Retrieved
+from .chatbot import ChatBot
 from .questions import check_length
 from .retrieval import Filters, Passage
 

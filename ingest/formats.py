@@ -14,8 +14,8 @@ import json
 import re
 from typing import Any, Iterator, cast
 
+from .article import Article, normalize_date
 from .errors import IngestError
-from .loaders import Article, normalize_date
 
 _BLANK_RUNS = re.compile(r"\n{3,}")
 MIN_ARTICLE_WORDS = 10

@@ -488,7 +488,8 @@ def test_countries_are_recognised_by_their_short_names_and_adjectives():
 
 
 def test_an_answer_without_a_year_says_as_of_when():
-    from bot.chatbot import Answer, Citation, with_as_of
+    from bot.answers import Answer, Citation
+    from bot.chatbot import with_as_of
 
     def answer(question, text, *dates, abstained=False):
         cites = [Citation(n, "T", d, None, "s.txt", "q", 0, 1) for n, d in enumerate(dates, 1)]

@@ -153,7 +153,7 @@ def test_feed_with_entity_declarations_is_refused():
 
 @pytest.mark.security
 def test_titles_are_one_line_and_capped():
-    from ingest.loaders import MAX_TITLE_CHARS, Article
+    from ingest.article import MAX_TITLE_CHARS, Article
 
     article = Article(text="t", source="s", title="A\nlong " + "title " * 1000)
     assert len(article.title) <= MAX_TITLE_CHARS and "\n" not in article.title
