@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.web import serve
+from bot.interfaces.web import serve
 from ingest.cli import STORE_ERRORS
 
 if __name__ == "__main__":

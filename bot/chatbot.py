@@ -42,7 +42,6 @@ from .questions import (
     plain_query,
 )
 from .retrieval import Filters, Passage, Retriever
-from .runnables import ChatRunnable, PartnerbotRetriever
 from .subjects import meant_countries, substituted_subject
 from .terms import content_terms
 
@@ -56,10 +55,8 @@ Answer in one to three short sentences. End each of your sentences with the numb
 sentence it comes from, like [3] or [2][5].
 Give names, numbers and dates as the sentences give them. When the question is about time, \
 give the date of the facts.
-The answer is usually in one of the sentences, often in other words than the question's: \
-look for it before deciding.
 If the question asks two things and the sentences answer only one, answer that one.
-Reply only {NOT_IN_SOURCES} when no sentence gives what the question asks."""
+If no sentence answers the question, reply only: {NOT_IN_SOURCES}"""
 
 ABSTENTION_LEAD = ("The corpus does not answer", "No document in the corpus")
 HUMAN_PROMPT = "Sentences:\n\n{passages}\n\n{conversation}Question: {question}{note}"
@@ -205,8 +202,10 @@ class ChatBot:
                 yield event.answer.text
 
     def as_retriever(self, k: int | None = None, filters=None):
-        """This bot's retrieval as a LangChain `BaseRetriever` (see `bot.runnables`): one
+        """This bot's retrieval as a LangChain `BaseRetriever` (see `bot.interfaces.runnables`): one
         `Document` per chunk, with title, date, url, source and offsets in its metadata."""
+        from .interfaces.runnables import PartnerbotRetriever  # an adapter: built on demand
+
         return PartnerbotRetriever(
             retriever=self.retriever, k=k or self.settings.top_k, filters=filters
         )
@@ -214,6 +213,8 @@ class ChatBot:
     def as_runnable(self):
         """This bot as a LangChain `Runnable`: `{"question", "history"}` in, the answer as a
         dict out; `stream`/`astream` yield the text as it is generated."""
+        from .interfaces.runnables import ChatRunnable  # an adapter: built on demand
+
         return ChatRunnable(self)
 
     def events(

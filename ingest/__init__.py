@@ -2,7 +2,8 @@
 
 from .errors import IngestError, StoreMismatchError
 from .loaders import Article, load_file
-from .pipeline import Failure, IngestReport, ingest_paths
+from .pipeline import ingest_paths
+from .report import Failure, IngestReport
 from .settings import Settings, get_settings
 
 __all__ = [

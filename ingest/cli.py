@@ -140,7 +140,8 @@ def _usage(parser_error, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace, parser_error=None) -> int:
-    from .pipeline import IngestReport, Overrides, ingest_paths, rebuild_store
+    from .pipeline import Overrides, ingest_paths, rebuild_store
+    from .report import IngestReport
 
     def usage(message: str) -> None:
         print(f"usage error: {message}", file=sys.stderr)

@@ -20,8 +20,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .discovery import iter_files
 from .lock import StoreBusyError
-from .pipeline import IngestReport, ingest_paths, iter_files
+from .pipeline import ingest_paths
+from .report import IngestReport
 from .settings import Settings
 
 log = logging.getLogger(__name__)

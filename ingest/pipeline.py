@@ -16,59 +16,19 @@ A bad input is reported and skipped; the rest of the batch goes on.
 from __future__ import annotations
 
 import errno
-import fnmatch
-import os
-import stat
-from dataclasses import dataclass, field, replace
-from functools import partial
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
-from .chunking import chunk_article, embedding_text
-from .errors import IngestError
+from .article import Article
+from .discovery import iter_documents
 from .fetch import is_url
-from .loaders import SUPPORTED_SUFFIXES, Article
-from .records import (
-    MIN_SENTENCE_WORDS,
-    chunk_id,
-    date_number,
-    indexed_sentences,
-    page_breaks,
-    page_fields,
-    sentence_id,
-)
-from .sandbox import shared_sandbox, too_long
+from .records import page_breaks
+from .report import Failure, IngestReport
+from .sandbox import too_long
 from .settings import Settings, get_settings
 from .store import NEXT, open_store
-from .text import sentence_spans
-
-
-@dataclass
-class Failure:
-    source: str
-    reason: str
-
-
-@dataclass
-class IngestReport:
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    duplicate: int = 0
-    removed: int = 0
-    chunks: int = 0
-    failed: list[Failure] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        return {
-            "added": self.added,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "duplicate": self.duplicate,
-            "removed": self.removed,
-            "chunks": self.chunks,
-            "failed": [{"source": f.source, "reason": f.reason} for f in self.failed],
-        }
+from .writer import Writer, detect_language
 
 
 @dataclass(frozen=True)
@@ -81,279 +41,6 @@ class Overrides:
 
 
 Progress = Callable[[str, str, "IngestReport"], None]
-
-
-def _matches(rel: str, patterns: Iterable[str]) -> bool:
-    name = rel.rsplit("/", 1)[-1]
-    return any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(name, p) for p in patterns)
-
-
-IGNORE_FILE = ".partnerbotignore"
-
-
-IGNORE_MAX_BYTES = 64_000
-
-
-def ignored_patterns(root: Path) -> tuple[str, ...]:
-    """The globs of `root/.partnerbotignore` (none when it is missing, not a regular file, or
-    over 64 KB). `dir/` means everything under it; a leading `/` is the folder's root."""
-    path = root / IGNORE_FILE
-    try:
-        info = path.lstat()
-        if not stat.S_ISREG(info.st_mode) or info.st_size > IGNORE_MAX_BYTES:
-            return ()
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return ()
-    patterns = []
-    for line in lines:
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        line = line.lstrip("/")
-        patterns.append(line + "*" if line.endswith("/") else line)
-    return tuple(patterns)
-
-
-def iter_files(
-    root: Path, include: tuple[str, ...] = (), exclude: tuple[str, ...] = ()
-) -> list[Path]:
-    """Supported files under `root`, recursive and sorted; hidden entries skipped; symlinked
-    folders are not followed (no loops). Globs match the path relative to `root` or the name;
-    a `.partnerbotignore` in `root` adds its lines (globs; `#` comments) to `exclude`."""
-    exclude = (*exclude, *ignored_patterns(root))
-    found = []
-    for dirpath, dirs, files in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in files:
-            if name.startswith("."):
-                continue
-            full = Path(dirpath) / name
-            rel = full.relative_to(root).as_posix()
-            if include:
-                if not _matches(rel, include):
-                    continue
-            elif not name.lower().endswith(SUPPORTED_SUFFIXES):
-                continue
-            if exclude and _matches(rel, exclude):
-                continue
-            found.append(full)
-    return sorted(found)
-
-
-def iter_documents(
-    inputs: Iterable[str | Path],
-    report: IngestReport,
-    settings: Settings,
-    include: tuple[str, ...] = (),
-    exclude: tuple[str, ...] = (),
-) -> Iterator[tuple[str, Article]]:
-    """(label, article) for every document behind `inputs`; failures go to `report`."""
-    limit = int(settings.max_file_mb * 1e6)
-    sandbox = shared_sandbox(settings.parse_memory_mb, settings.parse_seconds)
-
-    def expand(label: str, load: Callable[[], list]) -> Iterator[tuple[str, Article]]:
-        try:
-            docs = load()
-        except IngestError as exc:
-            report.failed.append(Failure(exc.source, exc.reason))
-            return
-        for doc in docs:
-            if isinstance(doc, IngestError):
-                report.failed.append(Failure(doc.source, doc.reason))
-            else:
-                yield label, doc
-
-    for raw in inputs:
-        value = str(raw)
-        if is_url(value):
-            yield from expand(
-                value,
-                partial(
-                    sandbox.load_url,
-                    value,
-                    settings.fetch_timeout,
-                    limit,
-                    settings.fetch_private,
-                    settings.max_doc_chars,
-                ),
-            )
-            continue
-        path = Path(value)
-        if path.is_dir():
-            files = iter_files(path, include, exclude)
-            if not files:
-                report.failed.append(
-                    Failure(
-                        value, f"folder has no supported files ({', '.join(SUPPORTED_SUFFIXES)})"
-                    )
-                )
-            for f in files:
-                yield from expand(
-                    str(f), partial(sandbox.load_file, f, limit, settings.max_doc_chars)
-                )
-        elif path.exists() or path.is_symlink():
-            yield from expand(
-                value, partial(sandbox.load_file, path, limit, settings.max_doc_chars)
-            )
-        else:
-            report.failed.append(Failure(value, "no such file, folder or URL"))
-
-
-_identifier = None
-
-
-def detect_language(text: str) -> str | None:
-    """ISO 639-1 code when py3langid is confident (its model ships inside the package)."""
-    global _identifier
-    try:
-        if _identifier is None:
-            from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-            _identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        lang, prob = _identifier.classify(text[:3000])
-    except Exception:  # noqa: BLE001 - detection is best effort, never a failure
-        return None
-    return lang if prob >= 0.7 else None
-
-
-@dataclass
-class _Pending:
-    article: Article
-    chunks: list
-    stale: list[str]  # doc hashes of this document's other versions, deleted after the write
-    doc_hash: str
-
-
-class _Writer:
-    """Buffers prepared documents and writes them in embedding-sized batches."""
-
-    def __init__(self, store, settings: Settings, report: IngestReport):
-        self.store = store
-        self.settings = settings
-        self.report = report
-        self.pending: list[_Pending] = []
-        self.pending_chunks = 0
-        self._embedder = None
-
-    @property
-    def embedder(self):
-        if self._embedder is None:  # an unchanged re-run never loads the model
-            from .embedder import get_embedder
-
-            self._embedder = get_embedder(self.settings)
-        return self._embedder
-
-    def add(self, article: Article, stale: list[str], doc_hash: str | None = None) -> int:
-        chunks = chunk_article(
-            article.text, article.title, self.settings.chunk_tokens, self.embedder.count_tokens
-        )
-        self.pending.append(_Pending(article, chunks, stale, doc_hash or article.content_hash))
-        self.pending_chunks += len(chunks)
-        if self.pending_chunks >= self.settings.ingest_batch:
-            self.flush()
-        return len(chunks)
-
-    def _pooled(self):
-        """Encode every sentence (and each title) once, alone; a chunk's vector is the
-        token-weighted mean of its title's and its sentences' token states."""
-        import numpy as np
-
-        segments: list[str] = []
-        plan = []  # per chunk: (title row or None, sentence rows, indexed sentence rows)
-        for p in self.pending:
-            title_row = None
-            if p.article.title:
-                title_row = len(segments)
-                segments.append(p.article.title)
-            for c in p.chunks:
-                rows, indexed = [], []
-                for s, e in sentence_spans(c.text):
-                    rows.append(len(segments))
-                    if len(c.text[s:e].split()) >= MIN_SENTENCE_WORDS:
-                        indexed.append(len(segments))
-                    segments.append(c.text[s:e])
-                plan.append((title_row, rows, indexed))
-        vecs, sums = self.embedder.embed_with_sums(segments)
-        chunk_vecs, sentence_vecs = [], []
-        for title_row, rows, indexed in plan:
-            total = sums[rows].sum(0) + (sums[title_row] if title_row is not None else 0)
-            chunk_vecs.append((total / max(np.linalg.norm(total), 1e-9)).tolist())
-            sentence_vecs.append(vecs[indexed].tolist())
-        return chunk_vecs, sentence_vecs
-
-    def _chunk_passes(self):
-        """Encode each chunk (title first); its sentences are pooled from that pass (`late`)
-        or encoded again alone (`separate`)."""
-        texts: list[str] = []
-        spans: list[list[tuple[int, int]]] = []
-        for p in self.pending:
-            for c in p.chunks:
-                text = embedding_text(p.article.title, c.text)
-                shift = len(text) - len(c.text)
-                texts.append(text)
-                spans.append([(shift + s, shift + e) for s, e in indexed_sentences(c.text)])
-        if self.settings.sentence_vectors == "late":
-            return self.embedder.embed_with_spans(texts, spans)
-        chunk_vecs = self.embedder.embed_documents(texts)
-        flat = iter(
-            self.embedder.embed_documents([t[s:e] for t, sp in zip(texts, spans) for s, e in sp])
-        )
-        return chunk_vecs, [[next(flat) for _ in sp] for sp in spans]
-
-    def flush(self) -> None:
-        if not self.pending:
-            return
-        if self.settings.sentence_vectors == "pooled":
-            chunk_vecs, sentence_vecs = self._pooled()
-        else:
-            chunk_vecs, sentence_vecs = self._chunk_passes()
-
-        c_ids: list[str] = []
-        c_docs: list[str] = []
-        c_metas: list[dict] = []
-        s_ids: list[str] = []
-        s_vecs: list = []
-        i = 0
-        for p in self.pending:
-            a = p.article
-            base = {
-                "doc_key": a.key,
-                "doc_hash": p.doc_hash,
-                "source": a.source,
-                "title": a.title,
-                "date_num": date_number(a.date),
-                "n_chunks": len(p.chunks),
-            }
-            base.update(
-                {k: v for k, v in (("date", a.date), ("url", a.url), ("language", a.language)) if v}
-            )
-            for c in p.chunks:
-                cid = chunk_id(p.doc_hash, c.index)
-                meta = {
-                    **base,
-                    "chunk_index": c.index,
-                    "start": c.start,
-                    "end": c.end,
-                    "n_sentences": len(sentence_vecs[i]),
-                }
-                meta.update(page_fields(a.pages, c.start, c.end))
-                c_ids.append(cid)
-                c_docs.append(c.text)
-                c_metas.append(meta)
-                s_ids.extend(sentence_id(cid, j) for j in range(len(sentence_vecs[i])))
-                s_vecs.extend(sentence_vecs[i])
-                i += 1
-        # Sentences, then chunks (a document is stored once all its chunks are), then the
-        # versions they replace: a crash anywhere leaves something a re-run completes.
-        self.store.upsert(self.store.sentences, s_ids, s_vecs)
-        self.store.upsert(self.store.chunks, c_ids, chunk_vecs, documents=c_docs, metadatas=c_metas)
-        for p in self.pending:
-            for old in p.stale:
-                self.store.remove_version(p.article.key, old)
-        self.store.touch()
-        self.pending.clear()
-        self.pending_chunks = 0
 
 
 LOOKUP_BATCH = 64  # documents whose stored versions are read with one query
@@ -401,7 +88,7 @@ def ingest_paths(
     own = db is None
     db = db or open_store(store, settings, write=True)
     try:
-        writer = _Writer(db, settings, report)
+        writer = Writer(db, settings, report)
         seen_hashes: set[str] = set()
         batch: list[tuple[str, Article]] = []
 
@@ -464,7 +151,7 @@ def _disk_full(exc: BaseException | None) -> bool:
 
 def _ingest_one(
     db,
-    writer: _Writer,
+    writer: Writer,
     article: Article,
     versions: dict[str, bool],
     settings: Settings,
@@ -560,7 +247,7 @@ def rebuild_store(
         names = (old.chunks.name + NEXT, old.sentences.name + NEXT)
         old.discard_collections(names)
         new = open_store(store, settings, names=names)
-        writer = _Writer(new, settings, report)
+        writer = Writer(new, settings, report)
         for article, doc_hash in articles:
             report.chunks += writer.add(article, stale=[], doc_hash=doc_hash)
             report.added += 1

@@ -142,7 +142,7 @@ def chroma_run(path: Path):
 
 @contextmanager
 def served(args: list[str], home: Path, log: str = "app.log", **env: str):
-    """`python ARGS` (app.py or `bot.cli serve`) run in `home` on a free port, its output in
+    """`python ARGS` (app.py or `bot.interfaces.cli serve`) run in `home` on a free port, its output in
     `home/log`; yields (URL, process) once it answers, and stops it with SIGTERM after (the
     server must stop on it even with clients connected)."""
     port = free_port()

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from bot.accounts import Accounts, RateLimit, User, login_required
+from bot.interfaces.accounts import Accounts, RateLimit, User, login_required
 
 from .conftest import CORPUS, ROOT, child_env, served
 from .scripted import QUESTION
@@ -66,7 +66,7 @@ def test_network_host_needs_accounts_or_no_auth(tmp_path):
         [
             sys.executable,
             "-m",
-            "bot.cli",
+            "bot.interfaces.cli",
             "serve",
             "--host",
             "0.0.0.0",
@@ -95,7 +95,7 @@ def test_users_command(tmp_path):
 
     def users(*args, stdin=""):
         return subprocess.run(
-            [sys.executable, "-m", "bot.cli", "users", *args, "--db", str(db)],
+            [sys.executable, "-m", "bot.interfaces.cli", "users", *args, "--db", str(db)],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -133,7 +133,7 @@ def locked_server(tmp_path_factory):
     store = home / "store"
     assert ingest_paths([CORPUS], store=store).added == 1
     with served(
-        ["-m", "bot.cli", "serve", "--store", str(store)],
+        ["-m", "bot.interfaces.cli", "serve", "--store", str(store)],
         home,
         PARTNERBOT_BACKEND="extractive",
         PARTNERBOT_RATE_PER_MINUTE="5",
@@ -197,7 +197,7 @@ def test_web_chat_needs_a_login_and_only_editors_add(locked_server, tmp_path):
 
 
 def test_ratings_carry_their_user(tmp_path):
-    from bot.feedback import FeedbackLog
+    from bot.interfaces.feedback import FeedbackLog
 
     path = tmp_path / "feedback.sqlite"
     with sqlite3.connect(path) as db:  # a file from before ratings carried a user

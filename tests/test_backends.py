@@ -82,7 +82,7 @@ def test_cli_with_unreachable_server_prints_one_note_and_the_extractive_answer(s
         [
             sys.executable,
             "-m",
-            "bot.cli",
+            "bot.interfaces.cli",
             "ask",
             "--store",
             str(seed_store),

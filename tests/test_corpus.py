@@ -3,8 +3,8 @@ the notes beside it are not documents."""
 
 import re
 
+from ingest.discovery import iter_files
 from ingest.loaders import load_file
-from ingest.pipeline import iter_files
 
 from .conftest import ROOT
 

@@ -47,7 +47,16 @@ def test_cli_ask_json_names_wiermann(seed_store):
         "of the pandemic?"
     )
     out = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "ask", "--json", "--store", str(seed_store), q],
+        [
+            sys.executable,
+            "-m",
+            "bot.interfaces.cli",
+            "ask",
+            "--json",
+            "--store",
+            str(seed_store),
+            q,
+        ],
         cwd=ROOT,
         env=child_env(),
         capture_output=True,

@@ -93,7 +93,7 @@ def test_eval_command_prints_metrics(tmp_path):
         [
             sys.executable,
             "-m",
-            "bot.cli",
+            "bot.interfaces.cli",
             "eval",
             str(questions),
             "--corpus",
@@ -143,7 +143,7 @@ def test_every_quote_of_the_dev_eval_run_is_in_a_retrieved_chunk(tmp_path):
         [
             sys.executable,
             "-m",
-            "bot.cli",
+            "bot.interfaces.cli",
             "eval",
             str(DEV),
             "--corpus",

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from bench.common import ask_v1
-from bot.web import EXAMPLES
+from bot.interfaces.web import EXAMPLES
 
 from .conftest import ROOT, served
 

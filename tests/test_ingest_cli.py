@@ -16,7 +16,7 @@ from .conftest import ROOT, SEED, child_env
 
 def _cli(*args, env=None, timeout=300):
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *map(str, args)],
+        [sys.executable, "-m", "bot.interfaces.cli", *map(str, args)],
         cwd=ROOT,
         capture_output=True,
         text=True,

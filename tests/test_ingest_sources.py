@@ -191,7 +191,7 @@ def test_chroma_server_mode(tmp_path, chroma_server):
 
     def run(*a, **env):
         return subprocess.run(
-            [sys.executable, "-m", "bot.cli", *map(str, a)],
+            [sys.executable, "-m", "bot.interfaces.cli", *map(str, a)],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -277,7 +277,7 @@ def test_killed_ingest_is_completed_by_the_next_run(tmp_path, monkeypatch):
     cmd = [
         sys.executable,
         "-m",
-        "bot.cli",
+        "bot.interfaces.cli",
         "ingest",
         "--store",
         str(store),

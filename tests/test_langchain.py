@@ -14,7 +14,7 @@ from langchain_core.runnables import Runnable
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
 from bot import ChatBot
-from bot.runnables import PartnerbotRetriever
+from bot.interfaces.runnables import PartnerbotRetriever
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "Which partners were not invited to the July 2021 meeting?"

@@ -135,7 +135,15 @@ def test_an_empty_store_says_what_to_run(tmp_path):
 
 def test_partnerbot_ask_on_an_empty_store_says_what_to_run_once(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "ask", "--store", str(tmp_path / "s"), "Who joined?"],
+        [
+            sys.executable,
+            "-m",
+            "bot.interfaces.cli",
+            "ask",
+            "--store",
+            str(tmp_path / "s"),
+            "Who joined?",
+        ],
         capture_output=True,
         text=True,
         timeout=120,

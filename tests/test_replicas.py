@@ -21,7 +21,15 @@ def replicas(tmp_path_factory):
     with ExitStack() as stack:
         server = stack.enter_context(chroma_run(home / "chroma"))
         added = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "ingest", "--chroma-url", server, str(CORPUS)],
+            [
+                sys.executable,
+                "-m",
+                "bot.interfaces.cli",
+                "ingest",
+                "--chroma-url",
+                server,
+                str(CORPUS),
+            ],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -33,7 +41,7 @@ def replicas(tmp_path_factory):
         for name in ("a", "b"):
             url, _ = stack.enter_context(
                 served(
-                    ["-m", "bot.cli", "serve"],
+                    ["-m", "bot.interfaces.cli", "serve"],
                     home,
                     log=f"{name}.log",
                     PARTNERBOT_CHROMA_URL=server,

@@ -152,7 +152,7 @@ def test_browser_asks_clicks_citation_rates_uploads_and_asks_again(server, tmp_p
         [
             sys.executable,
             "-m",
-            "bot.cli",
+            "bot.interfaces.cli",
             "feedback",
             "export",
             "--db",

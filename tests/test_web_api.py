@@ -49,7 +49,7 @@ It covers maritime security training for coast guard crews.
     ],
 )
 def test_upload_names_are_reduced_to_a_harmless_base_name(name, safe):
-    from bot.web import safe_name
+    from bot.interfaces.web import safe_name
 
     assert safe_name(name) == safe
 
@@ -313,7 +313,7 @@ def test_upload_over_the_size_limit_is_refused_and_nothing_is_lost(app_server, t
 
 
 def test_feedback_is_stored_and_exported_as_jsonl(tmp_path):
-    from bot.feedback import FeedbackLog
+    from bot.interfaces.feedback import FeedbackLog
 
     db = tmp_path / "fb.sqlite"
     log = FeedbackLog(db)
@@ -329,7 +329,7 @@ def test_feedback_is_stored_and_exported_as_jsonl(tmp_path):
     with pytest.raises(ValueError, match="rating: 'meh'"):
         log.record("meh", answer)
     out = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "feedback", "export", "--db", str(db)],
+        [sys.executable, "-m", "bot.interfaces.cli", "feedback", "export", "--db", str(db)],
         cwd=ROOT,
         env=child_env(),
         capture_output=True,
@@ -343,7 +343,7 @@ def test_feedback_is_stored_and_exported_as_jsonl(tmp_path):
         [
             sys.executable,
             "-m",
-            "bot.cli",
+            "bot.interfaces.cli",
             "feedback",
             "export",
             "--db",
@@ -492,7 +492,7 @@ def test_a_pasted_url_cannot_reach_the_servers_own_network(app_server):
 
 @pytest.mark.security
 def test_gate_gives_a_cancelled_place_back_once():
-    from bot.admission import Busy, Gate
+    from bot.interfaces.admission import Busy, Gate
 
     gate = Gate(workers=1, queue_size=0)
     ticket = gate.admit()

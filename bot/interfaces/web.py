@@ -18,12 +18,12 @@ import threading
 import unicodedata
 from pathlib import Path
 
+from ..answers import Answer, Done, Partial, Retrieved
+from ..chatbot import ChatBot
+from ..questions import check_length
+from ..retrieval import Filters, Passage
 from .accounts import LOOPBACK_HOSTS, Accounts, RateLimit, login_required
 from .admission import BUSY_MESSAGE, Busy, Gate
-from .answers import Answer, Done, Partial, Retrieved
-from .chatbot import ChatBot
-from .questions import check_length
-from .retrieval import Filters, Passage
 
 # Drawn from what the built-in library answers (tests/test_first_start.py asks each one).
 EXAMPLES = [

@@ -18,9 +18,9 @@ BACKENDS = ("local", "openai", "ollama", "extractive")  # bot.chatbot.BACKENDS, 
 
 
 def _ask(args: argparse.Namespace) -> int:
-    from .answers import text_deltas
-    from .chatbot import ChatBot
-    from .model_file import ModelUnavailableError
+    from ..answers import text_deltas
+    from ..chatbot import ChatBot
+    from ..model_file import ModelUnavailableError
 
     history = list(zip(args.history[0::2], args.history[1::2])) if args.history else None
     # An empty store is reported once, below, as the answer (not also as ChatBot's warning).
@@ -52,7 +52,7 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from .evaluate import format_summary, run_eval
+    from ..evaluate import format_summary, run_eval
 
     if not args.questions.is_file():
         print(f"error: no such questions file: {args.questions}", file=sys.stderr)

@@ -20,12 +20,12 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
+from ..answers import Answer, text_deltas
+from ..chatbot import ChatBot
+from ..questions import check_length
+from ..retrieval import Filters
 from .accounts import Accounts, RateLimit, User
 from .admission import Busy, Gate
-from .answers import Answer, text_deltas
-from .chatbot import ChatBot
-from .questions import check_length
-from .retrieval import Filters
 
 MODEL_NAME = "partnerbot"
 MAX_BODY_BYTES = 256 * 1024  # a question, its history and filters; larger bodies get 413

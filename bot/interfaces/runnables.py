@@ -29,9 +29,9 @@ from pydantic import ConfigDict, Field, PrivateAttr
 
 from ingest.settings import get_settings
 
-from .answers import text_deltas
-from .dates import parse_time_hint
-from .retrieval import Filters, Passage, Retriever
+from ..answers import text_deltas
+from ..dates import parse_time_hint
+from ..retrieval import Filters, Passage, Retriever
 
 
 def passage_document(p: Passage) -> Document:
