@@ -87,8 +87,7 @@ def measure(questions: Path, distractors: int, modes: list[str], ks: list[int]) 
             ingest_paths([PARTNERSHIPS, *extra], store=store, settings=settings)
             with open_store(store, settings) as db:
                 r = retrieval.Retriever(db, embedder)
-                every = db.chunks.get(include=["documents"])
-                texts = {cid: _norm(t) for cid, t in zip(every["ids"], every["documents"])}
+                texts = {cid: _norm(t) for cid, _, t in db.chunk_records(documents=True)}
                 for k in ks:
                     retrieval.RRF_K = k
                     for name, items in sets.items():

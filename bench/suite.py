@@ -112,7 +112,7 @@ def task_pb_ingest(a) -> dict:
     report = ingest_paths(a.inputs, store=a.store, settings=settings)
     seconds = time.perf_counter() - t
     with open_store(a.store, settings) as db:
-        sentences = db.sentences.count()
+        sentences = db.counts()[1]
     return {
         "vectors": settings.sentence_vectors,
         "documents": report.added,
@@ -135,10 +135,11 @@ def _tutorial_embeddings():
 def task_tutorial_ingest(a) -> dict:
     """The LangChain tutorial: whole files -> RecursiveCharacterTextSplitter(1000, 200) ->
     the same model via HuggingFaceEmbeddings -> Chroma.from_documents."""
-    from chromadb.config import Settings as ChromaSettings
     from langchain_chroma import Chroma
     from langchain_core.documents import Document
     from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    from ingest.store import chroma_settings
 
     t = time.perf_counter()
     embeddings = _tutorial_embeddings()
@@ -160,9 +161,7 @@ def task_tutorial_ingest(a) -> dict:
         splits,
         embeddings,
         persist_directory=a.store,
-        client_settings=ChromaSettings(
-            anonymized_telemetry=False, is_persistent=True, persist_directory=a.store
-        ),
+        client_settings=chroma_settings(a.store),
     )
     return {
         "documents": len(docs),
@@ -226,15 +225,14 @@ def task_pb_retrieve(a) -> dict:
 def task_tutorial_retrieve(a) -> dict:
     """`similarity_search(question, k=4)` over the tutorial's store (the question alone: the
     tutorial keeps no conversation)."""
-    from chromadb.config import Settings as ChromaSettings
     from langchain_chroma import Chroma
+
+    from ingest.store import chroma_settings
 
     store = Chroma(
         persist_directory=a.store,
         embedding_function=_tutorial_embeddings(),
-        client_settings=ChromaSettings(
-            anonymized_telemetry=False, is_persistent=True, persist_directory=a.store
-        ),
+        client_settings=chroma_settings(a.store),
     )
     t = time.perf_counter()
     store.similarity_search("warm-up: NATO partners", k=K)
@@ -252,19 +250,16 @@ def task_scale_build(a) -> dict:
     """A store of `a.size` chunks from the base store's chunks and sentence vectors."""
     import numpy as np
 
+    from ingest.records import sentence_id, split_sentence_id
     from ingest.store import open_store
 
     with open_store(a.base) as base:
-        got = base.chunks.get(include=["documents", "metadatas", "embeddings"])
-        chunk_ids, docs, metas = got["ids"], got["documents"], got["metadatas"]
-        chunk_vecs = np.asarray(got["embeddings"], dtype=np.float32)
-        sentences: dict[str, list[tuple[str, np.ndarray]]] = {}
-        total = base.sentences.count()
-        for offset in range(0, total, 5000):
-            page = base.sentences.get(include=["embeddings"], limit=5000, offset=offset)
-            for sid, vec in zip(page["ids"], page["embeddings"]):
-                cid, j = sid.rsplit(":", 1)
-                sentences.setdefault(cid, []).append((j, np.asarray(vec, dtype=np.float32)))
+        chunk_ids, docs, metas, vecs = base.dump_chunks()
+        chunk_vecs = np.asarray(vecs, dtype=np.float32)
+        sentences: dict[str, list[tuple[int, np.ndarray]]] = {}
+        for sid, vec in base.dump_sentences():
+            cid, j = split_sentence_id(sid)
+            sentences.setdefault(cid, []).append((j, np.asarray(vec, dtype=np.float32)))
 
     rotations: dict[int, np.ndarray] = {}
 
@@ -314,7 +309,7 @@ def task_scale_build(a) -> dict:
                     c_docs.append(docs[b])
                     c_metas.append(meta)
                     for j, vec in sentences.get(chunk_ids[b], []):
-                        s_ids.append(f"{cid}:{j}")
+                        s_ids.append(sentence_id(cid, j))
                         s_rows.append(vec)
                 if s_rows:
                     s_vecs.append(rotated(np.stack(s_rows), copy))
@@ -393,8 +388,8 @@ def task_scale_query(a) -> dict:
         recall[name] = hits / (n * len(q_vecs))
         del matrix, scores
     return {
-        "chunks": db.chunks.count(),
-        "sentences": db.sentences.count(),
+        "chunks": db.counts()[0],
+        "sentences": db.counts()[1],
         "first_s": first_s,
         "plain_ms": _p50_p95(plain),
         "filtered_ms": _p50_p95(filtered),

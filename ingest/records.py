@@ -29,7 +29,13 @@ def sentence_id(chunk: str, j: int) -> str:
 
 def chunk_of(sentence_record: str) -> str:
     """The chunk id a sentence record id (`sentence_id`) belongs to."""
-    return sentence_record.rsplit(":", 1)[0]
+    return split_sentence_id(sentence_record)[0]
+
+
+def split_sentence_id(sentence_record: str) -> tuple[str, int]:
+    """(chunk id, j) of a sentence record id: the inverse of `sentence_id`."""
+    chunk, j = sentence_record.rsplit(":", 1)
+    return chunk, int(j)
 
 
 def indexed_sentences(chunk_text: str) -> list[tuple[int, int]]:

@@ -13,21 +13,26 @@ The store is embedded (a directory, `PersistentClient`) or a Chroma server
 built the store; opening it with different settings refuses instead of mixing incompatible
 vectors. Its `generation` changes on every write, so readers can tell when a cached index
 (BM25) is stale. Writers hold `WriterLock` (a directory) or `ServerLock` (a Chroma server
-shared by several machines): one writer per store.
+shared by several machines; a marker collection with a renewed lease): one writer per store.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import socket
+import sys
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import urlparse
 
 from .chunking import CHUNKER_VERSION
 from .errors import StoreMismatchError, StoreUnavailableError
-from .lock import ServerLock, WriterLock
+from .lock import StoreBusyError, WriterLock
 from .records import chunk_of, sentence_id
 from .settings import Settings, get_settings
 
@@ -246,6 +251,18 @@ class Store:
         hit = self.chunks.get(where={"doc_hash": doc_hash}, include=["metadatas"], limit=1)
         return str(hit["metadatas"][0]["doc_key"]) if hit["ids"] and hit["metadatas"] else None
 
+    def dump_chunks(self) -> tuple[list[str], list[str], list[dict], list]:
+        """Every chunk's id, text, metadata and vector (a benchmark copies a store with it)."""
+        got = self.chunks.get(include=["documents", "metadatas", "embeddings"])
+        return got["ids"], got["documents"], got["metadatas"], got["embeddings"]  # type: ignore[return-value]
+
+    def dump_sentences(self, page: int = 5000) -> Iterator[tuple[str, list[float]]]:
+        """Every sentence record's id and vector, page by page."""
+        total = self.counts()[1]
+        for offset in range(0, total, page):
+            got = self.sentences.get(include=["embeddings"], limit=page, offset=offset)
+            yield from zip(got["ids"], got["embeddings"])  # type: ignore[arg-type]
+
     # -- replacing, for a rebuild ----------------------------------------------------------
     def discard_collections(self, names: tuple[str, ...]) -> None:
         """Delete these collections where they exist (what an interrupted rebuild left)."""
@@ -277,14 +294,27 @@ def _lock_path(settings: Settings, path: Path) -> Path:
     return path / "partnerbot-writer.lock"
 
 
-def _client(settings: Settings, path: Path | None):
-    import chromadb
+def chroma_settings(persist_directory: str | None = None):
+    """Chroma's client settings as every client here uses them: no telemetry, no reset (and
+    the directory, for a client LangChain builds, like the benchmark's tutorial pipeline)."""
     from chromadb.config import Settings as ChromaSettings
 
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if persist_directory is None:
+        return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    return ChromaSettings(
+        anonymized_telemetry=False,
+        allow_reset=False,
+        is_persistent=True,
+        persist_directory=persist_directory,
+    )
+
+
+def _client(settings: Settings, path: Path | None):
+    import chromadb
+
     if path is not None:
         path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings())
     url = urlparse(settings.chroma_url)
     if url.scheme not in ("http", "https") or not url.hostname:
         raise StoreUnavailableError(
@@ -295,7 +325,7 @@ def _client(settings: Settings, path: Path | None):
             host=url.hostname,
             port=url.port or (443 if url.scheme == "https" else 80),
             ssl=url.scheme == "https",
-            settings=chroma_settings,
+            settings=chroma_settings(),
         )
         client.heartbeat()
     except Exception as exc:  # noqa: BLE001 - connection errors come in many types
@@ -391,3 +421,97 @@ def _finish_rebuild(client, chunk_name: str, sentence_name: str) -> None:
         for name in (chunk_name, sentence_name):
             if name + NEXT in names:
                 client.get_collection(name + NEXT, embedding_function=None).modify(name=name)
+
+
+LEASE_SECONDS = 60  # a server lock not renewed for this long belongs to a dead writer
+RENEW_SECONDS = 15
+
+
+class ServerLock:
+    """One writer per store when the store is a Chroma server shared by several machines
+    (web replicas, an ingest elsewhere): a file lock cannot be seen across them.
+
+    The lock is a marker collection on the server: creating a collection that exists fails
+    there atomically. Its metadata name the holder and an expiry the holder renews every
+    15 s from a thread; a marker past its expiry (its writer died) is taken over.
+    """
+
+    def __init__(self, client, name: str):
+        self.client = client
+        self.name = name
+        self.token = f"{os.getpid()}-{os.urandom(6).hex()}"
+        self._stop: threading.Event | None = None
+
+    def _meta(self) -> dict:
+        return {
+            "token": self.token,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "command": " ".join(sys.argv)[:200],
+            "since": dt.datetime.now().isoformat(timespec="seconds"),
+            "expires": time.time() + LEASE_SECONDS,
+        }
+
+    def _current(self) -> dict | None:
+        try:
+            return dict(
+                self.client.get_collection(self.name, embedding_function=None).metadata or {}
+            )
+        except Exception:  # noqa: BLE001 - "does not exist" comes as several error types
+            return None
+
+    def acquire(self) -> "ServerLock":
+        for _ in range(3):
+            try:
+                self.client.create_collection(
+                    self.name, metadata=self._meta(), embedding_function=None
+                )
+                break
+            except Exception:  # noqa: BLE001 - it exists (or was just taken)
+                held = self._current()
+                if held is None:
+                    continue  # released meanwhile: try again
+                if float(held.get("expires", 0)) > time.time():
+                    raise StoreBusyError(
+                        f"another process is writing to this store (pid {held.get('pid')} on "
+                        f"{held.get('host')}, `{held.get('command')}`, since "
+                        f"{held.get('since')}); wait for it to finish or stop it"
+                    ) from None
+                again = self._current()  # expired: take it over, unless it changed hands
+                if again is not None and again.get("token") == held.get("token"):
+                    try:
+                        self.client.delete_collection(self.name)
+                    except Exception:  # noqa: BLE001 - another taker was first
+                        pass
+        else:
+            raise StoreBusyError("could not take the store's writer lock on the server; try again")
+        self._stop = threading.Event()
+        threading.Thread(target=self._renew, args=(self._stop,), daemon=True).start()
+        return self
+
+    def _renew(self, stop: threading.Event) -> None:
+        while not stop.wait(RENEW_SECONDS):
+            try:
+                self.client.get_collection(self.name, embedding_function=None).modify(
+                    metadata=self._meta()
+                )
+            except Exception:  # noqa: BLE001 - the server is away: the next renewal retries
+                pass
+
+    def release(self) -> None:
+        if self._stop is None:
+            return
+        self._stop.set()
+        self._stop = None
+        held = self._current()
+        if held is not None and held.get("token") == self.token:
+            try:
+                self.client.delete_collection(self.name)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+
+    def __enter__(self) -> "ServerLock":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -16,7 +17,8 @@ QUESTION = "Which partners were not invited to the July 2021 meeting?"
 
 
 def scripted(*replies):
-    return GenericFakeChatModel(messages=iter(replies))
+    """A model giving `replies` in turn, then the last one again (a second look asks twice)."""
+    return GenericFakeChatModel(messages=itertools.chain(replies, itertools.repeat(replies[-1])))
 
 
 class _Replying(GenericFakeChatModel):

@@ -2,6 +2,7 @@
 cannot steer the answer. Real store and embeddings; the model is scripted here (the real
 servers are in test_model_servers.py)."""
 
+import itertools
 import subprocess
 import sys
 
@@ -142,7 +143,7 @@ def test_injected_instructions_never_reach_the_prompt(injected_store):
             seen["prompt"] = "\n".join(str(m.content) for m in messages)
             return super()._stream(messages, *a, **k)
 
-    ChatBot(store=injected_store, llm=Recording(messages=iter(["NOT IN SOURCES"]))).ask(
+    ChatBot(store=injected_store, llm=Recording(messages=itertools.repeat("NOT IN SOURCES"))).ask(
         CYBER_QUESTION
     )
     assert "Locked Shields" in seen["prompt"]

@@ -1,5 +1,6 @@
 """The answer pipeline with a scripted LLM: real store, real embeddings, real retrieval."""
 
+import itertools
 import re
 
 import pytest
@@ -117,7 +118,7 @@ def test_history_reaches_retrieval_and_prompt(seed_store):
             seen["prompt"] = messages[-1].content
             yield from super()._stream(messages, *a, **k)
 
-    bot = ChatBot(store=seed_store, llm=Recording(messages=iter(["NOT IN SOURCES"])))
+    bot = ChatBot(store=seed_store, llm=Recording(messages=itertools.repeat("NOT IN SOURCES")))
     bot.ask("And who chaired the reception?", history=[(QUESTION, "Russia and Belarus [1].")])
     assert f"Earlier question: {QUESTION}" in seen["prompt"]
     assert "Question: And who chaired the reception?" in seen["prompt"]

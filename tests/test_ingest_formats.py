@@ -201,7 +201,7 @@ def test_bad_inputs_are_named_and_nothing_stored_is_lost(tmp_path, monkeypatch):
     if os.geteuid() == 0:  # root reads anything: make the read fail as it does for a user
         from pathlib import Path
 
-        from ingest import pipeline
+        from ingest import discovery
         from ingest.loaders import load_documents
 
         real = Path.read_bytes
@@ -219,7 +219,7 @@ def test_bad_inputs_are_named_and_nothing_stored_is_lost(tmp_path, monkeypatch):
             def load_file(self, path, limit, max_chars=None):
                 return load_documents(path, limit=limit)  # the store checks the length too
 
-        monkeypatch.setattr(pipeline, "shared_sandbox", lambda *limits: InProcess())
+        monkeypatch.setattr(discovery, "shared_sandbox", lambda *limits: InProcess())
     cases.append((unreadable, "Permission denied"))
 
     report = ingest_paths([folder, tmp_path / "missing.txt"], store=store)

@@ -66,9 +66,8 @@ def _ask(url: str, question: str) -> str:
 def test_two_replicas_share_one_chroma_server(replicas, tmp_path):
     from gradio_client import Client, handle_file
 
-    from ingest.lock import ServerLock
     from ingest.settings import Settings
-    from ingest.store import open_store
+    from ingest.store import ServerLock, open_store
 
     a, b = replicas["urls"]
     for url in (a, b):
@@ -98,9 +97,9 @@ def test_two_replicas_share_one_chroma_server(replicas, tmp_path):
 def test_a_dead_writers_server_lock_expires(replicas):
     import time
 
-    from ingest.lock import ServerLock, StoreBusyError
+    from ingest.lock import StoreBusyError
     from ingest.settings import Settings
-    from ingest.store import LOCK_SUFFIX, open_store
+    from ingest.store import LOCK_SUFFIX, ServerLock, open_store
 
     settings = Settings(chroma_url=replicas["server"])
     with open_store(settings=settings) as db:
