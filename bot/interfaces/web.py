@@ -8,7 +8,6 @@ rendered by Gradio's sanitising Markdown; links are only ever http(s).
 
 from __future__ import annotations
 
-import html
 import logging
 import os
 import re
@@ -18,12 +17,13 @@ import threading
 import unicodedata
 from pathlib import Path
 
-from ..answers import Answer, Done, Partial, Retrieved
+from ..answers import Done, Partial, Retrieved
 from ..chatbot import ChatBot
 from ..questions import check_length
-from ..retrieval import Filters, Passage
+from ..retrieval import Filters
 from .accounts import LOOPBACK_HOSTS, Accounts, RateLimit, login_required
 from .admission import BUSY_MESSAGE, Busy, Gate
+from .render import EMPTY_PANEL, answer_html, chat_markdown, panel_html, retrieved_html
 
 # Drawn from what the built-in library answers (tests/test_first_start.py asks each one).
 EXAMPLES = [
@@ -35,7 +35,6 @@ EXAMPLES = [
     "Where was NATO's 2026 summit held?",
     "Which partners were not invited to the July 2021 meeting?",
 ]
-EMPTY_PANEL = "<p class='hint'>Sources appear here: click a citation such as [1] in an answer.</p>"
 
 _CSS = """
 #sources .src { border-left: 3px solid #888; padding: 4px 10px; margin: 0 0 12px 0; }
@@ -79,101 +78,6 @@ def safe_name(name: str) -> str:
         stem, suffix = base, ""
     stem = stem[:100] or "upload"
     return f"{stem}.{suffix[:10]}" if suffix else stem
-
-
-def _link(url: str | None, text: str) -> str:
-    if url and url.lower().startswith(("http://", "https://")):
-        return (
-            f'<a href="{html.escape(url, quote=True)}" target="_blank" '
-            f'rel="noopener noreferrer">{html.escape(text)}</a>'
-        )
-    return html.escape(text)
-
-
-def _meta_line(date: str | None, source: str, url: str | None, page: int | None = None) -> str:
-    bits = [html.escape(date or "undated")]
-    if page:
-        bits.append(f"p. {page}")
-    bits.append(_link(url, url) if url else html.escape(source))
-    return '<div class="meta">' + " · ".join(bits) + "</div>"
-
-
-def _titles(passages: list[Passage]) -> str:
-    seen, items = set(), []
-    for p in passages:
-        if (p.title, p.source) not in seen:
-            seen.add((p.title, p.source))
-            items.append(
-                f'<div class="src"><div class="title">{_link(p.url, p.title)}</div>'
-                f"{_meta_line(p.date, p.source, p.url)}</div>"
-            )
-    return "".join(items)
-
-
-def retrieved_html(passages: list[Passage]) -> str:
-    if not passages:
-        return "<p>No sources found in the store.</p>"
-    return "<p><b>Retrieved — answering…</b></p>" + _titles(passages)
-
-
-def _in_passage(c, passages: list[Passage]) -> str:
-    """The passage around a citation's quote, the quote marked."""
-    for p in passages:
-        if p.source == c.source and p.start <= c.start and c.end <= p.end:
-            a, b = c.start - p.start, c.end - p.start
-            return (
-                html.escape(p.text[:a])
-                + f"<mark>{html.escape(p.text[a:b])}</mark>"
-                + html.escape(p.text[b:])
-            )
-    return f"<mark>{html.escape(c.quote)}</mark>"
-
-
-def answer_html(answer: Answer, turn: int) -> str:
-    """The sources of one answer: each citation's title, date, link and its passage with the
-    quoted sentence highlighted; or the "not in the corpus" state."""
-    if answer.abstained:
-        return (
-            '<div class="not-in-corpus"><b>Not in the corpus.</b> No retrieved sentence '
-            f"answers “{html.escape(answer.question)}”. Nearest articles:</div>"
-            + _titles(answer.passages)
-        )
-    items = [
-        f'<div class="src" id="source-{turn}-{c.n}">'
-        f'<div class="title">[{c.n}] {_link(c.url, c.title)}</div>'
-        f"{_meta_line(c.date, c.source, c.url, c.page)}"
-        f'<div class="passage">{_in_passage(c, answer.passages)}</div></div>'
-        for c in answer.citations
-    ]
-    return f"<p><b>Sources — {html.escape(answer.question)}</b></p>" + "".join(items)
-
-
-def panel_html(turn_panels: list[str], current: str | None = None) -> str:
-    """Newest first: the answer being written or the latest answer's sources, then earlier
-    answers' sources folded."""
-    if not turn_panels and current is None:
-        return EMPTY_PANEL
-    shown = [current] if current is not None else [turn_panels[-1]]
-    earlier = turn_panels if current is not None else turn_panels[:-1]
-    shown += [
-        f"<details><summary>Earlier answer {i + 1}</summary>{h}</details>"
-        for i, h in reversed(list(enumerate(earlier)))
-    ]
-    return "".join(shown)
-
-
-def chat_markdown(answer: Answer, turn: int) -> str:
-    """The answer for the chat: citations link to their source in the panel; a notice first."""
-    text = (
-        re.sub(
-            r"\[(\d+)\]",
-            lambda m: f"[\\[{m[1]}\\]](#source-{turn}-{m[1]})",
-            answer.text.replace("\\", "\\\\"),
-        )
-        if answer.citations
-        else answer.text
-    )
-    return f"⚠ {answer.notice}\n\n{text}" if answer.notice else text
 
 
 def build_app(
