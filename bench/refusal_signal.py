@@ -1,0 +1,83 @@
+"""Does the model's own refusal tell answerable from unanswerable questions?
+
+    partnerbot eval QUESTIONS.jsonl --corpus ../shared/corpus/partnerships --out answers.jsonl
+    python -m bench.refusal_signal answers.jsonl
+
+For every answer the model declined (`cause` "model"), the prompt it was given (the recorded
+numbered sentences and the question; a follow-up's earlier turns are not recorded, so they
+are left out) is given to the packaged model again for one token, and the probability that
+the reply starts with NOT IN SOURCES is printed beside the question's kind. If answerable
+questions it refused had clearly lower probabilities than unanswerable ones, a threshold
+could overrule the refusal; the summary line gives both groups' values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+from statistics import median
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("answers", type=Path, help="the --out file of `partnerbot eval`")
+    args = parser.parse_args()
+
+    from llama_cpp import Llama
+
+    from bot.chatbot import HUMAN_PROMPT, NOT_IN_SOURCES, SYSTEM_PROMPT, _note
+    from bot.coverage import spelled_out
+    from bot.model_file import ensure_model_file
+    from ingest.settings import get_settings
+
+    settings = get_settings()
+    path = ensure_model_file(settings.llm_model, settings.model_dir)
+    # logits_all: per-token probabilities (the app's instance is loaded without them)
+    llama = Llama(
+        model_path=str(path),
+        n_ctx=settings.llm_context,
+        n_threads=settings.llm_threads,
+        n_batch=512,
+        verbose=False,
+        logits_all=True,
+    )
+    first = NOT_IN_SOURCES.split()[0]
+    groups: dict[bool, list[float]] = {True: [], False: []}
+    for line in args.answers.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if row.get("cause") != "model":
+            continue
+        question = row["question"]
+        human = HUMAN_PROMPT.format(
+            passages=row["context"],
+            conversation="",
+            question=question,
+            note=_note(spelled_out(question)),
+        )
+        out = llama.create_chat_completion(
+            messages=[
+                {"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "user", "content": human},
+            ],
+            max_tokens=1,
+            temperature=0.0,
+            logprobs=True,
+            top_logprobs=10,
+        )
+        top = out["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+        p = sum(math.exp(t["logprob"]) for t in top if t["token"].strip().upper() == first)
+        answerable = row.get("kind") != "unanswerable"
+        groups[answerable].append(p)
+        print(f"{row['id']:8} {row.get('kind', '?'):13} P(refusal) {p:.2f}  {question[:70]}")
+    for answerable, values in groups.items():
+        if values:
+            print(
+                f"{'answerable' if answerable else 'unanswerable'}: n={len(values)} "
+                f"min {min(values):.2f} median {median(values):.2f} max {max(values):.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
