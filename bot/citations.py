@@ -214,6 +214,14 @@ def _backing(
     ), None
 
 
+def _date_words(passage: Passage) -> str:
+    """The article's date as words ("7 March 2024"): what "today" in it means."""
+    try:
+        return spoken_date(passage.date) if passage.date else ""
+    except ValueError:
+        return ""
+
+
 def _date_numbers(passage: Passage) -> frozenset[str]:
     return frozenset(numbers_in(passage.date or "")) | frozenset(
         str(int(x)) for x in (passage.date or "").split("-") if x.isdigit()
@@ -248,7 +256,7 @@ def _says_it(claim: str, question: str, backing: list[Sentence], passages: list[
         return True
     near = roots(" ".join(b.text for b in backing))
     for i in {b.passage for b in backing} if passages else ():
-        near |= roots(f"{passages[i].title} {passages[i].text}")
+        near |= roots(f"{passages[i].title} {passages[i].text} {_date_words(passages[i])}")
     return 2 * len(own & near) >= len(own)
 
 
@@ -310,7 +318,8 @@ def _with_its_numbers(
     is not repaired. Then only the sentences still needed are kept."""
 
     def dated(sentence: Sentence) -> set[str]:
-        return numbers_in(sentence.text) | numbers_in(passages[sentence.passage].date or "")
+        # "7 March 2024" is backed by an article dated 2024-03-07 (its "07" is "7")
+        return numbers_in(sentence.text) | _date_numbers(passages[sentence.passage])
 
     def unbacked(sources: list[Sentence]) -> set[str]:
         return numbers_in(claim) - set().union(numbers_in(question), *map(dated, sources))

@@ -15,6 +15,7 @@ numbered sentence itself.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 from itertools import zip_longest
@@ -22,6 +23,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from .dates import spoken_date
 from .evidence import Sentence, addresses_the_assistant, passage_sentences, without_images
 from .retrieval import Passage, site_of
 from .terms import content_terms
@@ -100,6 +102,36 @@ def _header(p: Passage) -> str:
     return f"Article: {title}" + (f" ({about})" if about else "")
 
 
+# "Today, I am honored to welcome Sweden as NATO's 32nd Ally": the day is the article's. A
+# small model answers "when" with the nearest written date instead ("in May 2022, Sweden
+# applied"), so the date is written beside the word in what the model reads (never in the
+# quote, which stays the article's sentence).
+_SAME_DAY = re.compile(r"\b(today|tonight|this (?:morning|afternoon|evening))\b", re.IGNORECASE)
+
+
+def dated(sentence: str, iso: str | None) -> str:
+    """`sentence` with its first "today" (tonight, this morning...) followed by the article's
+    date in parentheses: "Today (7 March 2024), I am honored..."."""
+    if not iso:
+        return sentence
+    try:
+        day = spoken_date(iso)
+    except ValueError:  # a malformed stored date: shown as it is
+        return sentence
+    return _SAME_DAY.sub(lambda m: f"{m.group(1)} ({day})", sentence, count=1)
+
+
+_DATED = re.compile(
+    r"\b(today|tonight|this (?:morning|afternoon|evening)) \(\d{1,2} [A-Za-z]+ \d{4}\)",
+    re.IGNORECASE,
+)
+
+
+def undated(text: str) -> str:
+    """`text` without the dates `dated` wrote in: the sentences as their articles say them."""
+    return _DATED.sub(r"\1", text)
+
+
 def _render(passages: list[Passage], chosen: dict[int, list[Sentence]]) -> Context:
     """The chosen sentences numbered [1]..[n] under their article's header: articles in
     retrieval order, sentences in article order (chunks of one article share a header);
@@ -118,7 +150,7 @@ def _render(passages: list[Passage], chosen: dict[int, list[Sentence]]) -> Conte
         )
         for _, i, s in in_article:
             numbered.append(Sentence(renumber[i], s.start, s.end, s.text))
-            lines.append(f"[{len(numbered)}] {without_images(s.text)}")
+            lines.append(f"[{len(numbered)}] {dated(without_images(s.text), passages[i].date)}")
         blocks.append("\n".join(lines))
     return Context([passages[i] for i in kept], numbered, "\n\n".join(blocks))
 

@@ -38,6 +38,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .context import undated
 from .terms import content_terms, numbers_in
 
 UNANSWERABLE = "NOT IN CORPUS"
@@ -194,7 +195,7 @@ def run_eval(
             in_prompt = (
                 None
                 if bot.backend == "extractive"
-                else sum(_norm(ev) in _norm(answer.context) for ev in evidence)
+                else sum(_norm(ev) in _norm(undated(answer.context)) for ev in evidence)
             )
             cause = abstention_cause(answer, found, len(evidence))
             results.append(

@@ -727,3 +727,38 @@ def test_a_name_is_covered_by_its_acronym_or_its_long_form():
     assert unnamed("How many Senate votes backed Sweden's NATO membership?", treaty, []) == []
     fund = [Source("The International Monetary Fund lent to Ukraine.", "IMF", None, None)]
     assert unnamed("What did the IMS item say?", fund, []) == ["IMS"]
+
+
+def test_today_is_read_with_its_articles_date_and_a_claim_dated_so_is_backed():
+    """ "When did Sweden join?" was answered with the May 2022 application: the sentence
+    saying it joined says "Today". The model reads that day's date beside the word; the quote
+    stays the article's sentence, and a claim stating that date is backed by it."""
+    from bot.citations import resolve
+    from bot.context import dated, whole_passages
+    from bot.retrieval import Passage
+
+    text = (
+        "Today, I am honored to welcome Sweden as NATO’s 32nd Ally. "
+        "In May 2022, Sweden and Finland applied for membership today."
+    )
+    p = Passage("c1", text, "Welcoming Sweden", "2024-03-07", None, "s.txt", 0, len(text), 1.0)
+    context = whole_passages([p])
+    assert "[1] Today (7 March 2024), I am honored" in context.text
+    assert context.text.count("(7 March 2024)") == 2  # once per sentence
+    assert dated("Today we met.", None) == "Today we met."
+    assert dated("We met this evening.", "2023-07-10") == "We met this evening (10 July 2023)."
+
+    resolved = resolve(
+        "Sweden joined NATO on 7 March 2024 [1].", "When did Sweden join NATO?", context
+    )
+    assert [q.text for q in resolved.quotes] == [
+        "Today, I am honored to welcome Sweden as NATO’s 32nd Ally."
+    ]
+    assert resolve("Sweden joined NATO on 8 March 2024 [1].", "When?", context).quotes == []
+
+
+def test_undated_gives_back_the_articles_sentences():
+    from bot.context import dated, undated
+
+    s = "And, with the addition of Sweden today, NATO stands more united."
+    assert undated(dated(s, "2024-03-07")) == s != dated(s, "2024-03-07")
