@@ -456,7 +456,6 @@ class ChatBot:
         return declined if answer.abstained else answer
 
     def _fallback(self, exc: Exception, question: str, passages: list[Passage], ranked) -> Answer:
-
         log.warning("answer model failed (%s); answering extractively", exc)
         detail = " ".join(str(exc).split())[:300] or type(exc).__name__
         answer = self._extractive(question, passages, ranked)

@@ -25,7 +25,7 @@ from ingest.text import sentence_spans
 
 from .context import Context
 from .coverage import Coverage, Source
-from .dates import spoken_date
+from .dates import spoken_date, spoken_or_empty
 from .evidence import Sentence, passage_sentences, support, without_images
 from .retrieval import Passage
 from .subjects import Substitution, countries_in, places_in, substituted_subject
@@ -214,14 +214,6 @@ def _backing(
     ), None
 
 
-def _date_words(passage: Passage) -> str:
-    """The article's date as words ("7 March 2024"): what "today" in it means."""
-    try:
-        return spoken_date(passage.date) if passage.date else ""
-    except ValueError:
-        return ""
-
-
 def _date_numbers(passage: Passage) -> frozenset[str]:
     return frozenset(numbers_in(passage.date or "")) | frozenset(
         str(int(x)) for x in (passage.date or "").split("-") if x.isdigit()
@@ -256,7 +248,7 @@ def _says_it(claim: str, question: str, backing: list[Sentence], passages: list[
         return True
     near = roots(" ".join(b.text for b in backing))
     for i in {b.passage for b in backing} if passages else ():
-        near |= roots(f"{passages[i].title} {passages[i].text} {_date_words(passages[i])}")
+        near |= roots(f"{passages[i].title} {passages[i].text} {spoken_or_empty(passages[i].date)}")
     return 2 * len(own & near) >= len(own)
 
 

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from .dates import spoken_date
+from .dates import spoken_or_empty
 from .evidence import Sentence, addresses_the_assistant, passage_sentences, without_images
 from .retrieval import Passage, site_of
 from .terms import content_terms
@@ -112,11 +112,8 @@ _SAME_DAY = re.compile(r"\b(today|tonight|this (?:morning|afternoon|evening))\b"
 def dated(sentence: str, iso: str | None) -> str:
     """`sentence` with its first "today" (tonight, this morning...) followed by the article's
     date in parentheses: "Today (7 March 2024), I am honored..."."""
-    if not iso:
-        return sentence
-    try:
-        day = spoken_date(iso)
-    except ValueError:  # a malformed stored date: shown as it is
+    day = spoken_or_empty(iso)
+    if not day:
         return sentence
     return _SAME_DAY.sub(lambda m: f"{m.group(1)} ({day})", sentence, count=1)
 

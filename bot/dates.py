@@ -40,6 +40,14 @@ def spoken_date(iso: str) -> str:
     return f"{day} {MONTH_NAMES[month - 1].capitalize()} {year}"
 
 
+def spoken_or_empty(iso: str | None) -> str:
+    """`spoken_date`, or "" for a missing or malformed date."""
+    try:
+        return spoken_date(iso) if iso else ""
+    except ValueError:
+        return ""
+
+
 def parse_time_hint(question: str) -> TimeHint:
     q = question.lower()
     months = {

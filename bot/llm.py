@@ -113,6 +113,7 @@ class BackendUnavailable(RuntimeError):
     """The configured answer model cannot be used; the message says which and why."""
 
 
+@lru_cache(maxsize=1)
 def backend_errors() -> tuple[type[Exception], ...]:
     """What an answer model or its server raises when it cannot answer: missing, down,
     unreachable, too slow, refusing the request. A question is then answered without it;

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass
@@ -22,12 +22,4 @@ class IngestReport:
     failed: list[Failure] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {
-            "added": self.added,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "duplicate": self.duplicate,
-            "removed": self.removed,
-            "chunks": self.chunks,
-            "failed": [{"source": f.source, "reason": f.reason} for f in self.failed],
-        }
+        return asdict(self)
