@@ -106,12 +106,15 @@ def _header(p: Passage) -> str:
 # small model answers "when" with the nearest written date instead ("in May 2022, Sweden
 # applied"), so the date is written beside the word in what the model reads (never in the
 # quote, which stays the article's sentence).
-_SAME_DAY = re.compile(r"\b(today|tonight|this (?:morning|afternoon|evening))\b", re.IGNORECASE)
+_SAME_DAY = re.compile(
+    r"\b((?:today|tonight)(?:['’]s)?|this (?:morning|afternoon|evening))\b", re.IGNORECASE
+)
 
 
 def dated(sentence: str, iso: str | None) -> str:
     """`sentence` with its first "today" (tonight, this morning...) followed by the article's
-    date in parentheses: "Today (7 March 2024), I am honored..."."""
+    date in parentheses: "Today (7 March 2024), I am honored...", "Today's (13 July 2021)
+    meeting"."""
     day = spoken_or_empty(iso)
     if not day:
         return sentence
@@ -119,7 +122,7 @@ def dated(sentence: str, iso: str | None) -> str:
 
 
 _DATED = re.compile(
-    r"\b(today|tonight|this (?:morning|afternoon|evening)) \(\d{1,2} [A-Za-z]+ \d{4}\)",
+    r"\b((?:today|tonight)(?:['’]s)?|this (?:morning|afternoon|evening)) \(\d{1,2} [A-Za-z]+ \d{4}\)",
     re.IGNORECASE,
 )
 

@@ -626,6 +626,48 @@ def test_near_misses_are_still_declined(accession_store, question, reply, cause)
     assert answer.abstained and answer.cause == cause, answer.text
 
 
+def test_a_figure_is_not_outranked_by_a_figure_of_another_kind_or_the_questions_own(
+    tmp_path, seed_store
+):
+    """Two right answers the verifier used to decline (tune half, 2026-12-02): "almost 80%"
+    of Finns, because a sentence on the invasion "in 2022" held more of the question's words;
+    and Russia and Belarus, because the claim repeated the question's "July 2021" and another
+    sentence of the article, dated "13 July 2021", was more about the question."""
+    from ingest import ingest_paths
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "poll.txt").write_text(
+        "Title: Finland's road to NATO\nDate: 2025-03-17\n\n"
+        "Russia's full-scale invasion of Ukraine in 2022 led Finland to abandon neutrality "
+        "and join NATO. Just two months after the start of the invasion, almost 80% of the "
+        "public had come around to support NATO membership.\n"
+    )
+    store = tmp_path / "store"
+    ingest_paths([docs], store=store)
+    model = replying(lambda prompt: f"80% [{number_of(prompt, 'almost 80%')}].")
+    answer = ChatBot(store=store, llm=model).ask(
+        "What share of Finns backed joining NATO just two months after Russia's full-scale "
+        "invasion began?"
+    )
+    assert not answer.abstained, (answer.cause, answer.text)
+    assert "almost 80%" in answer.citations[0].quote
+
+    question = (
+        "Which two partner countries were left off the invitation list for NATO's July 2021 "
+        "partners meeting at headquarters?"
+    )
+    model = replying(
+        lambda prompt: (
+            "Russia and Belarus were left off the invitation list for NATO's July "
+            f"2021 partners meeting at headquarters [{number_of(prompt, LAST[:40])}]."
+        )
+    )
+    answer = ChatBot(store=seed_store, llm=model).ask(question)
+    assert not answer.abstained, (answer.cause, answer.text)
+    assert answer.citations[0].quote == LAST
+
+
 def test_a_reply_that_only_points_at_a_sentence_quotes_it(seed_store):
     answer = ChatBot(
         store=seed_store, llm=replying(lambda prompt: f"[{number_of(prompt, LAST)}]")
@@ -747,6 +789,9 @@ def test_today_is_read_with_its_articles_date_and_a_claim_dated_so_is_backed():
     assert context.text.count("(7 March 2024)") == 2  # once per sentence
     assert dated("Today we met.", None) == "Today we met."
     assert dated("We met this evening.", "2023-07-10") == "We met this evening (10 July 2023)."
+    assert dated("Today’s meeting set the scene.", "2021-07-13") == (
+        "Today’s (13 July 2021) meeting set the scene."
+    )
 
     resolved = resolve(
         "Sweden joined NATO on 7 March 2024 [1].", "When did Sweden join NATO?", context
@@ -760,5 +805,8 @@ def test_today_is_read_with_its_articles_date_and_a_claim_dated_so_is_backed():
 def test_undated_gives_back_the_articles_sentences():
     from bot.context import dated, undated
 
-    s = "And, with the addition of Sweden today, NATO stands more united."
-    assert undated(dated(s, "2024-03-07")) == s != dated(s, "2024-03-07")
+    for s in (
+        "And, with the addition of Sweden today, NATO stands more united.",
+        "Today’s meeting set the scene.",
+    ):
+        assert undated(dated(s, "2024-03-07")) == s != dated(s, "2024-03-07")
