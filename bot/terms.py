@@ -118,31 +118,3 @@ def numbers_in(text: str) -> set[str]:
     "second" alone are not counted: they are seldom a figure."""
     found = {m.replace(",", "") for m in re.findall(r"\d+(?:[.,]\d+)*", text)}
     return found | {_number_word(m) for m in _NUMBER_WORD.finditer(text)}
-
-
-_FIGURE = re.compile(
-    r"(?P<money>[$€£]\s?\d+(?:[.,]\d+)*)"
-    r"|(?P<percent>\d+(?:[.,]\d+)*)\s?(?:%|per\s?cent\b)"
-    r"|(?P<amount>\d+(?:[.,]\d+)*)(?=(?:\s(?:million|billion|trillion))?\s(?:dollars|euros|pounds)\b)"
-    r"|(?P<number>\d+(?:[.,]\d+)*)",
-    re.IGNORECASE,
-)
-
-
-def figures_in(text: str) -> dict[str, str]:
-    """The numbers `text` states (as `numbers_in` writes them), each with its kind: "money"
-    ("$12 billion", "40 million euros"), "percent" ("80%", "2 percent"), "year" (1800-2099
-    alone) or "count" (any other, numbers in words included)."""
-    found: dict[str, str] = {}
-    for m in _FIGURE.finditer(text):
-        kind = m.lastgroup or "number"
-        value = m.group(kind)
-        value = re.sub(r"[^\d.,]", "", value).replace(",", "")
-        if kind == "amount":
-            kind = "money"
-        elif kind == "number":
-            kind = "year" if re.fullmatch(r"(?:18|19|20)\d\d", value) else "count"
-        found.setdefault(value, kind)
-    for number in numbers_in(text) - found.keys():
-        found[number] = "count"
-    return found

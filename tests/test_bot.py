@@ -626,33 +626,10 @@ def test_near_misses_are_still_declined(accession_store, question, reply, cause)
     assert answer.abstained and answer.cause == cause, answer.text
 
 
-def test_a_figure_is_not_outranked_by_a_figure_of_another_kind_or_the_questions_own(
-    tmp_path, seed_store
-):
-    """Two right answers the verifier used to decline (tune half, 2026-12-02): "almost 80%"
-    of Finns, because a sentence on the invasion "in 2022" held more of the question's words;
-    and Russia and Belarus, because the claim repeated the question's "July 2021" and another
-    sentence of the article, dated "13 July 2021", was more about the question."""
-    from ingest import ingest_paths
-
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "poll.txt").write_text(
-        "Title: Finland's road to NATO\nDate: 2025-03-17\n\n"
-        "Russia's full-scale invasion of Ukraine in 2022 led Finland to abandon neutrality "
-        "and join NATO. Just two months after the start of the invasion, almost 80% of the "
-        "public had come around to support NATO membership.\n"
-    )
-    store = tmp_path / "store"
-    ingest_paths([docs], store=store)
-    model = replying(lambda prompt: f"80% [{number_of(prompt, 'almost 80%')}].")
-    answer = ChatBot(store=store, llm=model).ask(
-        "What share of Finns backed joining NATO just two months after Russia's full-scale "
-        "invasion began?"
-    )
-    assert not answer.abstained, (answer.cause, answer.text)
-    assert "almost 80%" in answer.citations[0].quote
-
+def test_a_claim_repeating_the_questions_year_states_no_figure_of_its_own(seed_store):
+    """A right answer the verifier used to decline (tune half, 2026-12-02): the claim
+    repeated the question's "July 2021", was taken for a bare figure, and another sentence of
+    the article, dated "13 July 2021" and more about the question, outranked it."""
     question = (
         "Which two partner countries were left off the invitation list for NATO's July 2021 "
         "partners meeting at headquarters?"
