@@ -51,6 +51,7 @@ def test_bench_suite_runs_and_reports(tmp_path):
 
     enc = results["encoders"]
     assert enc["ingest"]["documents"] == 21 and enc["ingest"]["ratio"] > 0
+    assert len(enc["ingest"]["round_ratios"]) == 2  # ingest and raw torch, twice in turn
     assert [x["encoder"] for x in enc["speed"]] == ["torch", "onnx", "onnx-int8"]
     assert all(x["texts"] == 40 and x["per_s"] > 0 for x in enc["speed"])
     assert enc["speed"][1]["cosine_min"] > 0.9999  # fp32 ONNX gives torch's vectors
