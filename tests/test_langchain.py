@@ -61,8 +61,9 @@ def test_documents_carry_the_article_and_the_chunk_offsets(seed_store):
     assert isinstance(retriever, BaseRetriever)
     docs = retriever.invoke(QUESTION)
     assert len(docs) == 2 and all(isinstance(d, Document) for d in docs)
-    top = docs[0]
-    assert "Russia and Belarus" in top.page_content
+    # the chunk that answers is one of the two; which ranks first differs between machines
+    # (ONNX Runtime's int8 kernels differ by CPU: AVX2 here, AVX-512 elsewhere)
+    top = next(d for d in docs if "Russia and Belarus" in d.page_content)
     meta = top.metadata
     assert meta["title"].startswith("NATO Partners are invaluable assets")
     assert meta["date"] == "2021-07-13"
