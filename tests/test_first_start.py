@@ -20,7 +20,10 @@ EXPECTED = {
     "Which NATO Ally number did Sweden become?": ("32", ".txt"),
     "How much baseline funding did Allies pledge Ukraine in Washington?": ("40 billion", ".txt"),
     # Only a CC0 White House release (.md, corpus/whitehouse-cc0/) says this.
-    "Where was NATO's 2026 summit held?": ("Ankara", ".md"),
+    "At which summit did President Trump announce a surge in defense investment from NATO Allies?": (
+        "Ankara",
+        ".md",
+    ),
     "Which partners were not invited to the July 2021 meeting?": ("Russia and Belarus", ".txt"),
 }
 WHITE_HOUSE_ONLY = "When did the U.S. suspend its CFE Treaty obligations?"

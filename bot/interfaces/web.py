@@ -32,7 +32,7 @@ EXAMPLES = [
     "When did the Republic of Korea establish its NATO mission?",
     "Which NATO Ally number did Sweden become?",
     "How much baseline funding did Allies pledge Ukraine in Washington?",
-    "Where was NATO's 2026 summit held?",
+    "At which summit did President Trump announce a surge in defense investment from NATO Allies?",
     "Which partners were not invited to the July 2021 meeting?",
 ]
 
