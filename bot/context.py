@@ -106,9 +106,8 @@ def _header(p: Passage) -> str:
 # small model answers "when" with the nearest written date instead ("in May 2022, Sweden
 # applied"), so the date is written beside the word in what the model reads (never in the
 # quote, which stays the article's sentence).
-_SAME_DAY = re.compile(
-    r"\b((?:today|tonight)(?:['’]s)?|this (?:morning|afternoon|evening))\b", re.IGNORECASE
-)
+_DAY_WORDS = r"(?:today|tonight)(?:['’]s)?|this (?:morning|afternoon|evening)"
+_SAME_DAY = re.compile(rf"\b({_DAY_WORDS})\b", re.IGNORECASE)
 
 
 def dated(sentence: str, iso: str | None) -> str:
@@ -121,10 +120,7 @@ def dated(sentence: str, iso: str | None) -> str:
     return _SAME_DAY.sub(lambda m: f"{m.group(1)} ({day})", sentence, count=1)
 
 
-_DATED = re.compile(
-    r"\b((?:today|tonight)(?:['’]s)?|this (?:morning|afternoon|evening)) \(\d{1,2} [A-Za-z]+ \d{4}\)",
-    re.IGNORECASE,
-)
+_DATED = re.compile(rf"\b({_DAY_WORDS}) \(\d{{1,2}} [A-Za-z]+ \d{{4}}\)", re.IGNORECASE)
 
 
 def undated(text: str) -> str:

@@ -61,9 +61,11 @@ def test_documents_carry_the_article_and_the_chunk_offsets(seed_store):
     assert isinstance(retriever, BaseRetriever)
     docs = retriever.invoke(QUESTION)
     assert len(docs) == 2 and all(isinstance(d, Document) for d in docs)
-    # the chunk that answers is one of the two; which ranks first differs between machines
-    # (ONNX Runtime's int8 kernels differ by CPU: AVX2 here, AVX-512 elsewhere)
-    top = next(d for d in docs if "Russia and Belarus" in d.page_content)
+    # the chunk that answers is one of the two; which of the article's two chunks ranks first
+    # differs between machines (the int8 encoder's vectors differ slightly)
+    answering = [d for d in docs if "Russia and Belarus" in d.page_content]
+    assert answering, [d.page_content[:80] for d in docs]
+    top = answering[0]
     meta = top.metadata
     assert meta["title"].startswith("NATO Partners are invaluable assets")
     assert meta["date"] == "2021-07-13"
