@@ -2,6 +2,7 @@
 
     python -m bench.retrieval_modes --make QUESTIONS.jsonl [--n 130]      # needs the local LLM
     python -m bench.retrieval_modes QUESTIONS.jsonl [--distractors 150] [--vectors separate pooled]
+    python -m bench.retrieval_modes --sets bench/questions/partnerships-tune.jsonl [--vectors ...]
 
 The 21 dev questions are too few to choose between modes, and tuning to them is forbidden.
 `--make` asks the packaged LLM to write, for randomly drawn sentences of the partnerships corpus
@@ -11,6 +12,12 @@ plus the first N White House releases as distractors, once per mode, and prints 
 constant k the share of questions whose evidence sentence is inside one of the top 4 chunks:
 after fusion, and for the dense chunk and dense sentence searches alone. The dev questions
 (those without history) are measured the same way beside them.
+
+`--sets` measures eval sets (the `partnerbot eval` format) through `ChatBot` instead, over the
+partnerships corpus alone as `partnerbot eval` does: recall@4 of `ChatBot.retrieve` and the
+share of gold evidence sentences in the sentences the model would read, with a model that
+always declines in place of the LLM (so follow-ups carry declined earlier answers). No LLM
+runs: it takes minutes, and it is how a sentence-vector mode is judged before the model is.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import argparse
 import json
 import random
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,9 +115,53 @@ def measure(questions: Path, distractors: int, modes: list[str], ks: list[int]) 
                         )
 
 
+def measure_sets(paths: list[Path], modes: list[str]) -> None:
+    import itertools
+
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+
+    from bot import ChatBot
+    from bot.context import undated
+    from bot.evaluate import _evidence_list, _norm, evidence_found
+    from ingest import ingest_paths
+    from ingest.settings import get_settings
+
+    sets = {p.stem: [json.loads(x) for x in p.read_text().splitlines() if x.strip()] for p in paths}
+    print("| vectors | set | evidence sentences | recall@4 | in prompt | ingest s |")
+    print("|---|---|---|---|---|---|")
+    for mode in modes:
+        settings = get_settings().model_copy(update={"sentence_vectors": mode})
+        with tempfile.TemporaryDirectory(prefix="partnerbot-bench-") as store:
+            t = time.perf_counter()
+            ingest_paths([PARTNERSHIPS], store=store, settings=settings)
+            seconds = time.perf_counter() - t
+            declining = GenericFakeChatModel(messages=itertools.repeat("NOT IN SOURCES"))
+            bot = ChatBot(store=store, settings=settings, llm=declining)
+            for name, items in sets.items():
+                total = found = shown = 0
+                for q in items:
+                    evidence = _evidence_list(q)
+                    if not evidence:
+                        continue
+                    history: list[tuple[str, str]] = []
+                    for earlier in q.get("history") or []:
+                        history.append((earlier, bot.ask(earlier, history=history).text))
+                    answer = bot.ask(q["question"], history=history)
+                    context = _norm(undated(answer.context))
+                    total += len(evidence)
+                    found += evidence_found(evidence, [p.text for p in answer.passages])
+                    shown += sum(_norm(e) in context for e in evidence)
+                print(
+                    f"| {mode} | {name} | {total} | {found / total:.3f} | {shown / total:.3f} "
+                    f"| {seconds:.1f} |",
+                    flush=True,
+                )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("questions", type=Path)
+    parser.add_argument("questions", type=Path, nargs="?")
+    parser.add_argument("--sets", type=Path, nargs="+", help="eval sets: recall and in-prompt")
     parser.add_argument("--make", action="store_true", help="write the questions file")
     parser.add_argument("--n", type=int, default=130)
     parser.add_argument("--distractors", type=int, default=150)
@@ -121,7 +173,11 @@ def main() -> None:
     )
     parser.add_argument("--k", nargs="+", type=int, default=[60, 10])
     args = parser.parse_args()
-    if args.make:
+    if args.sets:
+        measure_sets(args.sets, args.vectors)
+    elif args.questions is None:
+        parser.error("give a questions file or --sets")
+    elif args.make:
         make(args.questions, args.n)
     else:
         measure(args.questions, args.distractors, args.vectors, args.k)

@@ -15,7 +15,7 @@ MONTH_NAMES = (
 ).split()
 _MONTHS = {m: i for i, m in enumerate(MONTH_NAMES, 1)}
 _MONTH_RE = "|".join(_MONTHS)
-_YEAR = r"(?:19|20)\d\d"
+YEAR = r"(?:19|20)\d\d"
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,11 @@ class TimeHint:
 
 
 def mentions_year(text: str) -> bool:
-    return re.search(rf"\b{_YEAR}\b", text) is not None
+    return re.search(rf"\b{YEAR}\b", text) is not None
+
+
+def years_in(text: str) -> set[int]:
+    return {int(y) for y in re.findall(rf"\b({YEAR})\b", text)}
 
 
 def spoken_date(iso: str) -> str:
@@ -52,16 +56,16 @@ def parse_time_hint(question: str) -> TimeHint:
     q = question.lower()
     months = {
         (int(y), _MONTHS[m])
-        for m, y in re.findall(rf"\b({_MONTH_RE})\s+(?:\d{{1,2}},?\s+)?({_YEAR})\b", q)
+        for m, y in re.findall(rf"\b({_MONTH_RE})\s+(?:\d{{1,2}},?\s+)?({YEAR})\b", q)
     }
     before = after = None
-    m = re.search(rf"\b(?:before|prior to|until)\s+(?:({_MONTH_RE})\s+)?({_YEAR})\b", q)
+    m = re.search(rf"\b(?:before|prior to|until)\s+(?:({_MONTH_RE})\s+)?({YEAR})\b", q)
     if m:
         before = int(m[2]) * 10000 + (_MONTHS[m[1]] * 100 if m[1] else 100) + 1
-    m = re.search(rf"\b(?:after|since)\s+(?:({_MONTH_RE})\s+)?({_YEAR})\b", q)
+    m = re.search(rf"\b(?:after|since)\s+(?:({_MONTH_RE})\s+)?({YEAR})\b", q)
     if m:
         after = int(m[2]) * 10000 + (_MONTHS[m[1]] * 100 + 31 if m[1] else 1231)
-    years = {int(y) for y in re.findall(rf"\b({_YEAR})\b", q)}
+    years = years_in(q)
     if before or after:  # "before 2023" is not a question about 2023 itself
         years = set()
     latest = bool(

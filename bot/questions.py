@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from .dates import YEAR
 from .terms import STOP_WORDS, numbers_in
 
 # "..., and when did it join?", "... and which ..." — a second question joined by "and".
@@ -37,7 +38,7 @@ _ASKS_FOR_A_DATE = re.compile(
     re.IGNORECASE,
 )
 _ASKS_FOR_A_SPAN = re.compile(_LEAD + r"how\s+(?:long|old)\b", re.IGNORECASE)
-_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_YEAR = re.compile(rf"\b{YEAR}\b")
 _DATED = re.compile(
     r"\b(?:(?:19|20)\d\d|january|february|march|april|may|june|july|august|"
     r"september|october|november|december|today|yesterday|this (?:week|evening|"

@@ -8,9 +8,10 @@
 
 The rankings are fused by reciprocal rank (k=10: a chunk at the top of one or two rankings
 beats one that is middling in all of them; measured better than the usual 60 on the dev
-questions and on 130 generated ones); when the question names a time, a fourth
-ranking of the candidates by date fit joins the fusion (see `dates.py`). Follow-ups pass several queries; each search keeps a
-chunk's best score over them.
+questions and on 130 generated ones); when the question names a time, a fourth ranking of the
+candidates by date fit joins the fusion (see `dates.py`), and a question naming a year also
+runs the three searches among the chunks dated in that year (`_year_rankings`). Follow-ups
+pass several queries; each search keeps a chunk's best score over them.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 
 from ingest.records import date_number, indexed_sentences, page_breaks, sentence_id
 
-from .dates import TimeHint, time_ranking
+from .dates import TimeHint, time_ranking, years_in
 from .terms import term_list
 
 RRF_K = 10
@@ -292,6 +293,43 @@ class Retriever:
             return _best_first(chunk_ids, [[d for _, d in row] for row in kept])
         return _best_first(chunk_ids, distances)
 
+    def _year_rankings(
+        self,
+        queries: list[str],
+        vectors: list[list[float]],
+        n: int,
+        n_sentences: int,
+        hint: TimeHint | None,
+        filters: Filters | None,
+    ) -> list[list[str]]:
+        """The three searches again, among the chunks dated in the years the queries name.
+
+        The plain rankings can miss every chunk of the asked-about year (a 2026 summit's fact
+        sheet behind four years of summit articles), and the time ranking only reorders what
+        they found. A year taken over from elsewhere (an earlier turn, another part of the
+        question) searches nothing: it only votes through the time ranking."""
+        if not (hint and hint.years):
+            return []
+        years = hint.years & {y for q in queries for y in years_in(q)}
+        if not years:
+            return []
+        base = filters or Filters()
+        in_years = Filters(
+            max(base.since or "", f"{min(years)}-01-01"),
+            min(base.until or "9999", f"{max(years)}-12-31"),
+            base.sites,
+        )
+        allowed = self._allowed_ids(in_years)
+        if not allowed:
+            return []
+        lexical = self._lexical_index()
+        mask = self._derive("mask", in_years, lambda: lexical.mask(allowed))
+        return [
+            self._dense(vectors, n, allowed, in_years),
+            self._by_sentence(vectors, n_sentences, allowed),
+            lexical.search(queries, n, mask),
+        ]
+
     def sentence_vectors(self, passages: list[Passage], sentences) -> list[list[float]]:
         """The stored vector of each sentence (`bot.evidence.Sentence`) of `passages`; a
         sentence the store holds no vector for (too short to index) is encoded now."""
@@ -335,13 +373,14 @@ class Retriever:
             self._by_sentence(vectors, n_sentences, allowed),
             lexical.search(queries, n, mask),
         ]
-        fused = _fuse(rankings)
+        in_year = self._year_rankings(queries, vectors, n, n_sentences, hint, filters)
+        fused = _fuse(rankings + in_year)
         order = sorted(fused, key=lambda c: fused[c], reverse=True)
         records = self.store.chunk_texts(order)
         order = [cid for cid in order if cid in records]
         if hint:
             dates = {cid: int(records[cid][1].get("date_num") or 0) for cid in order}
-            fused = _fuse(rankings + [time_ranking(order, dates, hint)])
+            fused = _fuse(rankings + in_year + [time_ranking(order, dates, hint)])
             order = sorted(order, key=lambda c: fused[c], reverse=True)
         passages = []
         for cid in order[:k]:

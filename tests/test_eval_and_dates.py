@@ -170,3 +170,41 @@ def test_every_quote_of_the_dev_eval_run_is_in_a_retrieved_chunk(tmp_path):
             assert article.text[c["start"] : c["end"]] == c["quote"], c
             cited += 1
     assert cited >= len(rows) // 2  # the run really cited something
+
+
+def test_a_year_in_the_question_searches_that_years_documents(tmp_path, monkeypatch):
+    """Many summit articles of other years outrank, in every plain ranking, the one 2026
+    release that says where that year's meeting was (it never says "summit"). The searches
+    among the year's chunks must bring it to the top four; without them it is not there."""
+    import bot.retrieval as retrieval
+    from bot import ChatBot
+    from ingest import ingest_paths
+
+    cities = ["Madrid", "Vilnius", "Washington", "Brussels", "Warsaw", "Lisbon", "Riga", "Oslo"]
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(24):
+        city, year = cities[i % len(cities)], 2018 + i % 8
+        (docs / f"summit-{i}.md").write_text(
+            f"---\ntitle: NATO summit held in {city}\ndate: {year}-07-{1 + i:02d}\n---\n"
+            f"The NATO summit was held in {city}. Allied leaders met at the summit in {city} "
+            f"and agreed on the next steps for the Alliance at this summit meeting.\n",
+            encoding="utf-8",
+        )
+    (docs / "release-2026.md").write_text(
+        "---\ntitle: Fact sheet on the President's travel\ndate: 2026-07-08\n---\n"
+        "The President traveled to Ankara, where the heads of state of the Allies gathered "
+        "for their annual meeting and announced a surge in defense investment.\n",
+        encoding="utf-8",
+    )
+    store = tmp_path / "store"
+    assert ingest_paths([docs], store=store).added == 25
+    bot = ChatBot(store=store, backend="extractive")
+    question = "Where was NATO's 2026 summit held?"
+
+    def top_four():
+        return [p.source for p in bot.retrieve(question)]
+
+    assert any(s.endswith("release-2026.md") for s in top_four())
+    monkeypatch.setattr(retrieval.Retriever, "_year_rankings", lambda *a, **k: [])
+    assert not any(s.endswith("release-2026.md") for s in top_four())
