@@ -146,6 +146,7 @@ _ASKING = {
 }
 _WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 _NAME_RUN = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:(?:of|for|the|de)\s+)?[A-Z][\w'’.-]*)*")
+_ROLE = re.compile(r"\s+(?:[a-z][\w-]*\s+){1,2}")  # "historian", "defence analyst"
 _SOURCE_LEAD = re.compile(
     r"\b(?:according to|per|says|said|writes|wrote)\s+(?:the\s+)?$", re.IGNORECASE
 )
@@ -170,11 +171,16 @@ def question_names(question: str) -> list[tuple[str, bool]]:
             for w in words
             if w.lower() not in _WEEKDAYS and w.lower() not in MONTH_NAMES and len(w) > 1
         ]
-        # "according to Matti Pesu and Tomas Wallenius": both are the source
+        # "according to Matti Pesu and Tomas Wallenius": both are the source, and so is the
+        # person after a role ("according to UCD historian Edward Burke")
+        between = question[last_end : m.start()]
         is_source = bool(_SOURCE_LEAD.search(question[: m.start()])) or bool(
             names
             and names[-1][1]
-            and re.fullmatch(r"\s*(?:,|and|&)\s*", question[last_end : m.start()])
+            and (
+                re.fullmatch(r"\s*(?:,|and|&)\s*", between)
+                or (_ROLE.fullmatch(between) and not any(w in STOP_WORDS for w in between.split()))
+            )
         )
         last_end = m.end()
         run: list[str] = []

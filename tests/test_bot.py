@@ -787,3 +787,21 @@ def test_undated_gives_back_the_articles_sentences():
         "Today’s meeting set the scene.",
     ):
         assert undated(dated(s, "2024-03-07")) == s != dated(s, "2024-03-07")
+
+
+def test_a_source_given_with_a_role_may_be_named_anywhere_in_the_article():
+    """ "According to UCD historian Edward Burke": Burke is the source as much as UCD, and
+    an author is named at the end of the article, outside the chunk that answers."""
+    from bot.coverage import Source, question_names, unnamed
+
+    question = "According to UCD historian Edward Burke, which Irish president resigned in 1976?"
+    assert ("Edward Burke", True) in question_names(question)
+    near = [
+        Source("President Cearbhall Ó Dálaigh resigned in 1976.", "Irish neutrality", None, None)
+    ]
+    article = "President Cearbhall Ó Dálaigh resigned in 1976. Edward Burke teaches history at UCD."
+    assert unnamed(question, near, [article]) == []
+    # a name after the comma is the question's subject: it must be in the cited text
+    other = "According to Reuters, what did Mark Rutte say?"
+    assert ("Mark Rutte", False) in question_names(other)
+    assert unnamed(other, near, [article + " Reuters"]) == ["Mark Rutte"]
