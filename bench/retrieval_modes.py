@@ -151,6 +151,9 @@ def measure_sets(paths: list[Path], modes: list[str]) -> None:
                     total += len(evidence)
                     found += evidence_found(evidence, [p.text for p in answer.passages])
                     shown += sum(_norm(e) in context for e in evidence)
+                if not total:
+                    print(f"| {mode} | {name} | 0 | - | - | {seconds:.1f} |", flush=True)
+                    continue
                 print(
                     f"| {mode} | {name} | {total} | {found / total:.3f} | {shown / total:.3f} "
                     f"| {seconds:.1f} |",
@@ -173,6 +176,8 @@ def main() -> None:
     )
     parser.add_argument("--k", nargs="+", type=int, default=[60, 10])
     args = parser.parse_args()
+    if args.sets and (args.questions or args.make):
+        parser.error("--sets measures eval sets alone: give no questions file or --make with it")
     if args.sets:
         measure_sets(args.sets, args.vectors)
     elif args.questions is None:

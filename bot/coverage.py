@@ -146,7 +146,14 @@ _ASKING = {
 }
 _WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 _NAME_RUN = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:(?:of|for|the|de)\s+)?[A-Z][\w'’.-]*)*")
-_ROLE = re.compile(r"\s+(?:[a-z][\w-]*\s+){1,2}")  # "historian", "defence analyst"
+_ROLES = (
+    "historian|analyst|professor|researcher|scholar|expert|economist|commentator|journalist|"
+    "correspondent|reporter|editor|author|writer|columnist|spokesman|spokeswoman|spokesperson|"
+    "chief|minister|ambassador|envoy|diplomat|official|adviser|advisor|director|fellow"
+)
+# "UCD historian Edward Burke", "the EU foreign policy chief Kaja Kallas": a role word (after
+# at most three other lower-case words) between the source and a person who ends the phrase
+_ROLE = re.compile(rf"\s+(?:[a-z][\w-]*\s+){{0,3}}(?:{_ROLES})\s+")
 _SOURCE_LEAD = re.compile(
     r"\b(?:according to|per|says|said|writes|wrote)\s+(?:the\s+)?$", re.IGNORECASE
 )
@@ -179,7 +186,7 @@ def question_names(question: str) -> list[tuple[str, bool]]:
             and names[-1][1]
             and (
                 re.fullmatch(r"\s*(?:,|and|&)\s*", between)
-                or (_ROLE.fullmatch(between) and not any(w in STOP_WORDS for w in between.split()))
+                or (_ROLE.fullmatch(between) and re.match(r"\s*(?:[,?]|$)", question[m.end() :]))
             )
         )
         last_end = m.end()

@@ -10,7 +10,7 @@ The rankings are fused by reciprocal rank (k=10: a chunk at the top of one or tw
 beats one that is middling in all of them; measured better than the usual 60 on the dev
 questions and on 130 generated ones); when the question names a time, a fourth ranking of the
 candidates by date fit joins the fusion (see `dates.py`), and a question naming a year also
-runs the three searches among the chunks dated in that year (`_year_rankings`). Follow-ups
+runs the searches again among the chunks dated in that year (`_year_rankings`). Follow-ups
 pass several queries; each search keeps a chunk's best score over them.
 """
 
@@ -302,16 +302,18 @@ class Retriever:
         hint: TimeHint | None,
         filters: Filters | None,
     ) -> list[list[str]]:
-        """The three searches again, among the chunks dated in the years the queries name.
+        """The searches again, among the chunks dated in the years the question names.
 
         The plain rankings can miss every chunk of the asked-about year (a 2026 summit's fact
         sheet behind four years of summit articles), and the time ranking only reorders what
-        they found. A year taken over from elsewhere (an earlier turn, another part of the
-        question) searches nothing: it only votes through the time ranking."""
-        if not (hint and hint.years):
+        they found. Only the question as written (`queries[0]`) counts: a year taken over from
+        an earlier turn (which the follow-up's other queries repeat) or from another part of
+        the question searches nothing, it only votes through the time ranking. Years apart
+        ("2014 and 2022") search nothing either: their range would hold the years between."""
+        if not (hint and hint.years and queries):
             return []
-        years = hint.years & {y for q in queries for y in years_in(q)}
-        if not years:
+        years = hint.years & years_in(queries[0])
+        if not years or max(years) - min(years) + 1 > len(years):
             return []
         base = filters or Filters()
         in_years = Filters(
@@ -319,6 +321,8 @@ class Retriever:
             min(base.until or "9999", f"{max(years)}-12-31"),
             base.sites,
         )
+        if in_years == base or (in_years.since or "") > (in_years.until or ""):
+            return []  # the user's own limit already, or no day left inside both
         allowed = self._allowed_ids(in_years)
         if not allowed:
             return []

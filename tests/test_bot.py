@@ -801,6 +801,8 @@ def test_a_source_given_with_a_role_may_be_named_anywhere_in_the_article():
     ]
     article = "President Cearbhall Ó Dálaigh resigned in 1976. Edward Burke teaches history at UCD."
     assert unnamed(question, near, [article]) == []
+    # a plural or a non-role word does not make the next name a source
+    assert ("Erdogan", False) in question_names("According to NATO diplomats Erdogan blocked what?")
     # a name after the comma is the question's subject: it must be in the cited text
     other = "According to Reuters, what did Mark Rutte say?"
     assert ("Mark Rutte", False) in question_names(other)

@@ -208,3 +208,16 @@ def test_a_year_in_the_question_searches_that_years_documents(tmp_path, monkeypa
     assert any(s.endswith("release-2026.md") for s in top_four())
     monkeypatch.setattr(retrieval.Retriever, "_year_rankings", lambda *a, **k: [])
     assert not any(s.endswith("release-2026.md") for s in top_four())
+
+
+def test_only_years_the_question_itself_names_search_among_their_chunks():
+    """A follow-up's other queries repeat the earlier question, and "before that" must not
+    search the earlier year; years apart would search the years between. Neither reaches
+    the store (the retriever here has none)."""
+    from bot.retrieval import Retriever
+
+    def searches(queries, hint_text):
+        return Retriever._year_rankings(None, queries, [], 4, 12, parse_time_hint(hint_text), None)  # type: ignore[arg-type]
+
+    assert searches(["And before that?", "Who hosted the 2023 summit? before that"], "2023") == []
+    assert searches(["What changed between 2014 and 2022?"], "between 2014 and 2022") == []
