@@ -121,8 +121,7 @@ def measure_sets(paths: list[Path], modes: list[str]) -> None:
     from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
     from bot import ChatBot
-    from bot.context import undated
-    from bot.evaluate import _evidence_list, _norm, evidence_found
+    from bot.evaluate import _evidence_list, evidence_found, evidence_in_prompt, history_of
     from ingest import ingest_paths
     from ingest.settings import get_settings
 
@@ -143,14 +142,10 @@ def measure_sets(paths: list[Path], modes: list[str]) -> None:
                     evidence = _evidence_list(q)
                     if not evidence:
                         continue
-                    history: list[tuple[str, str]] = []
-                    for earlier in q.get("history") or []:
-                        history.append((earlier, bot.ask(earlier, history=history).text))
-                    answer = bot.ask(q["question"], history=history)
-                    context = _norm(undated(answer.context))
+                    answer = bot.ask(q["question"], history=history_of(bot, q))
                     total += len(evidence)
                     found += evidence_found(evidence, [p.text for p in answer.passages])
-                    shown += sum(_norm(e) in context for e in evidence)
+                    shown += evidence_in_prompt(evidence, answer.context)
                 if not total:
                     print(f"| {mode} | {name} | 0 | - | - | {seconds:.1f} |", flush=True)
                     continue

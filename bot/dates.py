@@ -30,12 +30,12 @@ class TimeHint:
         return bool(self.years or self.latest or self.before or self.after)
 
 
-def mentions_year(text: str) -> bool:
-    return re.search(rf"\b{YEAR}\b", text) is not None
-
-
 def years_in(text: str) -> set[int]:
     return {int(y) for y in re.findall(rf"\b({YEAR})\b", text)}
+
+
+def mentions_year(text: str) -> bool:
+    return bool(years_in(text))
 
 
 def spoken_date(iso: str) -> str:

@@ -54,6 +54,20 @@ def evidence_found(evidence: list[str], texts: list[str]) -> int:
     return sum(any(_norm(ev) in t for t in texts) for ev in evidence)
 
 
+def evidence_in_prompt(evidence: list[str], context: str) -> int:
+    """How many of the gold evidence sentences the model read (`context`: its sentences)."""
+    shown = _norm(undated(context))
+    return sum(_norm(ev) in shown for ev in evidence)
+
+
+def history_of(bot, item: dict) -> list[tuple[str, str]]:
+    """An eval item's earlier turns, each answered by `bot` in turn."""
+    history: list[tuple[str, str]] = []
+    for earlier in item.get("history") or []:
+        history.append((earlier, bot.ask(earlier, history=history).text))
+    return history
+
+
 def _evidence_list(item: dict) -> list[str]:
     ev = item.get("evidence")
     if not ev:
@@ -176,9 +190,7 @@ def run_eval(
         )
         bot = ChatBot(store=store, backend=backend)
         for item in items:
-            history: list[tuple[str, str]] = []
-            for earlier in item.get("history") or []:
-                history.append((earlier, bot.ask(earlier, history=history).text))
+            history = history_of(bot, item)
             t = time.perf_counter()
             answer = bot.ask(item["question"], history=history)
             seconds = time.perf_counter() - t
@@ -195,7 +207,7 @@ def run_eval(
             in_prompt = (
                 None
                 if bot.backend == "extractive"
-                else sum(_norm(ev) in _norm(undated(answer.context)) for ev in evidence)
+                else evidence_in_prompt(evidence, answer.context)
             )
             cause = abstention_cause(answer, found, len(evidence))
             results.append(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .dates import YEAR
+from .dates import MONTH_NAMES, YEAR
 from .terms import STOP_WORDS, numbers_in
 
 # "..., and when did it join?", "... and which ..." — a second question joined by "and".
@@ -40,8 +40,7 @@ _ASKS_FOR_A_DATE = re.compile(
 _ASKS_FOR_A_SPAN = re.compile(_LEAD + r"how\s+(?:long|old)\b", re.IGNORECASE)
 _YEAR = re.compile(rf"\b{YEAR}\b")
 _DATED = re.compile(
-    r"\b(?:(?:19|20)\d\d|january|february|march|april|may|june|july|august|"
-    r"september|october|november|december|today|yesterday|this (?:week|evening|"
+    rf"\b(?:{YEAR}|{'|'.join(MONTH_NAMES)}|today|yesterday|this (?:week|evening|"
     r"morning|year|month)|last (?:week|month|year))\b",
     re.IGNORECASE,
 )

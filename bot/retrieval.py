@@ -326,10 +326,27 @@ class Retriever:
         allowed = self._allowed_ids(in_years)
         if not allowed:
             return []
+        return self._rankings(queries, vectors, n, n_sentences, allowed, in_years)
+
+    def _rankings(
+        self,
+        queries: list[str],
+        vectors: list[list[float]],
+        n: int,
+        n_sentences: int,
+        allowed: frozenset[str] | None,
+        filters: Filters | None,
+    ) -> list[list[str]]:
+        """The three searches (chunk vectors, sentence vectors, BM25), among `allowed` (the
+        ids `filters` lets through) when given."""
         lexical = self._lexical_index()
-        mask = self._derive("mask", in_years, lambda: lexical.mask(allowed))
+        mask = (
+            self._derive("mask", filters, lambda: lexical.mask(allowed))
+            if filters and allowed is not None
+            else None
+        )
         return [
-            self._dense(vectors, n, allowed, in_years),
+            self._dense(vectors, n, allowed, filters),
             self._by_sentence(vectors, n_sentences, allowed),
             lexical.search(queries, n, mask),
         ]
@@ -366,17 +383,7 @@ class Retriever:
         n = min(self.candidates, total)
         vectors = vectors if vectors is not None else self.embedder.embed_documents(queries)
         n_sentences = min(3 * n, max(1, self._counts[1]))
-        lexical = self._lexical_index()
-        mask = (
-            self._derive("mask", filters, lambda: lexical.mask(allowed))
-            if filters and allowed is not None
-            else None
-        )
-        rankings = [
-            self._dense(vectors, n, allowed, filters),
-            self._by_sentence(vectors, n_sentences, allowed),
-            lexical.search(queries, n, mask),
-        ]
+        rankings = self._rankings(queries, vectors, n, n_sentences, allowed, filters)
         in_year = self._year_rankings(queries, vectors, n, n_sentences, hint, filters)
         fused = _fuse(rankings + in_year)
         order = sorted(fused, key=lambda c: fused[c], reverse=True)
