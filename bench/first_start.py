@@ -25,7 +25,11 @@ from pathlib import Path
 from bench.common import ROOT, ask_v1, machine
 
 FIRST = "Who did Allies welcome as the next NATO Secretary General?"
-WHITE_HOUSE_ONLY = "Where was NATO's 2026 summit held?"  # corpus/whitehouse-cc0 alone says it
+# corpus/whitehouse-cc0 alone says it (Ankara); also the chat's example, checked by a test.
+# "Where was NATO's 2026 summit held?" finds the release first but is declined (docs/benchmarks.md).
+WHITE_HOUSE_ONLY = (
+    "At which summit did President Trump announce a surge in defense investment from NATO Allies?"
+)
 
 
 def _cited(reply: dict, suffix: str = "") -> bool:
