@@ -104,7 +104,9 @@ def answer_correct(answer_text: str, gold: str) -> bool:
     if nums - numbers_in(answer_text):
         return False
     # numbers were compared above, in digits or words; "almost 80%" is answered by "80%"
-    gold_terms = content_terms(core) - content_terms(" ".join(_NUMBER_WORDS)) - nums - _HEDGES
+    # ("Sixteen" is the number 16, answered by "16").
+    gold_terms = {t for t in content_terms(core) if not numbers_in(t)} - nums - _HEDGES
+    gold_terms -= content_terms(" ".join(_NUMBER_WORDS))
     if not gold_terms:
         return True
     got = content_terms(answer_text)

@@ -45,6 +45,9 @@ def test_time_ranking_votes_for_matching_dates_only():
         ("It rose by 4.2 percent [1].", "4.2 percent (to $44.45 billion)", True),
         ("It rose by 4.2% [1].", "4.2 percent (to $44.45 billion)", True),
         ("It rose by 3 percent [1].", "4.2 percent (to $44.45 billion)", False),
+        ("16 [1]", "Sixteen", True),
+        ("15 [1]", "Sixteen", False),
+        ("It became the 32nd Ally [1].", "Thirty-second Ally", True),
     ],
 )
 def test_answer_correctness_rule(text, gold, ok):
