@@ -28,7 +28,13 @@ from .coverage import Coverage, Source
 from .dates import spoken_date, spoken_or_empty
 from .evidence import Sentence, passage_sentences, support, without_images
 from .retrieval import Passage
-from .subjects import Substitution, countries_in, places_in, substituted_subject
+from .subjects import (
+    Substitution,
+    countries_in,
+    meant_countries,
+    places_in,
+    substituted_subject,
+)
 from .terms import WORD as WORD_RE
 from .terms import content_terms, numbers_in, roots, term_list
 
@@ -362,18 +368,31 @@ def _around(text: str, number: str, reach: int = 4) -> set[str]:
     return out
 
 
+def _question_words(question: str) -> set[str]:
+    """What the question itself says: its words, its numbers (digits or words) and the
+    countries its capitals stand for ("Canberra" says "Australia")."""
+    meant = content_terms(" ".join(meant_countries(question)))
+    return content_terms(question) | numbers_in(question) | meant
+
+
 def repeats(claim: str, question: str) -> bool:
     """True when the claim only repeats the question's own words ("Brussels" for "Which Ally
-    hosted the dinner at the summit in Brussels?"): not an answer."""
+    hosted the dinner at the summit in Brussels?"), or is a question: not an answer."""
     said = content_terms(claim) | numbers_in(claim)
-    return bool(said) and not (said - content_terms(question))
+    return bool(said) and (claim.rstrip().endswith("?") or not (said - _question_words(question)))
 
 
 def echoes(claim: str, question: str) -> bool:
     """True when the claim says nothing the question does not: each of its words and numbers
-    is one of the question's, or the initials of a name in it."""
+    is one of the question's, or the initials of a name in it, but for at most one common
+    word ("Australia sent to the meeting in Canberra" for "Who did Canberra send to the
+    meeting?")."""
     said = content_terms(claim) | numbers_in(claim)
-    return bool(said) and not (said - content_terms(question) - _acronyms(question))
+    new = said - _question_words(question) - _acronyms(question)
+    if not said or len(new) > 1:
+        return False
+    named = {w.lower() for w in re.findall(r"\b[A-Z][\w’'-]*", claim)}
+    return not (new & (named | numbers_in(claim)))
 
 
 def _covering(claim: str, question: str, candidates: list[Sentence], score=None) -> list[Sentence]:

@@ -488,6 +488,31 @@ def test_countries_are_recognised_by_their_short_names_and_adjectives():
     assert not echoes("The Cooperative Security Division", question)
 
 
+def test_a_claim_that_restates_the_question_is_not_an_answer():
+    # Both were shown as answers (tune pc-19, pd-14): the question copied back with markers,
+    # and the question turned round with the country its capital stands for.
+    from bot.citations import echoes, repeats, resolve
+    from bot.context import whole_passages
+    from bot.retrieval import Passage
+
+    text = (
+        "I look forward to welcoming Sweden as a NATO member, and encourage Turkiye and "
+        "Hungary to conclude their ratification processes without delay. Together we will "
+        "continue to preserve transatlantic security."
+    )
+    context = whole_passages([Passage("c1", text, "Finland", "2023-04-04", None, "f", 0, 9, 1.0)])
+    asked = "And which two Allies did Biden urge to wrap up their ratification processes?"
+    assert repeats(asked, asked)
+    reply = resolve(f"{asked} [1] and [2]", asked, context)
+    assert reply.quotes == [] and reply.unsupported == 1
+    assert resolve("Turkiye and Hungary [1].", asked, context).text == "Turkiye and Hungary [1]."
+
+    canberra = "Who did Canberra send to Biden's meeting with the Indo-Pacific partners?"
+    assert echoes("Australia sent to Biden's meeting with the Indo-Pacific partners", canberra)
+    assert not echoes("Australia sent Richard Marles", canberra)
+    assert not echoes("Australia sent its deputy prime minister", canberra)
+
+
 def test_an_answer_without_a_year_says_as_of_when():
     from bot.answers import Answer, Citation
     from bot.chatbot import with_as_of
