@@ -56,7 +56,10 @@ sentence it comes from, like [3] or [2][5].
 Give names, numbers and dates as the sentences give them. When the question is about time, \
 give the date of the facts.
 If the question asks two things and the sentences answer only one, answer that one.
-If no sentence answers the question, reply only: {NOT_IN_SOURCES}"""
+A sentence may give the answer in other words: a capital or government for its country, a \
+number in words, a date counted from the article's date ("15 years ago"). Answer whenever one \
+does.
+Only if no sentence gives the answer, reply only: {NOT_IN_SOURCES}"""
 
 ABSTENTION_LEAD = ("The corpus does not answer", "No document in the corpus")
 HUMAN_PROMPT = "Sentences:\n\n{passages}\n\n{conversation}Question: {question}{note}"
