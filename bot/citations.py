@@ -25,7 +25,7 @@ from ingest.text import sentence_spans
 
 from .context import Context
 from .coverage import Coverage, Source
-from .dates import spoken_date, spoken_or_empty
+from .dates import MONTH_NAMES, spoken_date, spoken_or_empty
 from .evidence import Sentence, passage_sentences, support, without_images
 from .retrieval import Passage
 from .subjects import (
@@ -321,8 +321,14 @@ def _with_its_numbers(
         # "7 March 2024" is backed by an article dated 2024-03-07 (its "07" is "7")
         return numbers_in(sentence.text) | _date_numbers(passages[sentence.passage])
 
+    counts = _counts(claim)
+
     def unbacked(sources: list[Sentence]) -> set[str]:
-        return numbers_in(claim) - set().union(numbers_in(question), *map(dated, sources))
+        # A count ("4 years") is not backed by the day of a date ("4 April 2023").
+        missing = numbers_in(claim) - set().union(numbers_in(question), *map(dated, sources))
+        return missing | (
+            counts - set().union(numbers_in(question), *(_undated_numbers(s.text) for s in sources))
+        )
 
     missing = unbacked(backing) if backing else set()
     if not missing:
@@ -343,6 +349,26 @@ def _with_its_numbers(
         return []
     covering = _covering(claim, question, backing)
     return covering if not unbacked(covering) else backing
+
+
+_MONTH = "|".join(MONTH_NAMES)
+_DAY_OF_MONTH = re.compile(
+    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTH})|(?:{_MONTH})\s+\d{{1,2}}(?:st|nd|rd|th)?)\b",
+    re.IGNORECASE,
+)
+_COUNT = re.compile(
+    r"(\b[\w,.-]+)\s+(?:[a-z]+\s+)?(?:years|months|weeks|days|members|countries|Allies)\b"
+)
+
+
+def _counts(claim: str) -> set[str]:
+    """The numbers `claim` gives as counts ("4 years", "16 new members"), in digits."""
+    return set().union(*(numbers_in(m.group(1)) for m in _COUNT.finditer(claim)))
+
+
+def _undated_numbers(text: str) -> set[str]:
+    """The numbers of `text` that are not the day of a date ("4 April 2023" gives 2023)."""
+    return numbers_in(_DAY_OF_MONTH.sub(" ", text))
 
 
 def _acronyms(text: str) -> set[str]:

@@ -513,6 +513,27 @@ def test_a_claim_that_restates_the_question_is_not_an_answer():
     assert not echoes("Australia sent its deputy prime minister", canberra)
 
 
+def test_a_count_is_not_backed_by_the_day_of_a_date():
+    # Tune pa-20: "how many years after the founding?" answered "4 years [1]", the 4 taken
+    # from the statement's date, 4 April 2023.
+    from bot.citations import resolve
+    from bot.context import whole_passages
+    from bot.retrieval import Passage
+
+    text = (
+        "Today, I am proud to welcome Finland as NATO's 31st Ally. "
+        "Seventy-four years ago today, twelve nations came together on April 4, 1949."
+    )
+    context = whole_passages([Passage("c", text, "Finland", "2023-04-04", None, "w", 0, 9, 1.0)])
+    asked = "How many years after the founding did Finland join?"
+    assert resolve("4 years after the founding [1].", asked, context).quotes == []
+    assert resolve("4 years after the founding [2].", asked, context).quotes == []
+    assert resolve("74 years after the founding [2].", asked, context).text == (
+        "74 years after the founding [1]."
+    )
+    assert resolve("Finland joined on 4 April 2023 [1].", asked, context).quotes
+
+
 def test_an_answer_without_a_year_says_as_of_when():
     from bot.answers import Answer, Citation
     from bot.chatbot import with_as_of
