@@ -158,6 +158,9 @@ class _Lexical:
         return [self.ids[i] for i in sorted(top, key=lambda i: -best[i]) if best[i] > 0]
 
 
+MAX_CACHED_FILTERS = 8  # id sets kept per store generation, one per filter
+
+
 class Retriever:
     def __init__(self, store, embedder, candidates: int = 20):
         self.store = store
@@ -230,10 +233,14 @@ class Retriever:
 
     def _allowed_ids(self, filters: Filters) -> frozenset[str]:
         with self._lock:
-            if filters not in self._allowed:
-                if len(self._allowed) >= 8:  # an id set per filter: bounded at 8 filters
-                    self._allowed.clear()
-                    self._derived.clear()
+            if filters in self._allowed:  # the most recently used last
+                self._allowed[filters] = self._allowed.pop(filters)
+            else:
+                if len(self._allowed) >= MAX_CACHED_FILTERS:  # the least recently used goes
+                    oldest = next(iter(self._allowed))
+                    del self._allowed[oldest]
+                    for key in [k for k in self._derived if k[1] == oldest]:
+                        del self._derived[key]
                 sites = set(filters.sites)
                 self._allowed[filters] = frozenset(
                     cid

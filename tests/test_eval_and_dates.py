@@ -224,3 +224,31 @@ def test_only_years_the_question_itself_names_search_among_their_chunks():
 
     assert searches(["And before that?", "Who hosted the 2023 summit? before that"], "2023") == []
     assert searches(["What changed between 2014 and 2022?"], "between 2014 and 2022") == []
+
+
+def test_the_filter_cache_drops_the_least_recently_used_filter():
+    # Year questions add filters of their own; a user's filter in steady use must not be
+    # scanned again each time the cache fills (it was cleared whole).
+    from bot.retrieval import MAX_CACHED_FILTERS, Filters, Retriever
+
+    class Store:  # one chunk per year; counts the scans
+        scans: list[Filters] = []
+
+        def generation(self):
+            return 1
+
+        def counts(self):
+            return (3, 0)
+
+        def chunk_records(self, where=None, documents=False):
+            Store.scans.append(where)
+            return [(f"c{y}", {"url": None}, "") for y in (2021, 2022, 2023)]
+
+    retriever = Retriever(Store(), embedder=None)
+    mine = Filters.parse(since="2022")
+    retriever.allowed(mine)
+    for year in range(2000, 2000 + 2 * MAX_CACHED_FILTERS):
+        retriever.allowed(Filters.parse(since=str(year), until=str(year)))
+        retriever.allowed(mine)
+    assert Store.scans.count(mine.where()) == 1
+    assert len(retriever._allowed) == MAX_CACHED_FILTERS
