@@ -25,7 +25,7 @@ from ingest.text import sentence_spans
 
 from .context import Context
 from .coverage import Coverage, Source
-from .dates import MONTH_NAMES, spoken_date, spoken_or_empty
+from .dates import MONTH_NAMES, YEAR, spoken_date, spoken_or_empty
 from .evidence import Sentence, passage_sentences, support, without_images
 from .retrieval import Passage
 from .subjects import (
@@ -351,19 +351,24 @@ def _with_its_numbers(
     return covering if not unbacked(covering) else backing
 
 
-_MONTH = "|".join(MONTH_NAMES)
+# A month as written in English (capitalised: "may" is a verb), or its short form.
+_MONTH = "|".join(
+    [m.capitalize() for m in MONTH_NAMES] + [r"(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\."]
+)
 _DAY_OF_MONTH = re.compile(
-    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTH})|(?:{_MONTH})\s+\d{{1,2}}(?:st|nd|rd|th)?)\b",
-    re.IGNORECASE,
+    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?(?:\s*[-–]\s*\d{{1,2}})?\s+(?:of\s+)?(?:{_MONTH})"
+    rf"|(?:{_MONTH})\s+\d{{1,2}}(?:st|nd|rd|th)?)"
 )
 _COUNT = re.compile(
-    r"(\b[\w,.-]+)\s+(?:[a-z]+\s+)?(?:years|months|weeks|days|members|countries|Allies)\b"
+    r"(\b[\w,.-]+)\s+(?:[a-z]+\s+)?(?:years|months|weeks|days|members|countries|[Aa]llies)\b"
 )
 
 
 def _counts(claim: str) -> set[str]:
-    """The numbers `claim` gives as counts ("4 years", "16 new members"), in digits."""
-    return set().union(*(numbers_in(m.group(1)) for m in _COUNT.finditer(claim)))
+    """The numbers `claim` gives as counts ("4 years", "16 new members"), in digits; not a
+    date's day or a year ("On April 4 Allies ...", "In 2023 Allies ...")."""
+    plain = re.sub(rf"\b{YEAR}\b", " ", _DAY_OF_MONTH.sub(" ", claim))
+    return set().union(*(numbers_in(m.group(1)) for m in _COUNT.finditer(plain)))
 
 
 def _undated_numbers(text: str) -> set[str]:
@@ -397,7 +402,7 @@ def _around(text: str, number: str, reach: int = 4) -> set[str]:
 def _question_words(question: str) -> set[str]:
     """What the question itself says: its words, its numbers (digits or words) and the
     countries its capitals stand for ("Canberra" says "Australia")."""
-    meant = content_terms(" ".join(meant_countries(question)))
+    meant = content_terms(" ".join(meant_countries(question, agents_only=True)))
     return content_terms(question) | numbers_in(question) | meant
 
 
@@ -408,6 +413,11 @@ def repeats(claim: str, question: str) -> bool:
     return bool(said) and (claim.rstrip().endswith("?") or not (said - _question_words(question)))
 
 
+# "Who ...?", "Which country ...?", "What status ...?": a name is the answer, and one common
+# word more than the question's ("sent" for "send") says nothing.
+_ASKS_FOR_A_NAME = re.compile(r"\s*(?:and\s+)?(?:who|whom|which|what)\b", re.IGNORECASE)
+
+
 def echoes(claim: str, question: str) -> bool:
     """True when the claim says nothing the question does not: each of its words and numbers
     is one of the question's, or the initials of a name in it, but for at most one common
@@ -415,7 +425,7 @@ def echoes(claim: str, question: str) -> bool:
     meeting?")."""
     said = content_terms(claim) | numbers_in(claim)
     new = said - _question_words(question) - _acronyms(question)
-    if not said or len(new) > 1:
+    if not said or len(new) > (1 if _ASKS_FOR_A_NAME.match(question) else 0):
         return False
     named = {w.lower() for w in re.findall(r"\b[A-Z][\w’'-]*", claim)}
     return not (new & (named | numbers_in(claim)))

@@ -503,6 +503,11 @@ def test_a_claim_that_restates_the_question_is_not_an_answer():
     context = whole_passages([Passage("c1", text, "Finland", "2023-04-04", None, "f", 0, 9, 1.0)])
     asked = "And which two Allies did Biden urge to wrap up their ratification processes?"
     assert repeats(asked, asked)
+    assert repeats("Did Biden urge Turkiye and Hungary?", asked)  # a question answers nothing
+    assert not repeats("Sweden", "Which Nordic country was the last to join NATO?")
+    assert not echoes(
+        "No, Sweden joined NATO after Finland", "Did Sweden join NATO before Finland?"
+    )
     reply = resolve(f"{asked} [1] and [2]", asked, context)
     assert reply.quotes == [] and reply.unsupported == 1
     assert resolve("Turkiye and Hungary [1].", asked, context).text == "Turkiye and Hungary [1]."
@@ -516,7 +521,7 @@ def test_a_claim_that_restates_the_question_is_not_an_answer():
 def test_a_count_is_not_backed_by_the_day_of_a_date():
     # Tune pa-20: "how many years after the founding?" answered "4 years [1]", the 4 taken
     # from the statement's date, 4 April 2023.
-    from bot.citations import resolve
+    from bot.citations import _counts, _undated_numbers, resolve
     from bot.context import whole_passages
     from bot.retrieval import Passage
 
@@ -532,6 +537,10 @@ def test_a_count_is_not_backed_by_the_day_of_a_date():
         "74 years after the founding [1]."
     )
     assert resolve("Finland joined on 4 April 2023 [1].", asked, context).quotes
+    # a date's day or a year in the claim is not a count; "may" is not a month
+    assert _counts("On April 4 Allies welcomed Finland") == _counts("In 2023 Allies met") == set()
+    assert _counts("32 allies") == {"32"}
+    assert _undated_numbers("Sept. 4, when all 32 may take part") == {"32"}
 
 
 def test_an_answer_without_a_year_says_as_of_when():
