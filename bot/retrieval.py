@@ -253,9 +253,12 @@ class Retriever:
         """What a search under `filters` computes from the allowed ids, once per generation."""
         key = (kind, filters)
         with self._lock:
-            if key not in self._derived:
-                self._derived[key] = make()
-            return self._derived[key]
+            if key in self._derived:
+                return self._derived[key]
+            made = make()
+            if filters in self._allowed:  # kept only while its filter is (see `_allowed_ids`)
+                self._derived[key] = made
+            return made
 
     def _dense(
         self,
@@ -335,6 +338,20 @@ class Retriever:
             return []
         return self._rankings(queries, vectors, n, n_sentences, allowed, in_years)
 
+    def _names_a_year(self, rankings: list[list[str]], k: int, hint: TimeHint | None) -> bool:
+        """Whether one of the `k` best chunks of `rankings` names, or is dated in, a year of
+        `hint`. An article reporting that year may be dated later, or not at all (a
+        commentary on 2008 published in 2023, the Wikipedia article): searching among the
+        chunks dated in the year would push it out."""
+        fused = _fuse(rankings)
+        top = sorted(fused, key=lambda c: fused[c], reverse=True)[:k]
+        years = [str(y) for y in (hint.years if hint else ())]
+        return any(
+            y in doc or str(meta.get("date") or "").startswith(y)
+            for doc, meta in self.store.chunk_texts(top).values()
+            for y in years
+        )
+
     def _rankings(
         self,
         queries: list[str],
@@ -392,6 +409,8 @@ class Retriever:
         n_sentences = min(3 * n, max(1, self._counts[1]))
         rankings = self._rankings(queries, vectors, n, n_sentences, allowed, filters)
         in_year = self._year_rankings(queries, vectors, n, n_sentences, hint, filters)
+        if in_year and self._names_a_year(rankings, k, hint):
+            in_year = []  # what was found already speaks of that year
         fused = _fuse(rankings + in_year)
         order = sorted(fused, key=lambda c: fused[c], reverse=True)
         records = self.store.chunk_texts(order)

@@ -213,6 +213,46 @@ def test_a_year_in_the_question_searches_that_years_documents(tmp_path, monkeypa
     assert not any(s.endswith("release-2026.md") for s in top_four())
 
 
+def test_an_article_reporting_the_year_keeps_its_place_against_that_years_documents(
+    tmp_path, monkeypatch
+):
+    """A 2025 commentary is the one article that says what was agreed at the 2008 Bucharest
+    summit; two dozen articles dated 2008 speak of other summits. The plain search finds the
+    commentary, which names 2008, so no search among the 2008 chunks pushes it out."""
+    import bot.retrieval as retrieval
+    from bot import ChatBot
+    from ingest import ingest_paths
+
+    cities = ["Madrid", "Vilnius", "Washington", "Brussels", "Warsaw", "Lisbon", "Riga", "Oslo"]
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(24):
+        city = cities[i % len(cities)]
+        (docs / f"summit-{i}.md").write_text(
+            f"---\ntitle: Ministers meet in {city}\ndate: 2008-{1 + i % 12:02d}-{1 + i:02d}\n---\n"
+            f"Ministers in {city} discussed budgets, logistics and training with partner "
+            f"nations.\n",
+            encoding="utf-8",
+        )
+    (docs / "commentary.md").write_text(
+        "---\ntitle: Looking back on Bucharest\ndate: 2025-03-01\n---\n"
+        "At the 2008 Bucharest summit, NATO leaders agreed that Ukraine and Georgia will "
+        "become members of NATO.\n",
+        encoding="utf-8",
+    )
+    store = tmp_path / "store"
+    assert ingest_paths([docs], store=store).added == 25
+    bot = ChatBot(store=store, backend="extractive")
+    question = "What did NATO leaders agree at the 2008 Bucharest summit?"
+
+    def top_four():
+        return [p.source for p in bot.retrieve(question)]
+
+    assert any(s.endswith("commentary.md") for s in top_four())
+    monkeypatch.setattr(retrieval.Retriever, "_names_a_year", lambda *a, **k: False)
+    assert not any(s.endswith("commentary.md") for s in top_four())
+
+
 def test_only_years_the_question_itself_names_search_among_their_chunks():
     """A follow-up's other queries repeat the earlier question, and "before that" must not
     search the earlier year; years apart would search the years between. Neither reaches
