@@ -311,8 +311,10 @@ class Retriever:
         n_sentences: int,
         hint: TimeHint | None,
         filters: Filters | None,
+        found: list[str],
     ) -> list[list[str]]:
-        """The searches again, among the chunks dated in the years the question names.
+        """The searches again, among the chunks dated in the years the question names, unless
+        `found` (the plain search's best chunk ids) already speaks of them.
 
         The plain rankings can miss every chunk of the asked-about year (a 2026 summit's fact
         sheet behind four years of summit articles), and the time ranking only reorders what
@@ -324,6 +326,8 @@ class Retriever:
             return []
         years = hint.years & years_in(queries[0])
         if not years or max(years) - min(years) + 1 > len(years):
+            return []
+        if self._names_a_year(found, years):
             return []
         base = filters or Filters()
         in_years = Filters(
@@ -338,17 +342,14 @@ class Retriever:
             return []
         return self._rankings(queries, vectors, n, n_sentences, allowed, in_years)
 
-    def _names_a_year(self, rankings: list[list[str]], k: int, hint: TimeHint | None) -> bool:
-        """Whether one of the `k` best chunks of `rankings` names, or is dated in, a year of
-        `hint`. An article reporting that year may be dated later, or not at all (a
-        commentary on 2008 published in 2023, the Wikipedia article): searching among the
-        chunks dated in the year would push it out."""
-        fused = _fuse(rankings)
-        top = sorted(fused, key=lambda c: fused[c], reverse=True)[:k]
-        years = [str(y) for y in (hint.years if hint else ())]
+    def _names_a_year(self, found: list[str], years: frozenset[int] | set[int]) -> bool:
+        """Whether one of the chunks `found` names, or is dated in, one of `years`. An article
+        reporting a year may be dated later, or not at all (a commentary on 2008 published in
+        2023, the Wikipedia article): searching among the chunks dated in that year would
+        push it out."""
         return any(
-            y in doc or str(meta.get("date") or "").startswith(y)
-            for doc, meta in self.store.chunk_texts(top).values()
+            str(y) in doc or str(meta.get("date") or "").startswith(str(y))
+            for doc, meta in self.store.chunk_texts(found).values()
             for y in years
         )
 
@@ -408,9 +409,9 @@ class Retriever:
         vectors = vectors if vectors is not None else self.embedder.embed_documents(queries)
         n_sentences = min(3 * n, max(1, self._counts[1]))
         rankings = self._rankings(queries, vectors, n, n_sentences, allowed, filters)
-        in_year = self._year_rankings(queries, vectors, n, n_sentences, hint, filters)
-        if in_year and self._names_a_year(rankings, k, hint):
-            in_year = []  # what was found already speaks of that year
+        plain = _fuse(rankings)
+        found = sorted(plain, key=lambda c: plain[c], reverse=True)[:k]
+        in_year = self._year_rankings(queries, vectors, n, n_sentences, hint, filters, found)
         fused = _fuse(rankings + in_year)
         order = sorted(fused, key=lambda c: fused[c], reverse=True)
         records = self.store.chunk_texts(order)

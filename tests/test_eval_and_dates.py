@@ -175,82 +175,81 @@ def test_every_quote_of_the_dev_eval_run_is_in_a_retrieved_chunk(tmp_path):
     assert cited >= len(rows) // 2  # the run really cited something
 
 
+_CITIES = ["Madrid", "Vilnius", "Washington", "Brussels", "Warsaw", "Lisbon", "Riga", "Oslo"]
+
+
+def _top_four_of(tmp_path, many, one: tuple[str, str, str, str], question: str):
+    """A store of 24 articles, `many(i, city)` -> (title, date, text), and `one` (file name,
+    title, date, text); returns a function giving the files of the top four for `question`."""
+    from bot import ChatBot
+    from ingest import ingest_paths
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    articles = [(f"many-{i}.md", *many(i, _CITIES[i % len(_CITIES)])) for i in range(24)]
+    for name, title, date, text in [*articles, one]:
+        (docs / name).write_text(f"---\ntitle: {title}\ndate: {date}\n---\n{text}\n", "utf-8")
+    store = tmp_path / "store"
+    assert ingest_paths([docs], store=store).added == 25
+    bot = ChatBot(store=store, backend="extractive")
+    return lambda: [p.source.rsplit("/", 1)[-1] for p in bot.retrieve(question)]
+
+
 def test_a_year_in_the_question_searches_that_years_documents(tmp_path, monkeypatch):
     """Many summit articles of other years outrank, in every plain ranking, the one 2026
     release that says where that year's meeting was (it never says "summit"). The searches
     among the year's chunks must bring it to the top four; without them it is not there."""
     import bot.retrieval as retrieval
-    from bot import ChatBot
-    from ingest import ingest_paths
 
-    cities = ["Madrid", "Vilnius", "Washington", "Brussels", "Warsaw", "Lisbon", "Riga", "Oslo"]
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for i in range(24):
-        city, year = cities[i % len(cities)], 2018 + i % 8
-        (docs / f"summit-{i}.md").write_text(
-            f"---\ntitle: NATO summit held in {city}\ndate: {year}-07-{1 + i:02d}\n---\n"
+    top_four = _top_four_of(
+        tmp_path,
+        lambda i, city: (
+            f"NATO summit held in {city}",
+            f"{2018 + i % 8}-07-{1 + i:02d}",
             f"The NATO summit was held in {city}. Allied leaders met at the summit in {city} "
-            f"and agreed on the next steps for the Alliance at this summit meeting.\n",
-            encoding="utf-8",
-        )
-    (docs / "release-2026.md").write_text(
-        "---\ntitle: Fact sheet on the President's travel\ndate: 2026-07-08\n---\n"
-        "The President traveled to Ankara, where the heads of state of the Allies gathered "
-        "for their annual meeting and announced a surge in defense investment.\n",
-        encoding="utf-8",
+            "and agreed on the next steps for the Alliance at this summit meeting.",
+        ),
+        (
+            "release-2026.md",
+            "Fact sheet on the President's travel",
+            "2026-07-08",
+            "The President traveled to Ankara, where the heads of state of the Allies gathered "
+            "for their annual meeting and announced a surge in defense investment.",
+        ),
+        "Where was NATO's 2026 summit held?",
     )
-    store = tmp_path / "store"
-    assert ingest_paths([docs], store=store).added == 25
-    bot = ChatBot(store=store, backend="extractive")
-    question = "Where was NATO's 2026 summit held?"
-
-    def top_four():
-        return [p.source for p in bot.retrieve(question)]
-
-    assert any(s.endswith("release-2026.md") for s in top_four())
+    assert "release-2026.md" in top_four()
     monkeypatch.setattr(retrieval.Retriever, "_year_rankings", lambda *a, **k: [])
-    assert not any(s.endswith("release-2026.md") for s in top_four())
+    assert "release-2026.md" not in top_four()
 
 
 def test_an_article_reporting_the_year_keeps_its_place_against_that_years_documents(
     tmp_path, monkeypatch
 ):
     """A 2025 commentary is the one article that says what was agreed at the 2008 Bucharest
-    summit; two dozen articles dated 2008 speak of other summits. The plain search finds the
+    summit; two dozen articles dated 2008 speak of other meetings. The plain search finds the
     commentary, which names 2008, so no search among the 2008 chunks pushes it out."""
     import bot.retrieval as retrieval
-    from bot import ChatBot
-    from ingest import ingest_paths
 
-    cities = ["Madrid", "Vilnius", "Washington", "Brussels", "Warsaw", "Lisbon", "Riga", "Oslo"]
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for i in range(24):
-        city = cities[i % len(cities)]
-        (docs / f"summit-{i}.md").write_text(
-            f"---\ntitle: Ministers meet in {city}\ndate: 2008-{1 + i % 12:02d}-{1 + i:02d}\n---\n"
-            f"Ministers in {city} discussed budgets, logistics and training with partner "
-            f"nations.\n",
-            encoding="utf-8",
-        )
-    (docs / "commentary.md").write_text(
-        "---\ntitle: Looking back on Bucharest\ndate: 2025-03-01\n---\n"
-        "At the 2008 Bucharest summit, NATO leaders agreed that Ukraine and Georgia will "
-        "become members of NATO.\n",
-        encoding="utf-8",
+    top_four = _top_four_of(
+        tmp_path,
+        lambda i, city: (
+            f"Ministers meet in {city}",
+            f"2008-{1 + i % 12:02d}-{1 + i:02d}",
+            f"Ministers in {city} discussed budgets, logistics and training with partner nations.",
+        ),
+        (
+            "commentary.md",
+            "Looking back on Bucharest",
+            "2025-03-01",
+            "At the 2008 Bucharest summit, NATO leaders agreed that Ukraine and Georgia will "
+            "become members of NATO.",
+        ),
+        "What did NATO leaders agree at the 2008 Bucharest summit?",
     )
-    store = tmp_path / "store"
-    assert ingest_paths([docs], store=store).added == 25
-    bot = ChatBot(store=store, backend="extractive")
-    question = "What did NATO leaders agree at the 2008 Bucharest summit?"
-
-    def top_four():
-        return [p.source for p in bot.retrieve(question)]
-
-    assert any(s.endswith("commentary.md") for s in top_four())
+    assert "commentary.md" in top_four()
     monkeypatch.setattr(retrieval.Retriever, "_names_a_year", lambda *a, **k: False)
-    assert not any(s.endswith("commentary.md") for s in top_four())
+    assert "commentary.md" not in top_four()
 
 
 def test_only_years_the_question_itself_names_search_among_their_chunks():
@@ -260,7 +259,9 @@ def test_only_years_the_question_itself_names_search_among_their_chunks():
     from bot.retrieval import Retriever
 
     def searches(queries, hint_text):
-        return Retriever._year_rankings(None, queries, [], 4, 12, parse_time_hint(hint_text), None)  # type: ignore[arg-type]
+        return Retriever._year_rankings(
+            None, queries, [], 4, 12, parse_time_hint(hint_text), None, []
+        )  # type: ignore[arg-type]
 
     assert searches(["And before that?", "Who hosted the 2023 summit? before that"], "2023") == []
     assert searches(["What changed between 2014 and 2022?"], "between 2014 and 2022") == []
