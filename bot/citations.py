@@ -351,9 +351,11 @@ def _with_its_numbers(
     return covering if not unbacked(covering) else backing
 
 
-# A month as written in English (capitalised: "may" is a verb), or its short form.
+# A month as written in English (capitalised: "may" is a verb), or its short form, with or
+# without its period ("Sept. 4", "Sept 4", "4 Dec").
 _MONTH = "|".join(
-    [m.capitalize() for m in MONTH_NAMES] + [r"(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\."]
+    [m.capitalize() for m in MONTH_NAMES]
+    + [r"(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b\.?"]
 )
 _DAY_OF_MONTH = re.compile(
     rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?(?:\s*[-–]\s*\d{{1,2}})?\s+(?:of\s+)?(?:{_MONTH})"

@@ -541,6 +541,9 @@ def test_a_count_is_not_backed_by_the_day_of_a_date():
     assert _counts("On April 4 Allies welcomed Finland") == _counts("In 2023 Allies met") == set()
     assert _counts("32 allies") == {"32"}
     assert _undated_numbers("Sept. 4, when all 32 may take part") == {"32"}
+    assert _undated_numbers("Sept 4 and 4 Dec, when all 32 meet") == {"32"}
+    assert _counts("met on Sept 4 with 3 allies") == {"3"}
+    assert _undated_numbers("4 Marines") == {"4"}  # "Mar" only as a word
 
 
 def test_an_answer_without_a_year_says_as_of_when():
