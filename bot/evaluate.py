@@ -158,6 +158,54 @@ def abstention_cause(answer, found: int, total: int) -> str | None:
     return answer.cause or "unknown"
 
 
+class QuestionFileError(ValueError):
+    """A question file line that cannot be evaluated; the message names file, line and field."""
+
+
+def load_questions(path: Path) -> list[dict]:
+    """The items of a question file, each checked before anything is ingested or asked: a
+    JSON object with a non-empty `question`, an `answer` string (`NOT IN CORPUS` when
+    unanswerable), `evidence` a string or list of strings when given, `history` a list of
+    strings when given."""
+    items = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{path}, line {n}"
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise QuestionFileError(f"{where}: not JSON ({e.msg})") from None
+        if not isinstance(item, dict):
+            raise QuestionFileError(f"{where}: not a JSON object")
+        for field in ("question", "answer"):
+            if not isinstance(item.get(field), str) or not item[field].strip():
+                raise QuestionFileError(
+                    f"{where}: field {field!r} must be a non-empty string, got "
+                    f"{item.get(field)!r}"
+                    + (
+                        f" (write {UNANSWERABLE!r} for an unanswerable question)"
+                        if field == "answer"
+                        else ""
+                    )
+                )
+        evidence = item.get("evidence")
+        if evidence is not None and not (
+            isinstance(evidence, str)
+            or (isinstance(evidence, list) and all(isinstance(e, str) for e in evidence))
+        ):
+            raise QuestionFileError(
+                f"{where}: field 'evidence' must be a string or a list of strings"
+            )
+        history = item.get("history")
+        if history is not None and not (
+            isinstance(history, list) and all(isinstance(h, str) for h in history)
+        ):
+            raise QuestionFileError(f"{where}: field 'history' must be a list of strings")
+        items.append(item)
+    return items
+
+
 def percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -178,11 +226,7 @@ def run_eval(
 
     from .chatbot import ChatBot
 
-    items = [
-        json.loads(line)
-        for line in questions_path.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+    items = load_questions(questions_path)
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="partnerbot-eval-") as store:
         report = ingest_paths(corpus, store=store)

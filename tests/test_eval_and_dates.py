@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -58,6 +59,41 @@ def test_citation_precision_rule():
     assert citation_ok(LAST, [LAST], "Russia and Belarus")
     assert citation_ok("Russia and Belarus were not invited.", [], "Russia and Belarus")
     assert not citation_ok("Admiral Bauer spoke at the reception.", [LAST], "Russia and Belarus")
+
+
+def test_a_bad_question_file_line_is_named_before_anything_is_ingested(tmp_path):
+    from bot.evaluate import QuestionFileError, load_questions
+
+    good = {"id": "a", "question": "Who?", "answer": "NOT IN CORPUS"}
+    cases = [
+        ({"id": "b", "question": "When?", "answer": None}, "line 2: field 'answer'"),
+        ({"id": "b", "answer": "x"}, "line 2: field 'question'"),
+        ({"id": "b", "question": "Q", "answer": "x", "evidence": 3}, "line 2: field 'evidence'"),
+        ({"id": "b", "question": "Q", "answer": "x", "history": "Q0"}, "line 2: field 'history'"),
+        ("[1, 2]", "line 2: not a JSON object"),
+        ("{oops", "line 2: not JSON"),
+    ]
+    path = tmp_path / "q.jsonl"
+    for bad, message in cases:
+        path.write_text(
+            json.dumps(good) + "\n" + (bad if isinstance(bad, str) else json.dumps(bad))
+        )
+        with pytest.raises(QuestionFileError, match=re.escape(f"{path}, {message}")):
+            load_questions(path)
+    path.write_text(json.dumps(good) + "\n\n" + json.dumps(dict(good, evidence=["s"], history=[])))
+    assert len(load_questions(path)) == 2
+    # the command says so at once, with no store built: the corpus given does not even exist
+    path.write_text(json.dumps(good) + "\n" + json.dumps({"question": "When?", "answer": None}))
+    run = subprocess.run(
+        [sys.executable, "-m", "bot.interfaces.cli", "eval", str(path), "--corpus", "nowhere/"],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2 and f"{path}, line 2: field 'answer'" in run.stderr
+    assert "NOT IN CORPUS" in run.stderr and "Traceback" not in run.stderr
 
 
 def test_eval_command_prints_metrics(tmp_path):

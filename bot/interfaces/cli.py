@@ -52,10 +52,15 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from ..evaluate import format_summary, run_eval
+    from ..evaluate import QuestionFileError, format_summary, load_questions, run_eval
 
     if not args.questions.is_file():
         print(f"error: no such questions file: {args.questions}", file=sys.stderr)
+        return 2
+    try:
+        load_questions(args.questions)  # a bad line is named before minutes of ingest
+    except QuestionFileError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
     if args.out:
         args.out.write_text("")
