@@ -329,3 +329,45 @@ def test_the_filter_cache_drops_the_least_recently_used_filter():
         retriever.allowed(mine)
     assert Store.scans.count(mine.where()) == 1
     assert len(retriever._allowed) == MAX_CACHED_FILTERS
+
+
+PARTNERSHIPS = SHARED / "corpus" / "partnerships"
+
+
+@pytest.mark.skipif(not PARTNERSHIPS.exists(), reason="../shared partnerships corpus not present")
+def test_every_committed_question_quotes_its_articles_verbatim():
+    """The question sets a figure is quoted from: every file loads, ids are unique across
+    files, an unanswerable question has no evidence, and every evidence sentence of an
+    answerable one is in one of the articles it lists (whitespace aside)."""
+    from bot.evaluate import UNANSWERABLE, load_questions
+    from ingest.loaders import load_documents
+
+    def flat(text):
+        return " ".join(text.split())
+
+    articles = {}
+    for f in PARTNERSHIPS.iterdir():
+        articles[f.name] = [flat(f.read_text(encoding="utf-8"))]
+        articles[f.name] += [flat(a.text) for a in load_documents(f)]
+    files = sorted((ROOT / "bench" / "questions").glob("*.jsonl"))
+    assert len(files) >= 4
+    seen, checked = set(), 0
+    for path in files:
+        for item in load_questions(path):
+            where = f"{path.name} {item.get('id')}"
+            assert item.get("id") and item["id"] not in seen, where
+            seen.add(item["id"])
+            evidence = item.get("evidence")
+            evidence = [evidence] if isinstance(evidence, str) else evidence or []
+            if item["answer"] == UNANSWERABLE:
+                assert not evidence, where
+                continue
+            assert evidence and item.get("sources"), where
+            for sentence in evidence:
+                assert any(
+                    flat(sentence) in text
+                    for source in item["sources"]
+                    for text in articles.get(source, [])
+                ), f"{where}: {sentence[:60]!r} is not in {item['sources']}"
+                checked += 1
+    assert checked >= 200
