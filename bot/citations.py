@@ -198,7 +198,7 @@ def _backing(
             continue
         if _outranked_figure(claim, question, backing, shown, passages):
             continue
-        found = substituted_subject(question, backing, passages)
+        found = substituted_subject(question, backing, passages, claim)
         if found is None:
             valid.append(backing)
         else:

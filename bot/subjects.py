@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .evidence import Sentence
+from .questions import parts
 from .retrieval import Passage
+from .terms import content_terms
 
 # canonical name: "|"-separated other names and adjectives it goes by. Countries without
 # entries of their own are matched by name only.
@@ -100,7 +102,7 @@ _ALIASES = {
     "Taiwan": "Taiwanese",
     "Tajikistan": "Tajik",
     "Tunisia": "Tunisian",
-    "Turkey": "Türkiye|Turkish|Turks",
+    "Turkey": "Türkiye|Turkiye|Turkish|Turks",
     "Turkmenistan": "Turkmen",
     "Ukraine": "Ukrainian|Ukrainians",
     "United Arab Emirates": "UAE|Emirati",
@@ -313,24 +315,118 @@ SHORT_NAMES = {
 
 
 def substituted_subject(
-    question: str, backing: list[Sentence], passages: list[Passage]
+    question: str, backing: list[Sentence], passages: list[Passage], claim: str = ""
 ) -> Substitution | None:
     """The countries the question names that an answer's backing is silent about, when the
     backing sentences name another country instead; None when the subject is not in doubt.
 
-    Silent means: not in the backing sentences, nor anywhere in their chunks or articles'
-    titles (which often say who "the country" is). A question asking which country did
-    something is never in doubt: its answer is another country.
+    Silent means: not in the backing sentences, nor in their paragraphs, the headings just
+    before them or their articles' titles, which often say who "the Government" is; the
+    countries that paragraph or heading ("*Australia*") names count as the sentence's. A question
+    asking which country did something is never in doubt: its answer is another country.
+    Where a backing sentence does name the question's country, a name in `claim` that the
+    sentence ties to another country ("Prime Minister Kishida Fumio of Japan") is still
+    about that other country.
     """
+    if claim:  # of a question in several parts, the part the claim answers
+        question = _part_answered(question, claim)
     # a capital counts: "How much did Canberra give?" asks about Australia
     asked = countries_in(question) | set(meant_countries(question, agents_only=True))
     if not asked or not backing or _ASKS_FOR_A_COUNTRY.search(question):
         return None
+    tied = _tied_to_another(claim, backing, asked) if claim else set()
+    if tied:
+        return Substitution(tuple(sorted(asked)), tuple(sorted(tied)))
+    sections = [_section(passages[s.passage].text, s) for s in backing]
     others = set().union(*(countries_in(s.text) for s in backing)) - asked
-    if not others:
+    # The paragraph (or the section headed "*Australia*") a sentence stands in says whose
+    # "the Government" is: its countries count as the sentence's.
+    around = [f"{passages[s.passage].title} {h} {p}" for s, (h, p) in zip(backing, sections)]
+    missing = asked - set().union(*(countries_in(a) for a in around))
+    if not missing:
         return None
-    around = " ".join(
-        f"{passages[i].title} {passages[i].text}" for i in {s.passage for s in backing}
-    )
-    missing = asked - countries_in(around)
-    return Substitution(tuple(sorted(missing)), tuple(sorted(others))) if missing else None
+    if not others:  # the sentences name none: the first the heading or paragraph names
+        others = set(_first_country(" ".join(f"{h} {p}" for h, p in sections), asked))
+    return Substitution(tuple(sorted(missing)), tuple(sorted(others))) if others else None
+
+
+def _first_country(text: str, besides: set[str]) -> list[str]:
+    """The first country `text` names other than `besides` (none: [])."""
+    pattern, canonical = _table()
+    for m in pattern.finditer(text):
+        country = canonical[re.sub(r"['’]s$", "", m.group())]
+        if country not in besides:
+            return [country]
+    return []
+
+
+def _part_answered(question: str, claim: str) -> str:
+    """The part of `question` that `claim` shares the most words with ("In what year was the
+    Partnership for Peace created, and when did Stockholm sign up?": "The programme was
+    established in 1994" answers the first, which asks about no country); the whole
+    question when it has one part or no part stands out."""
+    pieces = parts(question)
+    if len(pieces) == 1:
+        return question
+    said = content_terms(claim)
+    shared = sorted(((len(content_terms(p) & said), p) for p in pieces), reverse=True)
+    return shared[0][1] if shared[0][0] > shared[1][0] else question
+
+
+def _section(text: str, s: Sentence) -> tuple[str, str]:
+    """The heading just before the paragraph of `text` holding sentence `s` (a paragraph of a
+    few words, "*Australia*", or ""), and that paragraph."""
+    start = text.rfind("\n\n", 0, s.start)
+    end = text.find("\n\n", s.end)
+    paragraph = text[start + 2 if start >= 0 else 0 : end if end >= 0 else len(text)]
+    before = text[:start].rsplit("\n\n", 1)[-1] if start >= 0 else ""
+    return (before if len(before.split()) <= 4 else ""), paragraph
+
+
+# "Prime Minister Kishida Fumio of Japan", "Japan's Prime Minister Kishida Fumio": a name
+# and the country a sentence gives it.
+_NAME = r"[A-Z][\w’'.-]+(?:\s+[A-Z][\w’'.-]+){0,3}"
+_OF_COUNTRY = re.compile(rf"({_NAME})\s+of\s+(?:the\s+)?({_NAME}(?:\s+of\s+{_NAME})?)")
+_COUNTRYS_NAME = re.compile(rf"({_NAME})['’]s\s+(?:[a-z]+\s+){{0,3}}?({_NAME})")
+
+
+def _tied_to_another(claim: str, backing: list[Sentence], asked: set[str]) -> set[str]:
+    """The other countries a backing sentence that names the question's country ties to a
+    name the claim gives (and the claim then gives none of the question's countries)."""
+    if countries_in(claim) & asked:
+        return set()
+    claim_words = set(re.findall(r"[A-Z][\w’'-]+", claim))
+    found = set()
+    for s in backing:
+        if not countries_in(s.text) & asked:
+            continue
+        pairs = [(m[1], m[2]) for m in _OF_COUNTRY.finditer(s.text)]
+        pairs += [(m[2], m[1]) for m in _COUNTRYS_NAME.finditer(s.text)]
+        for name, place in pairs:
+            countries = countries_in(place)
+            if len(countries) != 1 or countries & asked:
+                continue
+            # the name's own words, not its title ("Prime Minister Kishida Fumio": Kishida)
+            own = set(name.split()[-2:]) - _TITLE_WORDS
+            if own & claim_words:
+                found |= countries
+    return found
+
+
+_TITLE_WORDS = {
+    "President",
+    "Minister",
+    "Prime",
+    "Deputy",
+    "Secretary",
+    "General",
+    "Defense",
+    "Defence",
+    "Foreign",
+    "Chancellor",
+    "King",
+    "Queen",
+    "Ambassador",
+    "Mr",
+    "Ms",
+}

@@ -432,6 +432,64 @@ def test_an_answer_about_another_country_than_the_one_asked_is_declined(tmp_path
     assert moved.citations[0].quote.startswith("New Zealand has provided more than")
 
 
+def test_a_sentence_in_another_countrys_paragraph_or_a_name_it_ties_to_another_country(tmp_path):
+    # Tune co-15: "How many targeted sanctions has Tokyo imposed?" answered "1,200" from "the
+    # Government has imposed ... over 1,200 targeted sanctions", in the Australia paragraph of
+    # a fact sheet whose chunk also covers Japan. Tune co-02: "Who represented Seoul?"
+    # answered "Kishida Fumio" from a sentence naming each leader with his country.
+    from ingest import ingest_paths
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "ipp.txt").write_text(
+        "Title: Indo-Pacific partners at the summit\nDate: 2024-07-11\n\n"
+        "Biden met President Yoon Suk Yeol of the Republic of Korea, Prime Minister Kishida "
+        "Fumio of Japan and Prime Minister Christopher Luxon of New Zealand.\n\n*Australia*\n\n"
+        "Australia has supported Ukraine since the invasion. Additionally, the Government has "
+        "imposed a suite of measures against Russia, including over 1,200 targeted sanctions."
+        "\n\n*Japan*\n\nJapan has delivered 101 vehicles to Ukraine since May 2023.\n"
+    )
+    ingest_paths([docs], store=tmp_path / "store")
+
+    def ask(question, reply, sentence):
+        model = replying(lambda prompt: f"{reply} [{number_of(prompt, sentence)}]")
+        return ChatBot(store=tmp_path / "store", llm=model).ask(question)
+
+    sanctions = "targeted sanctions has {} imposed on Russia?"
+    tokyo = ask(f"How many {sanctions.format('Tokyo')}", "1,200", "the Government has")
+    assert tokyo.abstained and "not of Japan" in tokyo.text
+    canberra = ask(f"How many {sanctions.format('Canberra')}", "1,200", "the Government has")
+    assert not canberra.abstained and canberra.citations[0].quote.startswith("Additionally")
+    leaders = "Biden met President Yoon"
+    seoul = ask("Who represented Seoul when Biden met the partners?", "Kishida Fumio", leaders)
+    assert seoul.abstained and "not of the Republic of Korea" in seoul.text
+    for city, name in (("Seoul", "Yoon Suk Yeol"), ("Tokyo", "Kishida"), ("Wellington", "Luxon")):
+        answer = ask(f"Who represented {city} when Biden met the partners?", name, leaders)
+        assert not answer.abstained and answer.citations[0].quote.startswith(leaders), city
+    # A chunk that starts inside the Australia paragraph, past its heading: the paragraph
+    # still says whose "the Government" is.
+    from bot.citations import resolve
+    from bot.context import whole_passages
+    from bot.retrieval import Passage
+
+    text = (
+        "Australia also deployed an aircraft. Additionally, the Government has imposed a suite "
+        "of measures against Russia, including over 1,200 targeted sanctions.\n\n*Japan*\n\n"
+        "Japan has delivered 101 vehicles to Ukraine since May 2023."
+    )
+    chunk = whole_passages([Passage("c", text, "Partners", "2024-07-11", None, "w", 0, 9, 1.0)])
+    tokyo = resolve("1,200 [2].", f"How many {sanctions.format('Tokyo')}", chunk)
+    assert tokyo.quotes == [] and tokyo.wrong_subject.found == ("Australia",)
+    assert resolve("1,200 [2].", f"How many {sanctions.format('Canberra')}", chunk).quotes
+    assert resolve(
+        "1,200 [2].", "How many targeted sanctions were imposed on Russia?", chunk
+    ).quotes
+    # Of a question in two parts, the claim answers the part that asks about no country.
+    both = "How many targeted sanctions were imposed in all, and what has Tokyo delivered?"
+    assert resolve("1,200 targeted sanctions [2].", both, chunk).quotes
+    assert resolve("101 vehicles [3].", both, chunk).quotes
+
+
 def test_an_answer_that_only_repeats_the_question_shows_its_quote(seed_store):
     # "Which part of the International Military Staff ...?" answered "The IMS": the initials
     # of the question's own name. The backing sentence is shown instead.
