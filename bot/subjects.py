@@ -39,7 +39,7 @@ _ALIASES = {
     "Bulgaria": "Bulgarian",
     "Canada": "Canadian",
     "Chile": "Chilean",
-    "China": "Chinese|PRC|People's Republic of China",
+    "China": "Chinese|PRC|People's Republic of China|People’s Republic of China",
     "Colombia": "Colombian",
     "Croatia": "Croatian",
     "Cyprus": "Cypriot",
@@ -80,7 +80,10 @@ _ALIASES = {
     "Morocco": "Moroccan",
     "Netherlands": "Dutch|Holland",
     "New Zealand": "New Zealander|Kiwi",
-    "North Korea": "DPRK|North Korean|Democratic People's Republic of Korea",
+    "North Korea": (
+        "DPRK|North Korean|Democratic People's Republic of Korea|"
+        "Democratic People’s Republic of Korea"
+    ),
     "North Macedonia": "Macedonia|Macedonian",
     "Norway": "Norwegian|Norwegians",
     "Pakistan": "Pakistani",
@@ -163,12 +166,13 @@ def _table() -> tuple[re.Pattern, dict[str, str]]:
 
 def countries_in(text: str) -> set[str]:
     """Canonical names of the countries (and the EU, the UN) `text` names."""
+    return set(_countries_in_order(text))
+
+
+def _countries_in_order(text: str) -> list[str]:
+    """The countries `text` names, in the order it names them (repeats included)."""
     pattern, canonical = _table()
-    found = set()
-    for m in pattern.finditer(text):
-        name = re.sub(r"['’]s$", "", m.group())
-        found.add(canonical[name])
-    return found
+    return [canonical[re.sub(r"['’]s$", "", m.group())] for m in pattern.finditer(text)]
 
 
 # Capitals and regions a question may name instead of a country: any of the countries
@@ -339,53 +343,52 @@ def substituted_subject(
         return Substitution(tuple(sorted(asked)), tuple(sorted(tied)))
     sections = [_section(passages[s.passage].text, s) for s in backing]
     others = set().union(*(countries_in(s.text) for s in backing)) - asked
-    # The paragraph (or the section headed "*Australia*") a sentence stands in says whose
-    # "the Government" is: its countries count as the sentence's.
-    around = [f"{passages[s.passage].title} {h} {p}" for s, (h, p) in zip(backing, sections)]
+    # In a text with a section per country ("*Australia*", "*Japan*"), a sentence's section
+    # says whose "the Government" is; elsewhere its whole chunk does.
+    around = [f"{passages[s.passage].title} {text}" for s, (text, _) in zip(backing, sections)]
     missing = asked - set().union(*(countries_in(a) for a in around))
     if not missing:
         return None
-    if not others:  # the sentences name none: the first the heading or paragraph names
-        others = set(_first_country(" ".join(f"{h} {p}" for h, p in sections), asked))
+    if not others:  # the sentences name none: the first country their section names
+        headed = " ".join(text for text, has_heading in sections if has_heading)
+        others = set([c for c in _countries_in_order(headed) if c not in asked][:1])
     return Substitution(tuple(sorted(missing)), tuple(sorted(others))) if others else None
 
 
-def _first_country(text: str, besides: set[str]) -> list[str]:
-    """The first country `text` names other than `besides` (none: [])."""
-    pattern, canonical = _table()
-    for m in pattern.finditer(text):
-        country = canonical[re.sub(r"['’]s$", "", m.group())]
-        if country not in besides:
-            return [country]
-    return []
-
-
 def _part_answered(question: str, claim: str) -> str:
-    """The part of `question` that `claim` shares the most words with ("In what year was the
-    Partnership for Peace created, and when did Stockholm sign up?": "The programme was
-    established in 1994" answers the first, which asks about no country); the whole
-    question when it has one part or no part stands out."""
+    """The part of a question in several parts that `claim` answers, when that part names no
+    country ("In what year was the Partnership for Peace created, and when did Stockholm
+    sign up?": "The programme was established in 1994" answers the first); otherwise the
+    whole question."""
     pieces = parts(question)
     if len(pieces) == 1:
         return question
     said = content_terms(claim)
     shared = sorted(((len(content_terms(p) & said), p) for p in pieces), reverse=True)
-    return shared[0][1] if shared[0][0] > shared[1][0] else question
+    best = shared[0][1]
+    if shared[0][0] == shared[1][0] or countries_in(best) or meant_countries(best):
+        return question
+    return best
 
 
-def _section(text: str, s: Sentence) -> tuple[str, str]:
-    """The heading just before the paragraph of `text` holding sentence `s` (a paragraph of a
-    few words, "*Australia*", or ""), and that paragraph."""
-    start = text.rfind("\n\n", 0, s.start)
-    end = text.find("\n\n", s.end)
-    paragraph = text[start + 2 if start >= 0 else 0 : end if end >= 0 else len(text)]
-    before = text[:start].rsplit("\n\n", 1)[-1] if start >= 0 else ""
-    return (before if len(before.split()) <= 4 else ""), paragraph
+def _section(text: str, s: Sentence) -> tuple[str, bool]:
+    """The part of chunk `text` that sentence `s` stands in, and whether the chunk has
+    headings (paragraphs of a few words, "*Australia*"): from the last heading before the
+    sentence to the next one, else from the chunk's start or to its end."""
+    paragraphs = [(m.start(), m.end()) for m in re.finditer(r"(?:[^\n]|\n(?!\n))+", text)]
+    if not paragraphs:
+        return text, False
+    heads = [i for i, (a, b) in enumerate(paragraphs) if len(text[a:b].split()) <= 4]
+    at = max((i for i, (a, _) in enumerate(paragraphs) if a <= s.start), default=0)
+    first = max((i for i in heads if i < at), default=None)
+    last = min((i for i in heads if i > at), default=len(paragraphs))
+    start = paragraphs[first if first is not None else 0][0]
+    return text[start : paragraphs[last - 1][1]], bool(heads)
 
 
 # "Prime Minister Kishida Fumio of Japan", "Japan's Prime Minister Kishida Fumio": a name
 # and the country a sentence gives it.
-_NAME = r"[A-Z][\w’'.-]+(?:\s+[A-Z][\w’'.-]+){0,3}"
+_NAME = r"(?<![\w’'.-])[A-Z][\w’'.-]+(?:\s+[A-Z][\w’'.-]+){0,3}"
 _OF_COUNTRY = re.compile(rf"({_NAME})\s+of\s+(?:the\s+)?({_NAME}(?:\s+of\s+{_NAME})?)")
 _COUNTRYS_NAME = re.compile(rf"({_NAME})['’]s\s+(?:[a-z]+\s+){{0,3}}?({_NAME})")
 
@@ -406,9 +409,11 @@ def _tied_to_another(claim: str, backing: list[Sentence], asked: set[str]) -> se
             countries = countries_in(place)
             if len(countries) != 1 or countries & asked:
                 continue
-            # the name's own words, not its title ("Prime Minister Kishida Fumio": Kishida)
-            own = set(name.split()[-2:]) - _TITLE_WORDS
-            if own & claim_words:
+            # a person with a title ("Prime Minister Kishida Fumio"), matched by the name's own
+            # words, not by the title's; "Ukraine's Armed Forces" is no one
+            words = name.split()
+            own = set(words[-2:]) - _TITLE_WORDS
+            if set(words) & _TITLE_WORDS and own & claim_words:
                 found |= countries
     return found
 

@@ -484,6 +484,31 @@ def test_a_sentence_in_another_countrys_paragraph_or_a_name_it_ties_to_another_c
     assert resolve(
         "1,200 [2].", "How many targeted sanctions were imposed on Russia?", chunk
     ).quotes
+    # Only a heading says whose section it is; without headings the whole chunk does.
+    headed = whole_passages(
+        [Passage("c", f"*Australia*\n\n{text.split('. ', 1)[1]}", "P", None, None, "w", 0, 9, 1)]
+    )
+    assert resolve("1,200 [1].", f"How many {sanctions.format('Tokyo')}", headed).quotes == []
+    readout = whole_passages(
+        [
+            Passage(
+                "c",
+                "Biden met Prime Minister Kishida Fumio of Japan and Prime Minister Christopher "
+                "Luxon of New Zealand.\n\nThey condemned Russia's war against Ukraine, and each "
+                "pledged to continue to support Ukraine. The Republic of Korea has offered "
+                "demining training to Ukraine's Armed Forces.",
+                "Readout",
+                None,
+                None,
+                "w",
+                0,
+                9,
+                1.0,
+            )
+        ]
+    )
+    assert resolve("They pledged to support Ukraine [2].", "What did Japan pledge?", readout).quotes
+    assert resolve("Training for the Armed Forces [3].", "What has Seoul offered?", readout).quotes
     # Of a question in two parts, the claim answers the part that asks about no country.
     both = "How many targeted sanctions were imposed in all, and what has Tokyo delivered?"
     assert resolve("1,200 targeted sanctions [2].", both, chunk).quotes
