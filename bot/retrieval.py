@@ -412,7 +412,7 @@ class Retriever:
         plain = _fuse(rankings)
         found = sorted(plain, key=lambda c: plain[c], reverse=True)[:k]
         in_year = self._year_rankings(queries, vectors, n, n_sentences, hint, filters, found)
-        fused = _fuse(rankings + in_year)
+        fused = _fuse(rankings + in_year) if in_year else plain
         order = sorted(fused, key=lambda c: fused[c], reverse=True)
         records = self.store.chunk_texts(order)
         order = [cid for cid in order if cid in records]

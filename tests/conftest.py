@@ -52,6 +52,19 @@ def seed_store(tmp_path_factory) -> Path:
     return store
 
 
+def store_of(tmp_path: Path, **texts: str) -> Path:
+    """A store at `tmp_path/store` holding one `NAME.txt` article per keyword argument."""
+    from ingest import ingest_paths
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in texts.items():
+        (docs / f"{name}.txt").write_text(text, encoding="utf-8")
+    report = ingest_paths([docs], store=tmp_path / "store")
+    assert report.added == len(texts) and not report.failed, report
+    return tmp_path / "store"
+
+
 @pytest.fixture
 def corpus_copy(tmp_path) -> Path:
     target = tmp_path / "corpus"

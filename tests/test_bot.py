@@ -8,6 +8,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
 from bot import ChatBot
 
+from .conftest import store_of
 from .scripted import LAST, QUESTION, number_of, replying, scripted
 
 
@@ -319,21 +320,16 @@ def test_prompt_numbers_the_best_sentences_within_the_budget(seed_store):
 
 def test_filters_limit_retrieval_to_dates_and_sites_and_skip_undated_articles(tmp_path):
     from bot.retrieval import Filters
-    from ingest import ingest_paths
 
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "dated.txt").write_text(
-        "Title: Harbour drill\nDate: 2020-05-02\nSource: "
+    store = store_of(
+        tmp_path,
+        dated="Title: Harbour drill\nDate: 2020-05-02\nSource: "
         "https://www.example.org/drill\n\nThe harbour drill with "
-        "partner navies took place in Gdynia.\n"
+        "partner navies took place in Gdynia.\n",
+        undated="Title: Harbour drill notes\n\nThe harbour drill with "
+        "partner navies was praised by observers.\n",
     )
-    (docs / "undated.txt").write_text(
-        "Title: Harbour drill notes\n\nThe harbour drill with "
-        "partner navies was praised by observers.\n"
-    )
-    ingest_paths([docs], store=tmp_path / "store")
-    bot = ChatBot(store=tmp_path / "store", backend="extractive")
+    bot = ChatBot(store=store, backend="extractive")
 
     def titles(filters):
         return {
@@ -386,22 +382,16 @@ def test_an_answer_about_another_country_than_the_one_asked_is_declined(tmp_path
     # The right topic about the wrong country: asked about New Zealand, a small model quotes
     # the sentence on the ROK's contribution. Asked about the Republic of Korea (or which
     # partner gave it), the same reply is the answer.
-    from ingest import ingest_paths
-
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "rok.txt").write_text(
-        "Title: Indo-Pacific partners support Ukraine\nDate: 2024-07-11\n\nThe Republic of "
+    store_of(
+        tmp_path,
+        rok="Title: Indo-Pacific partners support Ukraine\nDate: 2024-07-11\n\nThe Republic of "
         "Korea is a close partner of the Alliance. In June, the ROK contributed $12 million to "
         "the NATO Comprehensive Assistance Package for Ukraine. It also pledged generators for "
-        "the energy sector.\n"
-    )
-    (docs / "nz.txt").write_text(
-        "Title: New Zealand extends its deployment\nDate: 2024-07-11\n\nNew Zealand has "
+        "the energy sector.\n",
+        nz="Title: New Zealand extends its deployment\nDate: 2024-07-11\n\nNew Zealand has "
         "provided more than NZ$ 100 million in support to Ukraine since 2022. Its personnel "
-        "help train Ukrainian soldiers in the United Kingdom.\n"
+        "help train Ukrainian soldiers in the United Kingdom.\n",
     )
-    ingest_paths([docs], store=tmp_path / "store")
 
     def ask(question, reply="$12 million", **kw):
         model = replying(lambda prompt: f"{reply} [{number_of(prompt, 'ROK contributed')}]")
@@ -437,19 +427,15 @@ def test_a_sentence_in_another_countrys_paragraph_or_a_name_it_ties_to_another_c
     # Government has imposed ... over 1,200 targeted sanctions", in the Australia paragraph of
     # a fact sheet whose chunk also covers Japan. Tune co-02: "Who represented Seoul?"
     # answered "Kishida Fumio" from a sentence naming each leader with his country.
-    from ingest import ingest_paths
-
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "ipp.txt").write_text(
-        "Title: Indo-Pacific partners at the summit\nDate: 2024-07-11\n\n"
+    store_of(
+        tmp_path,
+        ipp="Title: Indo-Pacific partners at the summit\nDate: 2024-07-11\n\n"
         "Biden met President Yoon Suk Yeol of the Republic of Korea, Prime Minister Kishida "
         "Fumio of Japan and Prime Minister Christopher Luxon of New Zealand.\n\n*Australia*\n\n"
         "Australia has supported Ukraine since the invasion. Additionally, the Government has "
         "imposed a suite of measures against Russia, including over 1,200 targeted sanctions."
-        "\n\n*Japan*\n\nJapan has delivered 101 vehicles to Ukraine since May 2023.\n"
+        "\n\n*Japan*\n\nJapan has delivered 101 vehicles to Ukraine since May 2023.\n",
     )
-    ingest_paths([docs], store=tmp_path / "store")
 
     def ask(question, reply, sentence):
         model = replying(lambda prompt: f"{reply} [{number_of(prompt, sentence)}]")

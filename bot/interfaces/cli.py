@@ -52,25 +52,24 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from ..evaluate import QuestionFileError, format_summary, load_questions, run_eval
+    from ..evaluate import QuestionFileError, format_summary, run_eval
 
     if not args.questions.is_file():
         print(f"error: no such questions file: {args.questions}", file=sys.stderr)
         return 2
-    try:
-        load_questions(args.questions)  # a bad line is named before minutes of ingest
+    if args.out:
+        args.out.write_text("")
+    try:  # the file is checked before anything is ingested
+        summary = run_eval(
+            args.questions,
+            args.corpus,
+            backend=args.backend,
+            out=args.out,
+            log=lambda line: print(line, file=sys.stderr, flush=True),
+        )
     except QuestionFileError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if args.out:
-        args.out.write_text("")
-    summary = run_eval(
-        args.questions,
-        args.corpus,
-        backend=args.backend,
-        out=args.out,
-        log=lambda line: print(line, file=sys.stderr, flush=True),
-    )
     print(json.dumps(summary) if args.json else format_summary(summary))
     return 0
 
