@@ -98,8 +98,10 @@ def resolve(reply: str, question: str, context: Context) -> Resolved:
         claim = MARKER.sub("", claim_with_markers).strip()
         if not WORD_RE.search(claim):
             continue
-        if repeats(claim, question):
-            unsupported += 1  # the model named nothing the question did not
+        if repeats(claim, question) or _DANGLING.search(claim):
+            # the model named nothing the question did not, or left the answer's slot
+            # empty ("Japan hosted the conference in [3].")
+            unsupported += 1
             continue
         if REFUSAL.search(claim):
             declined += 1  # "The sentences do not say when it ended."
@@ -197,6 +199,8 @@ def _backing(
         if not backing or not _says_it(claim, question, backing, passages if pointed else []):
             continue
         if _outranked_figure(claim, question, backing, shown, passages):
+            continue
+        if _figure_of_another_year(claim, backing):
             continue
         found = substituted_subject(question, backing, passages, claim)
         if found is None:
@@ -299,6 +303,38 @@ def _outranked_figure(
         for s in shown
         if s not in backing and numbers_in(s.text) - figures
     )
+
+
+# A claim whose last word is a preposition or an article has lost its answer ("Plan A." has
+# not: the words are matched in lower case only).
+_DANGLING = re.compile(r"\b(?:in|on|at|of|by|to|from|with|for|since|until|the|a|an)\s*[.!?]?\s*$")
+# Where a sentence listing figures turns from one item to the next.
+_CLAUSE = re.compile(r"[,;:]\s+|\s+(?:while|whereas)\s+|\s+[–—]\s+")
+
+
+def _figure_of_another_year(claim: str, backing: list[Sentence]) -> bool:
+    """True when the claim gives a figure with a year, and the backing sentence gives that
+    figure in a clause of another year while its clause of the claim's year holds another
+    figure: "67 percent of Poles surveyed in a 2017 report" from "65 percent of Poles
+    surveyed in a 2017 Pew Research Center report ..., and 67 percent of Poles surveyed in
+    2018 favour ...". A figure whose clause names no year, or the claim's, is not in doubt."""
+
+    def years(text: str) -> set[str]:
+        return set(re.findall(rf"\b{YEAR}\b", text))
+
+    for part in _CLAUSE.split(claim):
+        said = years(part)
+        if not said:
+            continue
+        for figure in _undated_numbers(part) - said:
+            for s in backing:
+                clauses = _CLAUSE.split(s.text)
+                holding = [c for c in clauses if figure in numbers_in(c)]
+                if not holding or any(said & years(c) or not years(c) for c in holding):
+                    continue
+                if any(said & years(c) for c in clauses if c not in holding):
+                    return True
+    return False
 
 
 def _with_its_numbers(

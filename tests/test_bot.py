@@ -615,6 +615,42 @@ def test_a_count_is_not_backed_by_the_day_of_a_date():
     assert _undated_numbers("4 Marines") == {"4"}  # "Mar" only as a word
 
 
+def test_a_figure_given_another_years_clause_or_an_empty_answer_is_not_an_answer():
+    # Tune cl-04: "In Pew's 2017 survey, what share of Poles ...?" answered "67 percent of
+    # Poles surveyed in a 2017 Pew Research Center report ..." - the sentence gives 65 for
+    # 2017 and 67 for 2018. Tune cl-20: "In which city did Japan host ...?" answered "Japan
+    # hosted ... in [3]." - the city left out.
+    from bot.citations import _DANGLING, resolve
+    from bot.context import whole_passages
+    from bot.retrieval import Passage
+
+    text = (
+        "In contrast, 65 percent of Poles surveyed in a 2017 Pew Research Center report "
+        "identified Russia as a major threat, with an average of 31 percent saying so across "
+        "all NATO countries, and 67 percent of Poles surveyed in 2018 favour US forces being "
+        "based in Poland. Japan will also host an international conference on Ukraine mine "
+        "action next year. In 2019, Allies agreed to spend 20 percent on equipment."
+    )
+    context = whole_passages([Passage("c", text, "NATO", None, None, "w", 0, 9, 1.0)])
+    share = "In Pew's 2017 survey, what share of Poles saw Russia as a major threat?"
+    swapped = "67 percent of Poles surveyed in a 2017 Pew report saw Russia as a major threat [1]."
+    assert resolve(swapped, share, context).quotes == []
+    assert resolve(swapped.replace("67", "65"), share, context).quotes
+    assert resolve(
+        "67 percent of Poles surveyed in 2018 favour US forces [1].", share, context
+    ).quotes
+    # a figure whose clause names no year, or a sentence with no other year, is not in doubt
+    assert resolve("31 percent on average in 2017 saw a major threat [1].", share, context).quotes
+    spend = "What share did Allies agree in 2019 to spend on equipment?"
+    assert resolve("In 2019 Allies agreed on 20 percent for equipment [3].", spend, context).quotes
+    city = "In which city did Japan host its conference on Ukraine mine action?"
+    assert resolve("Japan hosted its conference on mine action in [2].", city, context).quotes == []
+    assert resolve(
+        "Japan hosted the conference on mine action in Ukraine [2].", city, context
+    ).quotes
+    assert _DANGLING.search("It hosted it in.") and not _DANGLING.search("It is Plan A.")
+
+
 def test_an_answer_without_a_year_says_as_of_when():
     from bot.answers import Answer, Citation
     from bot.chatbot import with_as_of
