@@ -9,6 +9,16 @@ are left out) is given to the packaged model again for one token, and the probab
 the reply starts with NOT IN SOURCES is printed beside the question's kind. If answerable
 questions it refused had clearly lower probabilities than unanswerable ones, a threshold
 could overrule the refusal; the summary line gives both groups' values.
+
+    python -m bench.refusal_signal answers.jsonl --forced
+
+asks the other question: had the model not been allowed to refuse, would it have been right?
+Every question but a follow-up is given its recorded prompt again with the system prompt's
+last line (the permission to reply NOT IN SOURCES) left out; the forced reply is graded with
+the eval's lexical check (a hint: read the printed replies) and its mean and lowest token
+log-probability printed. The summary gives, for right, wrong and unanswerable questions,
+the medians of both (can the model's confidence tell them apart?), and how many of the
+answerable questions the product declined the forced reply got right.
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ from statistics import median
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("answers", type=Path, help="the --out file of `partnerbot eval`")
+    parser.add_argument("--forced", action="store_true", help="answer without leave to refuse")
     args = parser.parse_args()
 
     from llama_cpp import Llama
@@ -43,6 +54,9 @@ def main() -> None:
         verbose=False,
         logits_all=True,
     )
+    if args.forced:
+        _forced(llama, args.answers)
+        return
     first = NOT_IN_SOURCES.split()[0]
     groups: dict[bool, list[float]] = {True: [], False: []}
     for line in args.answers.read_text(encoding="utf-8").splitlines():
@@ -77,6 +91,63 @@ def main() -> None:
                 f"{'answerable' if answerable else 'unanswerable'}: n={len(values)} "
                 f"min {min(values):.2f} median {median(values):.2f} max {max(values):.2f}"
             )
+
+
+def _forced(llama, answers: Path) -> None:
+    from bot.chatbot import HUMAN_PROMPT, NOT_IN_SOURCES, SYSTEM_PROMPT, _note
+    from bot.coverage import spelled_out
+    from bot.evaluate import answer_correct
+
+    system, permission = SYSTEM_PROMPT.rsplit("\n", 1)
+    assert NOT_IN_SOURCES in permission, "the system prompt's last line is no longer the leave"
+    rows = [json.loads(line) for line in answers.read_text(encoding="utf-8").splitlines()]
+    confidence: dict[str, list[tuple[float, float]]] = {"right": [], "wrong": [], "unans.": []}
+    declined_right = declined = 0
+    for row in rows:
+        if row.get("kind") == "follow-up" or not row.get("context"):
+            continue
+        question = row["question"]
+        human = HUMAN_PROMPT.format(
+            passages=row["context"],
+            conversation="",
+            question=question,
+            note=_note(spelled_out(question)),
+        )
+        out = llama.create_chat_completion(
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": human}],
+            max_tokens=120,
+            temperature=0.0,
+            logprobs=True,
+            top_logprobs=1,  # llama-cpp-python gives no per-token log-probs without it
+        )
+        choice = out["choices"][0]
+        reply = choice["message"]["content"] or ""
+        # the answer's own tokens: citation markers are bookkeeping
+        lps = [
+            float(t["logprob"])
+            for t in choice["logprobs"]["content"]
+            if not t["token"].strip().startswith("[")
+        ] or [0.0]
+        if row.get("kind") == "unanswerable":
+            label = "unans."
+        else:
+            label = "right" if answer_correct(reply, row["gold"]) else "wrong"
+            if row.get("abstained"):
+                declined += 1
+                declined_right += label == "right"
+        mean, low = sum(lps) / len(lps), min(lps)
+        confidence[label].append((mean, low))
+        was = "declined" if row.get("abstained") else "answered"
+        print(f"{row['id']:8} {label:6} {was:8} mean {mean:6.2f} min {low:6.2f}  {reply[:90]!r}")
+    for label, values in confidence.items():
+        if values:
+            print(
+                f"{label}: n={len(values)} median mean log-prob "
+                f"{median(v[0] for v in values):.2f}, median lowest {median(v[1] for v in values):.2f}"
+            )
+    print(
+        f"answerable questions the product declined: {declined}, forced reply right: {declined_right}"
+    )
 
 
 if __name__ == "__main__":
