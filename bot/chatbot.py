@@ -30,7 +30,7 @@ from .context import Context, build_context, interleave, rank_sentences, whole_p
 from .coverage import Coverage, Source, spelled_out, unnamed
 from .dates import mentions_year, parse_time_hint, spoken_date
 from .evidence import Sentence
-from .llm import backend_errors, chat_model, describe
+from .llm import LlamaCppChat, backend_errors, chat_model, describe
 from .questions import (
     bounded_history,
     check_length,
@@ -61,6 +61,23 @@ number in words, a date counted from the article's date ("15 years ago"). Answer
 does.
 Only if no sentence gives the answer, reply only: {NOT_IN_SOURCES}"""
 
+# The second look after a refusal: the same rules without leave to refuse. The model's own
+# refusal is a near coin toss on answerable and unanswerable questions alike; whether the
+# corpus answers is then left to the checks every answer passes (`_finish`) and to one more
+# question put to the model on the cited sentences alone (`CONFIRM_PROMPT`): a forced answer
+# to a question the corpus does not answer is most often a near miss (another country's
+# date, another parliament's vote), which the model, shown only the cited sentences beside
+# the question, rejects more often than a right answer.
+FORCED_SYSTEM_PROMPT = SYSTEM_PROMPT.rsplit("\n", 1)[0]
+CONFIRM_SYSTEM_PROMPT = (
+    "You check whether source sentences support an answer. Reply with one word: Yes or No."
+)
+CONFIRM_PROMPT = (
+    "Source sentences:\n{sources}\n\nQuestion: {question}\nProposed answer: {answer}\n\n"
+    "Is the proposed answer a correct answer to the question according to the source "
+    "sentences alone, with every name, number and date in it stated there for what the "
+    "question asks about? Reply Yes or No."
+)
 ABSTENTION_LEAD = ("The corpus does not answer", "No document in the corpus")
 HUMAN_PROMPT = "Sentences:\n\n{passages}\n\n{conversation}Question: {question}{note}"
 SECOND_LOOK_SENTENCES = 3
@@ -367,13 +384,13 @@ class ChatBot:
             self._llm = chat_model(self.settings, self.backend)
         return self._llm
 
-    def _chain(self):
+    def _chain(self, system: str = SYSTEM_PROMPT):
         from langchain_core.output_parsers import StrOutputParser
         from langchain_core.prompts import ChatPromptTemplate
 
         prompt = ChatPromptTemplate.from_messages(
             [
-                ("system", SYSTEM_PROMPT),
+                ("system", system),
                 ("human", HUMAN_PROMPT),
             ]
         )
@@ -437,26 +454,86 @@ class ChatBot:
                 shown = text
                 yield Partial(shown)
         answer = self._finish(raw, question, passages, context)
-        if answer.cause == "model" and self.settings.second_look:
-            answer = self._second_look(answer, inputs, question, passages, ranked)
+        if answer.cause == "model" and self.settings.second_look != "off":
+            answer = self._second_look(answer, inputs, question, passages, context, ranked)
+        elif (
+            not answer.abstained
+            and self.settings.confirm == "all"
+            and not self._confirmed(question, answer)
+        ):
+            answer = self._unconfirmed(answer, raw, question, passages, context)
         yield Done(answer)
 
-    def _second_look(
-        self, declined: Answer, inputs: dict, question: str, passages: list[Passage], ranked
+    def _unconfirmed(
+        self, answer: Answer, raw: str, question: str, passages: list[Passage], context: Context
     ) -> Answer:
-        """The model said the sentences do not answer: ask once more with only the few best
-        sentences (a small model misses the answer among many), keeping the refusal unless
-        the new answer passes every check."""
-        focused = build_context(
-            ranked[:SECOND_LOOK_SENTENCES], passages, self.settings.context_tokens or 10**6
+        return Answer(
+            abstention_text(passages, why="the sentences found do not state it"),
+            [],
+            True,
+            question,
+            passages,
+            draft=raw,
+            context=context.text,
+            cause="unconfirmed",
         )
+
+    def _second_look(
+        self,
+        declined: Answer,
+        inputs: dict,
+        question: str,
+        passages: list[Passage],
+        context: Context,
+        ranked,
+    ) -> Answer:
+        """The model said the sentences do not answer: ask once more, keeping the refusal
+        unless the new answer passes every check. 'forced': the same sentences, without
+        leave to refuse; 'focused': only the few best sentences (a small model misses the
+        answer among many)."""
+        if self.settings.second_look == "forced":
+            system, shown = FORCED_SYSTEM_PROMPT, context
+        else:
+            system = SYSTEM_PROMPT
+            shown = build_context(
+                ranked[:SECOND_LOOK_SENTENCES], passages, self.settings.context_tokens or 10**6
+            )
         try:
-            raw = "".join(self._chain().stream({**inputs, "passages": focused.text}))
+            raw = "".join(self._chain(system).stream({**inputs, "passages": shown.text}))
         except backend_errors() as exc:  # the first refusal stands
             log.warning("second look failed: %s", exc)
             return declined
-        answer = self._finish(raw, question, passages, focused)
-        return declined if answer.abstained else answer
+        answer = self._finish(raw, question, passages, shown)
+        if answer.abstained:
+            return declined
+        if self.settings.second_look == "forced" and self.settings.confirm != "off":
+            if not self._confirmed(question, answer):
+                return self._unconfirmed(answer, raw, question, passages, shown)
+        return answer
+
+    def _confirmed(self, question: str, answer: Answer) -> bool:
+        """Whether the model, shown only the cited sentences, the question and the answer,
+        says yes, the sentences state it (any other reply, or a failing backend, is a no)."""
+        from langchain_core.output_parsers import StrOutputParser
+        from langchain_core.prompts import ChatPromptTemplate
+
+        prompt = ChatPromptTemplate.from_messages(
+            [("system", CONFIRM_SYSTEM_PROMPT), ("human", CONFIRM_PROMPT)]
+        )
+        inputs = {
+            "sources": "\n".join(f"- {c.quote}" for c in answer.citations),
+            "question": question,
+            "answer": MARKER.sub("", answer.text).strip(),
+        }
+        llm = self.llm
+        if isinstance(llm, LlamaCppChat):
+            llm = llm.bind(max_tokens=4)  # "Yes" or "No": no reasons to wait for
+        try:
+            reply = "".join((prompt | llm | StrOutputParser()).stream(inputs))
+        except backend_errors() as exc:
+            log.warning("answer confirmation failed: %s", exc)
+            return False
+        return reply.strip().lower().startswith("yes")
 
     def _fallback(self, exc: Exception, question: str, passages: list[Passage], ranked) -> Answer:
         log.warning("answer model failed (%s); answering extractively", exc)

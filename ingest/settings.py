@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -131,10 +131,28 @@ class Settings(BaseSettings):
         "prompt token costs 15-25 ms on 2 cores); 0 gives the chunks "
         "whole.",
     )
-    second_look: bool = Field(
-        True,
-        description="When the model says the sentences do not answer, ask it once more "
-        "with only the three best sentences.",
+    second_look: Literal["forced", "focused", "off"] = Field(
+        "forced",
+        description="When the model says the sentences do not answer: 'forced' asks it once "
+        "more over the same sentences without leave to refuse (the answer stands only if it "
+        "passes every check and the model, shown only the cited sentences, confirms it); "
+        "'focused' asks again with the three best sentences; 'off' keeps the refusal. "
+        "'true' and 'false' mean 'forced' and 'off'.",
+    )
+
+    @field_validator("second_look", mode="before")
+    @classmethod
+    def _second_look_as_bool(cls, value):
+        if isinstance(value, bool) or str(value).lower() in ("true", "false", "1", "0"):
+            return "forced" if str(value).lower() in ("true", "1") else "off"
+        return value
+
+    confirm: Literal["all", "forced", "off"] = Field(
+        "forced",
+        description="Which answers the model is asked to confirm, shown only the cited "
+        "sentences, the question and the answer ('Yes' keeps it, anything else declines): "
+        "'forced' those of a forced second look, 'all' every answer (about 1 s more each), "
+        "'off' none.",
     )
     coverage_gate: bool = Field(
         True,

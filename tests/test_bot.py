@@ -673,9 +673,94 @@ def test_an_answer_without_a_year_says_as_of_when():
     assert answer("Who joined?", "No.", abstained=True) == "No."
 
 
-def test_a_refusal_gets_a_second_look_at_the_best_sentences(seed_store):
-    # A small model misses the answer among many sentences and refuses; asked again with the
-    # three best ones it finds it. The second answer passes the same checks.
+def _asked_to_confirm(prompt: str) -> bool:
+    return "Proposed answer:" in prompt
+
+
+def test_a_refusal_is_asked_again_without_leave_to_refuse_then_confirmed(seed_store):
+    # The model refuses although the sentence is in its prompt. Asked again over the same
+    # sentences, with the system prompt no longer offering NOT IN SOURCES, it answers; the
+    # answer stands once it passes the checks and the model, shown only the cited sentence,
+    # confirms it.
+    from ingest.settings import Settings
+
+    calls: list[tuple[str, str]] = []
+
+    class Recording(GenericFakeChatModel):
+        confirm: str = "Yes"
+
+        def _stream(self, messages, *args, **kwargs):
+            system, human = messages[0].content, messages[-1].content
+            calls.append((system, human))
+            if _asked_to_confirm(human):
+                reply = self.confirm
+            elif "NOT IN SOURCES" in system:
+                reply = "NOT IN SOURCES"
+            else:
+                reply = f"Russia and Belarus were not invited [{number_of(human, LAST)}]."
+            self.messages = iter([reply])
+            yield from super()._stream(messages, *args, **kwargs)
+
+    answer = ChatBot(store=seed_store, llm=Recording(messages=iter([]))).ask(QUESTION)
+    assert len(calls) == 3
+    (first_system, first), (forced_system, forced), (_, confirm) = calls
+    assert "NOT IN SOURCES" in first_system and "NOT IN SOURCES" not in forced_system
+    assert forced == first  # the same sentences, shown again
+    assert LAST in confirm and QUESTION in confirm and "Russia and Belarus" in confirm
+    assert confirm.count("\n- ") == 1  # only the cited sentence
+    assert not answer.abstained and [c.quote for c in answer.citations] == [LAST]
+    assert answer.text == "Russia and Belarus were not invited [1]."
+
+    # not confirmed: the refusal stands, and says why
+    calls.clear()
+    refused = ChatBot(store=seed_store, llm=Recording(messages=iter([]), confirm="No")).ask(
+        QUESTION
+    )
+    assert len(calls) == 3 and refused.abstained and refused.cause == "unconfirmed"
+    assert refused.citations == [] and "does not answer" in refused.text
+
+    # 'off' keeps the first refusal without asking again
+    calls.clear()
+    off = ChatBot(
+        store=seed_store, llm=Recording(messages=iter([])), settings=Settings(second_look="off")
+    ).ask(QUESTION)
+    assert len(calls) == 1 and off.abstained and off.cause == "model"
+
+
+def test_every_answer_is_confirmed_when_asked_to(seed_store):
+    # PARTNERBOT_CONFIRM=all: an answer that passes every check is still put to the model
+    # once more, with only its cited sentences; a "No" declines it (a near miss the lexical
+    # checks let through), a "Yes" keeps it. The default asks only after a forced answer.
+    from ingest.settings import Settings
+
+    def bot(confirm: str, verdict: str, prompts: list[str]) -> ChatBot:
+        def reply(prompt):
+            prompts.append(prompt)
+            if _asked_to_confirm(prompt):
+                return verdict
+            return f"Russia and Belarus were not invited [{number_of(prompt, LAST)}]."
+
+        return ChatBot(store=seed_store, llm=replying(reply), settings=Settings(confirm=confirm))
+
+    prompts: list[str] = []
+    no = bot("all", "No.", prompts).ask(QUESTION)
+    assert len(prompts) == 2 and _asked_to_confirm(prompts[1])
+    assert no.abstained and no.cause == "unconfirmed" and no.citations == []
+    assert "the sentences found do not state it" in no.text
+    prompts.clear()
+    yes = bot("all", "Yes", prompts).ask(QUESTION)
+    assert len(prompts) == 2 and not yes.abstained and yes.citations[0].quote == LAST
+    prompts.clear()
+    default = bot("forced", "No.", prompts).ask(QUESTION)
+    assert len(prompts) == 1 and not default.abstained
+
+
+def test_a_focused_second_look_asks_with_the_best_sentences(seed_store):
+    # PARTNERBOT_SECOND_LOOK=focused: asked again with the three best sentences only; the
+    # second answer passes the same checks (no confirmation is asked).
+    from ingest.settings import Settings
+
+    focused = Settings(second_look="focused")
     prompts = []
 
     def reply(prompt):
@@ -684,12 +769,14 @@ def test_a_refusal_gets_a_second_look_at_the_best_sentences(seed_store):
             return "NOT IN SOURCES"
         return f"Russia and Belarus were not invited [{number_of(prompt, LAST)}]."
 
-    answer = ChatBot(store=seed_store, llm=replying(reply)).ask(QUESTION)
+    answer = ChatBot(store=seed_store, llm=replying(reply), settings=focused).ask(QUESTION)
     assert len(prompts) == 2 and prompts[1].count("\n[") <= 3 < prompts[0].count("\n[")
     assert not answer.abstained and [c.quote for c in answer.citations] == [LAST]
     # a second refusal, or a second answer that fails its checks, leaves the refusal standing
     for second in ("NOT IN SOURCES", "Mongolia was not invited [1]."):
-        again = ChatBot(store=seed_store, llm=scripted("NOT IN SOURCES", second)).ask(QUESTION)
+        again = ChatBot(
+            store=seed_store, llm=scripted("NOT IN SOURCES", second), settings=focused
+        ).ask(QUESTION)
         assert again.abstained and again.cause in ("model", "verifier")
 
 
