@@ -461,11 +461,11 @@ class ChatBot:
             and self.settings.confirm == "all"
             and not self._confirmed(question, answer)
         ):
-            answer = self._unconfirmed(answer, raw, question, passages, context)
+            answer = self._unconfirmed(raw, question, passages, context)
         yield Done(answer)
 
     def _unconfirmed(
-        self, answer: Answer, raw: str, question: str, passages: list[Passage], context: Context
+        self, raw: str, question: str, passages: list[Passage], context: Context
     ) -> Answer:
         return Answer(
             abstention_text(passages, why="the sentences found do not state it"),
@@ -508,7 +508,7 @@ class ChatBot:
             return declined
         if self.settings.second_look == "forced" and self.settings.confirm != "off":
             if not self._confirmed(question, answer):
-                return self._unconfirmed(answer, raw, question, passages, shown)
+                return self._unconfirmed(raw, question, passages, shown)
         return answer
 
     def _confirmed(self, question: str, answer: Answer) -> bool:

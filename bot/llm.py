@@ -191,7 +191,9 @@ def openai_chat_model(settings: Settings) -> BaseChatModel:
         api_key=key,
         temperature=0.0,
         max_tokens=settings.max_answer_tokens,
-        timeout=_timeout(settings),
+        # (connect, read, write, pool) as a plain tuple: openai 3 runs on httpx2, which
+        # refuses an httpx.Timeout; both read the tuple the same way
+        timeout=(5.0, settings.llm_timeout, settings.llm_timeout, settings.llm_timeout),
         max_retries=0,
     )
 
