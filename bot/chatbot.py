@@ -73,7 +73,8 @@ CONFIRM_SYSTEM_PROMPT = (
     "You check whether source sentences support an answer. Reply with one word: Yes or No."
 )
 CONFIRM_PROMPT = (
-    "Source sentences:\n{sources}\n\nQuestion: {question}\nProposed answer: {answer}\n\n"
+    "Source sentences:\n{sources}\n\n{conversation}Question: {question}\n"
+    "Proposed answer: {answer}\n\n"
     "Is the proposed answer a correct answer to the question according to the source "
     "sentences alone, with every name, number and date in it stated there for what the "
     "question asks about? Reply Yes or No."
@@ -459,7 +460,7 @@ class ChatBot:
         elif (
             not answer.abstained
             and self.settings.confirm == "all"
-            and not self._confirmed(question, answer)
+            and not self._confirmed(question, answer, conversation)
         ):
             answer = self._unconfirmed(raw, question, passages, context)
         yield Done(answer)
@@ -507,13 +508,14 @@ class ChatBot:
         if answer.abstained:
             return declined
         if self.settings.second_look == "forced" and self.settings.confirm != "off":
-            if not self._confirmed(question, answer):
+            if not self._confirmed(question, answer, inputs["conversation"]):
                 return self._unconfirmed(raw, question, passages, shown)
         return answer
 
-    def _confirmed(self, question: str, answer: Answer) -> bool:
-        """Whether the model, shown only the cited sentences, the question and the answer,
-        says yes, the sentences state it (any other reply, or a failing backend, is a no)."""
+    def _confirmed(self, question: str, answer: Answer, conversation: str = "") -> bool:
+        """Whether the model, shown only the cited sentences, the question and the answer
+        (and a follow-up's earlier turns, which say what "he" or "it" is), says yes, the
+        sentences state it (any other reply, or a failing backend, is a no)."""
         from langchain_core.output_parsers import StrOutputParser
         from langchain_core.prompts import ChatPromptTemplate
 
@@ -522,6 +524,7 @@ class ChatBot:
         )
         inputs = {
             "sources": "\n".join(f"- {c.quote}" for c in answer.citations),
+            "conversation": conversation,
             "question": question,
             "answer": MARKER.sub("", answer.text).strip(),
         }

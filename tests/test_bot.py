@@ -719,6 +719,14 @@ def test_a_refusal_is_asked_again_without_leave_to_refuse_then_confirmed(seed_st
     assert len(calls) == 3 and refused.abstained and refused.cause == "unconfirmed"
     assert refused.citations == [] and "does not answer" in refused.text
 
+    # a follow-up's confirmation sees the earlier turn ("it" is the July 2021 meeting)
+    calls.clear()
+    earlier = ("When was the first in-person meeting with partners since the pandemic?", "July")
+    ChatBot(store=seed_store, llm=Recording(messages=iter([]))).ask(
+        "Which partners were not invited to it?", history=[earlier]
+    )
+    assert f"Earlier question: {earlier[0]}" in calls[-1][1] and _asked_to_confirm(calls[-1][1])
+
     # 'off' keeps the first refusal without asking again
     calls.clear()
     off = ChatBot(
