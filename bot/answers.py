@@ -15,8 +15,7 @@ CAUSES = {
     "filters": "no document matches the filters",
     "gate": "no article retrieved names a place or number of the question",
     "model": "the model said the sentences do not answer",
-    "unconfirmed": "the model, made to answer after refusing, did not confirm its answer from the "
-    "cited sentences alone",
+    "unconfirmed": "the model, shown only the cited sentences, did not confirm the answer",
     "verifier": "no sentence shown backs what the model wrote",
     "country": "the sentences found are about another country",
     "coverage": "the cited articles do not name a place or number of the question",

@@ -529,7 +529,7 @@ class ChatBot:
             "answer": MARKER.sub("", answer.text).strip(),
         }
         llm = self.llm
-        if isinstance(llm, LlamaCppChat):
+        if isinstance(llm, LlamaCppChat) or type(llm).__name__ == "ChatOpenAI":
             llm = llm.bind(max_tokens=4)  # "Yes" or "No": no reasons to wait for
         try:
             reply = "".join((prompt | llm | StrOutputParser()).stream(inputs))
