@@ -493,7 +493,12 @@ class ChatBot:
         leave to refuse; 'focused': only the few best sentences (a small model misses the
         answer among many)."""
         if self.settings.second_look == "forced":
-            system, shown = FORCED_SYSTEM_PROMPT, context
+            # The refusal may be right about what it was shown: the answering sentence is
+            # often retrieved but ranked below the budget. The forced look reads twice as
+            # many of the best sentences.
+            budget = self.settings.context_tokens
+            shown = build_context(ranked, passages, 2 * budget) if budget else context
+            system = FORCED_SYSTEM_PROMPT
         else:
             system = SYSTEM_PROMPT
             shown = build_context(

@@ -679,9 +679,9 @@ def _asked_to_confirm(prompt: str) -> bool:
 
 def test_a_refusal_is_asked_again_without_leave_to_refuse_then_confirmed(seed_store):
     # The model refuses although the sentence is in its prompt. Asked again over the same
-    # sentences, with the system prompt no longer offering NOT IN SOURCES, it answers; the
-    # answer stands once it passes the checks and the model, shown only the cited sentence,
-    # confirms it.
+    # sentences and the next best ones (twice the budget), with the system prompt no longer
+    # offering NOT IN SOURCES, it answers; the answer stands once it passes the checks and
+    # the model, shown only the cited sentence, confirms it.
     from ingest.settings import Settings
 
     calls: list[tuple[str, str]] = []
@@ -705,7 +705,10 @@ def test_a_refusal_is_asked_again_without_leave_to_refuse_then_confirmed(seed_st
     assert len(calls) == 3
     (first_system, first), (forced_system, forced), (_, confirm) = calls
     assert "NOT IN SOURCES" in first_system and "NOT IN SOURCES" not in forced_system
-    assert forced == first  # the same sentences, shown again
+    shown = [line.split("] ", 1)[1] for line in first.splitlines() if re.match(r"\[\d+\] ", line)]
+    again = [line for line in forced.splitlines() if re.match(r"\[\d+\] ", line)]
+    assert all(any(s in line for line in again) for s in shown)  # what it refused is shown
+    assert len(again) > len(shown)  # and more: the answer may lie just past the budget
     assert LAST in confirm and QUESTION in confirm and "Russia and Belarus" in confirm
     assert confirm.count("\n- ") == 1  # only the cited sentence
     assert not answer.abstained and [c.quote for c in answer.citations] == [LAST]
