@@ -134,7 +134,7 @@ class Settings(BaseSettings):
     second_look: Literal["forced", "focused", "off"] = Field(
         "forced",
         description="When the model says the sentences do not answer: 'forced' asks it once "
-        "more over the same sentences without leave to refuse (the answer stands only if it "
+        "more over twice the sentence budget without leave to refuse (the answer stands only if it "
         "passes every check and the model, shown only the cited sentences, confirms it); "
         "'focused' asks again with the three best sentences; 'off' keeps the refusal. "
         "'true' and 'false' mean 'forced' and 'off'.",
