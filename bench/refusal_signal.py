@@ -38,8 +38,7 @@ def main() -> None:
 
     from llama_cpp import Llama
 
-    from bot.chatbot import HUMAN_PROMPT, NOT_IN_SOURCES, SYSTEM_PROMPT, _note
-    from bot.coverage import spelled_out
+    from bot.chatbot import NOT_IN_SOURCES, SYSTEM_PROMPT
     from bot.model_file import ensure_model_file
     from ingest.settings import get_settings
 
@@ -64,22 +63,7 @@ def main() -> None:
         if row.get("cause") != "model":
             continue
         question = row["question"]
-        human = HUMAN_PROMPT.format(
-            passages=row["context"],
-            conversation="",
-            question=question,
-            note=_note(spelled_out(question)),
-        )
-        out = llama.create_chat_completion(
-            messages=[
-                {"role": "system", "content": SYSTEM_PROMPT},
-                {"role": "user", "content": human},
-            ],
-            max_tokens=1,
-            temperature=0.0,
-            logprobs=True,
-            top_logprobs=10,
-        )
+        out = _ask(llama, SYSTEM_PROMPT, row, max_tokens=1, top_logprobs=10)
         top = out["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
         p = sum(math.exp(t["logprob"]) for t in top if t["token"].strip().upper() == first)
         answerable = row.get("kind") != "unanswerable"
@@ -93,33 +77,40 @@ def main() -> None:
             )
 
 
-def _forced(llama, answers: Path) -> None:
-    from bot.chatbot import HUMAN_PROMPT, NOT_IN_SOURCES, SYSTEM_PROMPT, _note
+def _ask(llama, system: str, row: dict, max_tokens: int, top_logprobs: int) -> dict:
+    """The recorded prompt of an eval answer (`row`), asked again under `system`, greedy,
+    with token log-probabilities."""
+    from bot.chatbot import HUMAN_PROMPT, _note
     from bot.coverage import spelled_out
+
+    human = HUMAN_PROMPT.format(
+        passages=row["context"],
+        conversation="",
+        question=row["question"],
+        note=_note(spelled_out(row["question"])),
+    )
+    return llama.create_chat_completion(
+        messages=[{"role": "system", "content": system}, {"role": "user", "content": human}],
+        max_tokens=max_tokens,
+        temperature=0.0,
+        logprobs=True,
+        top_logprobs=top_logprobs,
+    )
+
+
+def _forced(llama, answers: Path) -> None:
+    from bot.chatbot import FORCED_SYSTEM_PROMPT, NOT_IN_SOURCES
     from bot.evaluate import answer_correct
 
-    system, permission = SYSTEM_PROMPT.rsplit("\n", 1)
-    assert NOT_IN_SOURCES in permission, "the system prompt's last line is no longer the leave"
+    assert NOT_IN_SOURCES not in FORCED_SYSTEM_PROMPT, "the forced prompt still offers refusal"
     rows = [json.loads(line) for line in answers.read_text(encoding="utf-8").splitlines()]
     confidence: dict[str, list[tuple[float, float]]] = {"right": [], "wrong": [], "unans.": []}
     declined_right = declined = 0
     for row in rows:
         if row.get("kind") == "follow-up" or not row.get("context"):
             continue
-        question = row["question"]
-        human = HUMAN_PROMPT.format(
-            passages=row["context"],
-            conversation="",
-            question=question,
-            note=_note(spelled_out(question)),
-        )
-        out = llama.create_chat_completion(
-            messages=[{"role": "system", "content": system}, {"role": "user", "content": human}],
-            max_tokens=120,
-            temperature=0.0,
-            logprobs=True,
-            top_logprobs=1,  # llama-cpp-python gives no per-token log-probs without it
-        )
+        # top_logprobs=1: llama-cpp-python gives no per-token log-probs without it
+        out = _ask(llama, FORCED_SYSTEM_PROMPT, row, max_tokens=120, top_logprobs=1)
         choice = out["choices"][0]
         reply = choice["message"]["content"] or ""
         # the answer's own tokens: citation markers are bookkeeping
