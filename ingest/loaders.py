@@ -218,8 +218,9 @@ def markdown_to_text(md: str) -> str:
 
 
 def _clean_plain(text: str) -> str:
-    """Plain text keeps its lines; Markdown images and link targets pasted into it are dropped."""
-    text = strip_markdown_links(text)
+    """Plain text keeps its lines; Markdown images and link targets pasted into it are
+    dropped, and so are inline HTML tags copied with it ("NATO’s 31<sup>st</sup> Ally")."""
+    text = _MD_INLINE_TAG.sub("", strip_markdown_links(text))
     lines = [ln.rstrip() for ln in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 

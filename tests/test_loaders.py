@@ -35,6 +35,20 @@ def test_yaml_front_matter_markdown(tmp_path):
     )
 
 
+def test_plain_text_loses_inline_html_tags_copied_with_it(tmp_path):
+    # The shared White House releases say "NATO’s 31<sup>st</sup> Ally": quotes showed the tags
+    f = tmp_path / "release.txt"
+    f.write_text(
+        "Title: Welcome\n\nToday, I welcome Finland as NATO’s 31<sup>st</sup> Ally.\n"
+        "We mark the 75<sup>th </sup>anniversary. Keep a < b and <this>.\n",
+        encoding="utf-8",
+    )
+    text = load_file(f).text
+    assert "Finland as NATO’s 31st Ally." in text
+    assert "the 75th anniversary" in text
+    assert "a < b and <this>" in text
+
+
 def test_markdown_link_with_parentheses_in_url():
     assert markdown_to_text("see [the text](https://e.org/a_(b)) now") == "see the text now"
 
