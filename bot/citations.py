@@ -187,6 +187,10 @@ def _backing(
             # so-called Israeli model" is not in the cited one): cite the one that says it.
             backing = _covering(claim, question, backing + [better], score)
         tries.append((backing, True))
+        if len(cited) > 1:
+            # each cited sentence alone too: the one from the article the question names
+            # may say it without the other's help
+            tries += [([c], True) for c in cited]
     ranked = sorted((c for c in shown if c not in cited), key=score, reverse=True)
     tries += [
         ([c], False) for c in ranked[:MAX_ALTERNATIVES] if score(c) >= _MIN_ALTERNATIVE_SUPPORT

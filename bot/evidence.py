@@ -77,7 +77,8 @@ def support(
     s_terms = sentence.terms | dated
     claim_terms = content_terms(claim)
     shared = claim_terms & s_terms
-    if not shared:
-        return 0.0
+    # numbers compared as numbers: "6 [5]" is backed by "six national party leaders"
     nums = numbers_in(claim) & numbers_in(sentence.text)
+    if not shared and not nums:
+        return 0.0
     return 2.0 * len(shared) + 1.0 * len(nums) + 1.0 * len(content_terms(question) & s_terms)
