@@ -18,7 +18,9 @@ the answer falls back to the extractive one, with `Answer.notice` saying what fa
 from __future__ import annotations
 
 import logging
+import re
 import threading
+from dataclasses import replace
 from typing import Iterator, Sequence
 
 from ingest.settings import Settings, get_settings
@@ -82,6 +84,11 @@ CONFIRM_PROMPT = (
 ABSTENTION_LEAD = ("The corpus does not answer", "No document in the corpus")
 HUMAN_PROMPT = "Sentences:\n\n{passages}\n\n{conversation}Question: {question}{note}"
 SECOND_LOOK_SENTENCES = 3
+# A refusal, and a draft whose every claim failed its checks (no backing sentence, a
+# question's place or number unmentioned, another country's sentence): each gets a second
+# look before the bot declines. A draft citing the wrong sentence is often answerable from
+# a better one ranked just below the budget.
+SECOND_LOOK_CAUSES = frozenset({"model", "verifier", "coverage", "country"})
 
 
 def _citation(n: int, quote: Sentence, passages: list[Passage]) -> Citation:
@@ -288,6 +295,44 @@ class ChatBot:
         question = normalize(question)
         check_length(question, self.settings.max_question_chars)
         history = bounded_history(history, self.settings.max_question_chars)
+        asked = parts(question) if not history else [question]
+        if len(asked) > 1 and self.settings.answer_parts == "each" and self.backend != "extractive":
+            answering = self._by_parts(question, asked, filters)
+        else:
+            answering = self._answer(question, history, filters)
+        for event in answering:
+            yield Done(with_as_of(event.answer)) if isinstance(event, Done) else event
+
+    def _by_parts(
+        self, question: str, asked: list[str], filters: Filters | None
+    ) -> Iterator[Event]:
+        """A question of several parts answered part by part, each with its own search and
+        citations, the later parts as follow-ups of the earlier ones ("and which number Ally
+        was it?"): a small model asked two things at once answers one, or answers the
+        question's context clause. A part the corpus does not answer is said to be so."""
+        earlier: list[tuple[str, str]] = []
+        done: list[Answer] = []
+        seen: dict[str, Passage] = {}
+        for part in asked:
+            part_question = part[:1].upper() + part[1:].rstrip(" ?.") + "?"
+            lead = " ".join(_part_text(a, done[:i]) for i, a in enumerate(done))
+            shift = sum(len(a.citations) for a in done)
+            for event in self._answer(part_question, earlier, filters):
+                if isinstance(event, Retrieved):
+                    seen.update((p.id, p) for p in event.passages)
+                    yield Retrieved(list(seen.values()))
+                elif isinstance(event, Partial):
+                    shown = MARKER.sub(lambda m: _shifted(m.group(), shift), event.text)
+                    yield Partial(f"{lead} {shown}".strip())
+                else:
+                    done.append(event.answer)
+                    earlier.append((part_question, event.answer.text))
+        yield Done(_joined(question, done, list(seen.values())))
+
+    def _answer(
+        self, question: str, history: History, filters: Filters | None
+    ) -> Iterator[Event]:
+        """One question (and the turns before it) through search, the model and the checks."""
         queries, q_vecs, passages = self._retrieval(question, history, filters)
         yield Retrieved(passages)
         if not passages:
@@ -327,12 +372,11 @@ class ChatBot:
         else:
             ranked = rank_sentences(queries, passages, q_vecs, vectors)
         if self.backend == "extractive":
-            yield Done(with_as_of(self._extractive(question, passages, ranked)))
+            yield Done(self._extractive(question, passages, ranked))
             return
         budget = self.settings.context_tokens
         context = build_context(ranked, passages, budget) if budget else whole_passages(passages)
-        for event in self._generate(question, history, passages, context, ranked):
-            yield Done(with_as_of(event.answer)) if isinstance(event, Done) else event
+        yield from self._generate(question, history, passages, context, ranked)
 
     def retrieve(
         self, question: str, history: History | None = None, filters: Filters | None = None
@@ -455,7 +499,7 @@ class ChatBot:
                 shown = text
                 yield Partial(shown)
         answer = self._finish(raw, question, passages, context)
-        if answer.cause == "model" and self.settings.second_look != "off":
+        if answer.cause in SECOND_LOOK_CAUSES and self.settings.second_look != "off":
             answer = self._second_look(answer, inputs, question, passages, context, ranked)
         elif (
             not answer.abstained
@@ -488,8 +532,8 @@ class ChatBot:
         context: Context,
         ranked,
     ) -> Answer:
-        """The model said the sentences do not answer: ask once more, keeping the refusal
-        unless the new answer passes every check. 'forced': the same sentences, without
+        """The model said the sentences do not answer, or its answer failed the checks: ask
+        once more, keeping the first refusal unless the new answer passes every check. 'forced': the same sentences, without
         leave to refuse; 'focused': only the few best sentences (a small model misses the
         answer among many)."""
         if self.settings.second_look == "forced":
@@ -626,6 +670,52 @@ class ChatBot:
         return Answer(
             f"“{plain_text(citation.quote).strip()}” [1]", [citation], False, question, passages
         )
+
+
+def _part_text(answer: Answer, before: list[Answer]) -> str:
+    """A part's answer as it reads in the whole: its markers shifted past the citations of
+    the parts before it, or, declined, which part the corpus does not answer."""
+    if answer.abstained:
+        return f"The corpus found does not answer “{answer.question}”"
+    shift = sum(len(a.citations) for a in before)
+    text = MARKER.sub(lambda m: _shifted(m.group(), shift), answer.text).rstrip()
+    return text if text.endswith((".", "!", "?", "”", ")")) else f"{text}."
+
+
+def _shifted(markers: str, shift: int) -> str:
+    return re.sub(r"\d+", lambda m: str(int(m.group()) + shift), markers)
+
+
+def _joined(question: str, answers: list[Answer], passages: list[Passage]) -> Answer:
+    """The parts' answers as one: their texts in order, their citations numbered on."""
+    answered = [a for a in answers if not a.abstained]
+    if not answered:
+        first = answers[0]
+        return Answer(
+            abstention_text(passages),
+            [],
+            True,
+            question,
+            passages,
+            draft="\n\n".join(a.draft for a in answers),
+            context="\n\n".join(a.context for a in answers),
+            cause=first.cause,
+        )
+    citations, texts = [], []
+    for i, a in enumerate(answers):
+        texts.append(_part_text(a, answers[:i]))
+        shift = len(citations)
+        citations += [replace(c, n=c.n + shift) for c in a.citations]
+    return Answer(
+        " ".join(texts),
+        citations,
+        False,
+        question,
+        passages,
+        draft="\n\n".join(a.draft for a in answers),
+        context="\n\n".join(a.context for a in answers),
+        notice=" ".join(dict.fromkeys(a.notice for a in answers if a.notice)) or None,
+    )
 
 
 def _note(text: str) -> str:

@@ -133,7 +133,8 @@ class Settings(BaseSettings):
     )
     second_look: Literal["forced", "focused", "off"] = Field(
         "forced",
-        description="When the model says the sentences do not answer: 'forced' asks it once "
+        description="When the model says the sentences do not answer, or its answer fails "
+        "the checks: 'forced' asks it once "
         "more over twice the sentence budget without leave to refuse (the answer stands only if it "
         "passes every check and the model, shown only the cited sentences, confirms it); "
         "'focused' asks again with the three best sentences; 'off' keeps the refusal. "
@@ -147,6 +148,14 @@ class Settings(BaseSettings):
             return "forced" if str(value).lower() in ("true", "1") else "off"
         return value
 
+    answer_parts: Literal["each", "together"] = Field(
+        "together",
+        description="A question asking two things ('when did Finland apply, and when did "
+        "it join?'): 'together' asks the model once, over sentences found for each part; "
+        "'each' answers every part on its own (its own search, the later parts as "
+        "follow-ups of the earlier; one model call per part: with the packaged model it "
+        "left more parts unanswered, see docs/evaluation.md).",
+    )
     confirm: Literal["all", "forced", "off"] = Field(
         "forced",
         description="Which answers the model is asked to confirm, shown only the cited "

@@ -422,6 +422,57 @@ def test_an_answer_about_another_country_than_the_one_asked_is_declined(tmp_path
     assert moved.citations[0].quote.startswith("New Zealand has provided more than")
 
 
+def test_a_bare_number_or_two_cited_articles_are_backed_as_a_reader_would(tmp_path):
+    # Tune pc-52: "6 [5]" for "six national party leaders" was declined (a claim of only a
+    # number shared no word with its sentence). Tune pc-57: the model cited the sentence of
+    # the statement the question names and an encyclopedia's; the pair was kept together and
+    # the encyclopedia's sentence, never mentioning the "75th", had the answer declined on
+    # coverage. The statement's sentence alone backs it.
+    from ingest.settings import Settings
+
+    store_of(
+        tmp_path,
+        flag="Title: Flag raised at NATO headquarters\nDate: 2024-03-11\n\nThe Swedish "
+        "delegation today includes the Crown Princess and all together six national party "
+        "leaders. The flag was raised at noon in Brussels.\n",
+        anniversary="Title: Statement on NATO’s 75th Anniversary\nDate: 2024-04-04\n\nWe saw "
+        "it again when America was attacked on September 11, 2001 and our Allies invoked NATO "
+        "Article 5 for the first and only time in history. The attacks on the United States "
+        "showed what collective defence means.\n",
+        encyclopedia="Title: NATO (encyclopedia article)\n\nThe September 11 attacks in the "
+        "United States caused NATO to invoke its collective defence article for the first "
+        "time. Its headquarters are in Brussels.\n",
+    )
+    once = Settings(second_look="off")
+
+    def ask(question, reply):
+        return ChatBot(store=tmp_path / "store", llm=replying(reply), settings=once).ask(question)
+
+    six = ask(
+        "How many national party leaders were in the Swedish delegation?",
+        lambda prompt: f"6 [{number_of(prompt, 'six national party leaders')}]",
+    )
+    assert not six.abstained, six.text
+    assert "six national party leaders" in six.citations[0].quote
+    assert ask(  # the number must still be the sentence's
+        "How many national party leaders were in the Swedish delegation?",
+        lambda prompt: f"7 [{number_of(prompt, 'six national party leaders')}]",
+    ).abstained
+
+    claim = (
+        "The September 11 attacks in the United States caused NATO to invoke its collective "
+        "defence article for the first time"
+    )
+    named = ask(
+        "According to the statement on NATO’s 75th anniversary, what event led Allies to "
+        "invoke Article 5 for the only time?",
+        lambda p: f"{claim} [{number_of(p, 'America was attacked')}]"
+        f"[{number_of(p, 'caused NATO')}].",
+    )
+    assert not named.abstained, named.text
+    assert [c.title for c in named.citations] == ["Statement on NATO’s 75th Anniversary"]
+
+
 def test_a_sentence_in_another_countrys_paragraph_or_a_name_it_ties_to_another_country(tmp_path):
     # Tune co-15: "How many targeted sanctions has Tokyo imposed?" answered "1,200" from "the
     # Government has imposed ... over 1,200 targeted sanctions", in the Australia paragraph of
@@ -738,6 +789,36 @@ def test_a_refusal_is_asked_again_without_leave_to_refuse_then_confirmed(seed_st
     assert len(calls) == 1 and off.abstained and off.cause == "model"
 
 
+def test_an_answer_failing_its_checks_gets_the_second_look_too(seed_store):
+    # Tune pd-41: the model answered "Connolly [1]" from a sentence that never mentions the
+    # year asked about; the answering sentence was in its prompt. A draft whose claims all
+    # fail their checks is asked again like a refusal, and the new answer stands only once
+    # checked and confirmed; a "No" declines it.
+    from ingest.settings import Settings
+
+    def bot(verdict: str, prompts: list[str], **settings) -> ChatBot:
+        def reply(prompt):
+            prompts.append(prompt)
+            if _asked_to_confirm(prompt):
+                return verdict
+            if len(prompts) == 1:
+                return f"China and Iran were not invited [{number_of(prompt, LAST)}]."
+            return f"Russia and Belarus were not invited [{number_of(prompt, LAST)}]."
+
+        return ChatBot(store=seed_store, llm=replying(reply), settings=Settings(**settings))
+
+    prompts: list[str] = []
+    first = bot("Yes", prompts, second_look="off").ask(QUESTION)
+    assert first.abstained and first.cause in ("verifier", "country") and len(prompts) == 1
+    prompts.clear()
+    answer = bot("Yes", prompts).ask(QUESTION)
+    assert len(prompts) == 3 and _asked_to_confirm(prompts[-1])
+    assert not answer.abstained and [c.quote for c in answer.citations] == [LAST]
+    prompts.clear()
+    declined = bot("No", prompts).ask(QUESTION)
+    assert len(prompts) == 3 and declined.abstained and declined.cause == "unconfirmed"
+
+
 def test_every_answer_is_confirmed_when_asked_to(seed_store):
     # PARTNERBOT_CONFIRM=all: an answer that passes every check is still put to the model
     # once more, with only its cited sentences; a "No" declines it (a near miss the lexical
@@ -804,7 +885,7 @@ def test_a_two_part_question_answered_in_one_part_says_which_part_is_open(seed_s
     ).ask(question)
     assert not answer.abstained
     assert answer.text.startswith("Russia and Belarus were not invited [1].")
-    assert "does not answer “which partners met in Kuwait in 2022?”" in answer.text
+    assert "does not answer “which partners met in kuwait in 2022?”" in answer.text.lower()
 
 
 @pytest.fixture(scope="module")
@@ -1068,3 +1149,60 @@ def test_a_source_given_with_a_role_may_be_named_anywhere_in_the_article():
     other = "According to Reuters, what did Mark Rutte say?"
     assert ("Mark Rutte", False) in question_names(other)
     assert unnamed(other, near, [article + " Reuters"]) == ["Mark Rutte"]
+
+
+def test_a_question_of_two_parts_is_answered_part_by_part(tmp_path):
+    # Tune pa-27: asked on what date Sweden became a member "and which number Ally" it was,
+    # the model answered the question's context clause. Each part is asked on its own, the
+    # second as a follow-up of the first, and each answer keeps its own citation; a part the
+    # corpus does not answer is named.
+    from bot.answers import text_deltas
+    from ingest.settings import Settings
+
+    store_of(
+        tmp_path,
+        finland="Title: Finland joins NATO\nDate: 2023-04-04\n\nFinland applied for NATO "
+        "membership in May 2022 together with Sweden. Today Finland became NATO's 31st Ally "
+        "after the fastest ratification in the Alliance's history.\n",
+    )
+    question = "When did Finland apply for NATO membership, and which number Ally did it become?"
+    prompts: list[str] = []
+
+    def reply(prompt: str, ordinal: bool = True) -> str:
+        prompts.append(prompt)
+        asked = prompt.rsplit("Question: ", 1)[1]
+        if asked.startswith("When did Finland apply"):
+            return f"Finland applied in May 2022 [{number_of(prompt, 'applied')}]."
+        if asked.startswith("Which number Ally") and ordinal:
+            return f"The 31st Ally [{number_of(prompt, '31st')}]."
+        return "NOT IN SOURCES"
+
+    def bot(**settings) -> ChatBot:
+        return ChatBot(store=tmp_path / "store", llm=replying(reply), settings=Settings(**settings))
+
+    events = list(bot(answer_parts="each").events(question))
+    answer = events[-1].answer
+    assert len(prompts) == 2
+    assert "Earlier question: When did Finland apply for NATO membership?" in prompts[1]
+    assert answer.text == "Finland applied in May 2022 [1]. The 31st Ally [2]."
+    assert [c.n for c in answer.citations] == [1, 2]
+    assert "applied for NATO membership in May 2022" in answer.citations[0].quote
+    assert "31st Ally" in answer.citations[1].quote
+    deltas = [d for d in text_deltas(iter(events)) if isinstance(d, str)]
+    assert "".join(deltas) == answer.text  # streamed append-only, nothing taken back
+
+    prompts.clear()
+    half = ChatBot(
+        store=tmp_path / "store",
+        llm=replying(lambda p: reply(p, ordinal=False)),
+        settings=Settings(second_look="off", answer_parts="each"),
+    ).ask(question)
+    assert not half.abstained and len(half.citations) == 1
+    assert half.text == (
+        "Finland applied in May 2022 [1]. "
+        "The corpus found does not answer “Which number Ally did it become?”"
+    )
+
+    prompts.clear()
+    together = bot().ask(question)  # the default
+    assert len(prompts) == 1 and "31st" not in together.text  # one call, one part answered
