@@ -27,7 +27,7 @@ from ingest.settings import Settings, get_settings
 from ingest.text import sentence_spans
 
 from .answers import Answer, Citation, Done, Event, Partial, Retrieved
-from .citations import MARKER, grounded_prefix, grounding_vocabulary, plain_text, resolve
+from .citations import MARKER, WORD_RE, grounded_prefix, grounding_vocabulary, plain_text, resolve
 from .context import Context, build_context, interleave, rank_sentences, whole_passages
 from .coverage import Coverage, Source, spelled_out, unnamed
 from .dates import mentions_year, parse_time_hint, spoken_date
@@ -322,16 +322,13 @@ class ChatBot:
                     seen.update((p.id, p) for p in event.passages)
                     yield Retrieved(list(seen.values()))
                 elif isinstance(event, Partial):
-                    shown = MARKER.sub(lambda m: _shifted(m.group(), shift), event.text)
-                    yield Partial(f"{lead} {shown}".strip())
+                    yield Partial(f"{lead} {_shifted(event.text, shift)}".strip())
                 else:
                     done.append(event.answer)
                     earlier.append((part_question, event.answer.text))
         yield Done(_joined(question, done, list(seen.values())))
 
-    def _answer(
-        self, question: str, history: History, filters: Filters | None
-    ) -> Iterator[Event]:
+    def _answer(self, question: str, history: History, filters: Filters | None) -> Iterator[Event]:
         """One question (and the turns before it) through search, the model and the checks."""
         queries, q_vecs, passages = self._retrieval(question, history, filters)
         yield Retrieved(passages)
@@ -503,7 +500,10 @@ class ChatBot:
             answer = self._second_look(answer, inputs, question, passages, context, ranked)
         elif (
             not answer.abstained
-            and self.settings.confirm == "all"
+            and (
+                self.settings.confirm == "all"
+                or (self.settings.confirm == "forced" and _only_quotes(answer.text))
+            )
             and not self._confirmed(question, answer, conversation)
         ):
             answer = self._unconfirmed(raw, question, passages, context)
@@ -672,18 +672,30 @@ class ChatBot:
         )
 
 
+_QUOTED = re.compile(r"“[^”]*”(?:\s*\[\d+\])*")
+
+
+def _only_quotes(text: str) -> bool:
+    """Whether an answer is only quoted sentences: the model pointed at sentences, or wrote
+    nothing the question did not say, and its sentences stand in for an answer. Nobody
+    checked that they answer: such answers are confirmed like forced ones (tune pb-30, a
+    sentence on the trilateral agreement for the commitments made in it)."""
+    return bool(_QUOTED.search(text)) and not WORD_RE.search(_QUOTED.sub("", text))
+
+
 def _part_text(answer: Answer, before: list[Answer]) -> str:
     """A part's answer as it reads in the whole: its markers shifted past the citations of
     the parts before it, or, declined, which part the corpus does not answer."""
     if answer.abstained:
         return f"The corpus found does not answer “{answer.question}”"
     shift = sum(len(a.citations) for a in before)
-    text = MARKER.sub(lambda m: _shifted(m.group(), shift), answer.text).rstrip()
+    text = _shifted(answer.text, shift).rstrip()
     return text if text.endswith((".", "!", "?", "”", ")")) else f"{text}."
 
 
-def _shifted(markers: str, shift: int) -> str:
-    return re.sub(r"\d+", lambda m: str(int(m.group()) + shift), markers)
+def _shifted(text: str, shift: int) -> str:
+    """`text` with each marker's numbers raised by `shift`."""
+    return MARKER.sub(lambda m: re.sub(r"\d+", lambda d: str(int(d.group()) + shift), m[0]), text)
 
 
 def _joined(question: str, answers: list[Answer], passages: list[Passage]) -> Answer:

@@ -38,6 +38,27 @@ _ASKS_FOR_A_DATE = re.compile(
     re.IGNORECASE,
 )
 _ASKS_FOR_A_SPAN = re.compile(_LEAD + r"how\s+(?:long|old)\b", re.IGNORECASE)
+# "How much money did Washington commit?", "How much did Tokyo pledge to the fund?": an
+# amount of money (or a share of GDP), not "two million vaccine doses".
+_ASKS_FOR_MONEY = re.compile(
+    _LEAD + r"how\s+(?:much\s+(?:money|funding|financing|financial|aid|assistance|military\s+"
+    r"aid)|many\s+(?:dollars|euros|pounds)|much\s+did\s+(?:\S+\s+){1,6}?(?:commit|pledge|"
+    r"donate|contribute|allocate|give|provide|announce)\b)",
+    re.IGNORECASE,
+)
+_MONEY = re.compile(
+    r"[$€£¥]|\b(?:dollars?|euros?|pounds?|kronor|kroner|yen|USD|EUR|GBP|percent)\b|%",
+    re.IGNORECASE,
+)
+# "Which number Ally was Sweden?": an ordinal ("32nd", "thirty-second"), not a date.
+_ASKS_FOR_AN_ORDINAL = re.compile(
+    _LEAD + r"(?:what|which)\s+number\s+(?:ally|member|country|state|nation)\b", re.IGNORECASE
+)
+_ORDINAL = re.compile(
+    r"\b(?:\d+(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|"
+    r"tenth|eleventh|twelfth|\w+teenth|\w+tieth|(?:twenty|thirty|forty|fifty)-\w+)\b",
+    re.IGNORECASE,
+)
 _YEAR = re.compile(rf"\b{YEAR}\b")
 _DATED = re.compile(
     rf"\b(?:{YEAR}|{'|'.join(MONTH_NAMES)}|today|yesterday|this (?:week|evening|"
@@ -48,10 +69,16 @@ _DATED = re.compile(
 
 def fits(question: str, answer: str) -> bool:
     """Whether `answer` is of the kind `question` asks for: a figure for "how many", "how
-    much" or "what share" (a year alone is not a count), a date for "when" or "in what year".
+    much" or "what share" (a year alone is not a count), an amount of money for "how much
+    money" or "how much did X pledge", an ordinal for "which number Ally", a date for "when"
+    or "in what year".
     A question of several parts is not judged."""
     if len(parts(question)) > 1:
         return True
+    if _ASKS_FOR_MONEY.search(question):
+        return bool(_MONEY.search(answer) and numbers_in(answer))
+    if _ASKS_FOR_AN_ORDINAL.search(question):
+        return bool(_ORDINAL.search(answer))
     if _ASKS_FOR_A_COUNT.search(question):
         return bool(numbers_in(_YEAR.sub(" ", answer)))
     if _ASKS_FOR_A_DATE.search(question):

@@ -160,7 +160,8 @@ class Settings(BaseSettings):
         "forced",
         description="Which answers the model is asked to confirm, shown only the cited "
         "sentences, the question and the answer ('Yes' keeps it, anything else declines): "
-        "'forced' those of a forced second look, 'all' every answer (about 1 s more each), "
+        "'forced' those of a forced second look and those that only quote sentences, 'all' "
+        "every answer (about 1 s more each), "
         "'off' none.",
     )
     coverage_gate: bool = Field(

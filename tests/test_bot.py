@@ -466,8 +466,9 @@ def test_a_bare_number_or_two_cited_articles_are_backed_as_a_reader_would(tmp_pa
     named = ask(
         "According to the statement on NATO’s 75th anniversary, what event led Allies to "
         "invoke Article 5 for the only time?",
-        lambda p: f"{claim} [{number_of(p, 'America was attacked')}]"
-        f"[{number_of(p, 'caused NATO')}].",
+        lambda p: (
+            f"{claim} [{number_of(p, 'America was attacked')}][{number_of(p, 'caused NATO')}]."
+        ),
     )
     assert not named.abstained, named.text
     assert [c.title for c in named.citations] == ["Statement on NATO’s 75th Anniversary"]
@@ -559,7 +560,11 @@ def test_an_answer_that_only_repeats_the_question_shows_its_quote(seed_store):
         "The IMS by means of its Cooperative Security Division holds regular meetings "
         "with NATO Partners to assess these ongoing partnerships."
     )
-    reply = replying(lambda prompt: f"The IMS [{number_of(prompt, sentence)}]")
+    reply = replying(
+        lambda prompt: (
+            "Yes" if _asked_to_confirm(prompt) else f"The IMS [{number_of(prompt, sentence)}]"
+        )
+    )
     answer = ChatBot(store=seed_store, llm=reply).ask(
         "Which part of the International Military Staff organises the recurring "
         "get-togethers with partner nations?"
@@ -987,13 +992,36 @@ def test_a_claim_repeating_the_questions_year_states_no_figure_of_its_own(seed_s
     assert answer.citations[0].quote == LAST
 
 
-def test_a_reply_that_only_points_at_a_sentence_quotes_it(seed_store):
-    answer = ChatBot(
-        store=seed_store, llm=replying(lambda prompt: f"[{number_of(prompt, LAST)}]")
-    ).ask(QUESTION)
-    assert not answer.abstained
+def test_a_reply_that_only_points_at_a_sentence_quotes_it_once_confirmed(seed_store):
+    # The quoted sentence stands in for an answer nobody wrote: the model is asked, shown
+    # only that sentence and the question, whether it answers (tune pb-30: a sentence on
+    # the trilateral agreement given for the commitments made in it).
+    prompts: list[str] = []
+
+    def pointing(verdict):
+        def reply(prompt):
+            prompts.append(prompt)
+            return verdict if _asked_to_confirm(prompt) else f"[{number_of(prompt, LAST)}]"
+
+        return replying(reply)
+
+    answer = ChatBot(store=seed_store, llm=pointing("Yes")).ask(QUESTION)
+    assert not answer.abstained and len(prompts) == 2 and LAST in prompts[1]
     assert answer.text.startswith(f"“{LAST}” [1]")
     assert [c.quote for c in answer.citations] == [LAST]
+    declined = ChatBot(store=seed_store, llm=pointing("No")).ask(QUESTION)
+    assert declined.abstained and declined.cause == "unconfirmed"
+    # a written answer is not put to the model again by default
+    prompts.clear()
+    ChatBot(
+        store=seed_store,
+        llm=replying(
+            lambda p: (
+                prompts.append(p) or f"Russia and Belarus were not invited [{number_of(p, LAST)}]."
+            )
+        ),
+    ).ask(QUESTION)
+    assert len(prompts) == 1
 
 
 def test_an_answer_must_be_of_the_kind_the_question_asks_for():
@@ -1008,6 +1036,18 @@ def test_an_answer_must_be_of_the_kind_the_question_asks_for():
     assert fits("How long has it cooperated with NATO?", "Since 1994.")
     assert fits("Who won?", "Catherine Connolly.")
     assert fits("When did it apply, and how many voted?", "It applied.")  # two parts: not judged
+    # tune pb-21: money asked, vaccine doses given
+    money = "How much money did Washington commit to Colombia's counternarcotics efforts?"
+    assert not fits(money, "The US donated an additional two million vaccine doses.")
+    assert fits(money, "$5 million.") and fits(money, "Five million dollars.")
+    assert fits("How much did Tokyo pledge to the fund?", "€40 billion.")
+    assert fits("How much did Tokyo pledge to the fund?", "2 percent of GDP.")
+    assert not fits("How much did Tokyo pledge to the fund?", "101 vehicles.")
+    assert fits("How much did prices rise?", "By 18 points.")  # not a question about money
+    # an ordinal for "which number Ally", not the date it joined
+    assert fits("Which number Ally did Sweden become?", "The 32nd.")
+    assert fits("What number member was it?", "Its thirty-second.")
+    assert not fits("Which number Ally did Sweden become?", "On 7 March 2024.")
 
 
 @pytest.mark.security
