@@ -63,7 +63,8 @@ number in words, a date counted from the article's date ("15 years ago"). Answer
 does.
 Only if no sentence gives the answer, reply only: {NOT_IN_SOURCES}"""
 
-# The second look after a refusal: the same rules without leave to refuse. The model's own
+# The second look after a refusal (or a draft that failed every check): the same rules
+# without leave to refuse. The model's own
 # refusal is a near coin toss on answerable and unanswerable questions alike; whether the
 # corpus answers is then left to the checks every answer passes (`_finish`) and to one more
 # question put to the model on the cited sentences alone (`CONFIRM_PROMPT`): a forced answer
@@ -84,6 +85,7 @@ CONFIRM_PROMPT = (
 ABSTENTION_LEAD = ("The corpus does not answer", "No document in the corpus")
 HUMAN_PROMPT = "Sentences:\n\n{passages}\n\n{conversation}Question: {question}{note}"
 SECOND_LOOK_SENTENCES = 3
+MAX_PARTS = 3  # more parts than this are answered together: each part costs model calls
 # A refusal, and a draft whose every claim failed its checks (no backing sentence, a
 # question's place or number unmentioned, another country's sentence): each gets a second
 # look before the bot declines. A draft citing the wrong sentence is often answerable from
@@ -296,7 +298,11 @@ class ChatBot:
         check_length(question, self.settings.max_question_chars)
         history = bounded_history(history, self.settings.max_question_chars)
         asked = parts(question) if not history else [question]
-        if len(asked) > 1 and self.settings.answer_parts == "each" and self.backend != "extractive":
+        if (
+            self.settings.answer_parts == "each"
+            and 1 < len(asked) <= MAX_PARTS
+            and self.backend != "extractive"
+        ):
             answering = self._by_parts(question, asked, filters)
         else:
             answering = self._answer(question, history, filters)
@@ -328,7 +334,9 @@ class ChatBot:
                     earlier.append((part_question, event.answer.text))
         yield Done(_joined(question, done, list(seen.values())))
 
-    def _answer(self, question: str, history: History, filters: Filters | None) -> Iterator[Event]:
+    def _answer(
+        self, question: str, history: list[tuple[str, str]], filters: Filters | None
+    ) -> Iterator[Event]:
         """One question (and the turns before it) through search, the model and the checks."""
         queries, q_vecs, passages = self._retrieval(question, history, filters)
         yield Retrieved(passages)
@@ -533,9 +541,10 @@ class ChatBot:
         ranked,
     ) -> Answer:
         """The model said the sentences do not answer, or its answer failed the checks: ask
-        once more, keeping the first refusal unless the new answer passes every check. 'forced': the same sentences, without
-        leave to refuse; 'focused': only the few best sentences (a small model misses the
-        answer among many)."""
+        once more, keeping the first decline unless the new answer passes every check.
+        'forced': the same sentences and the next best ones, without leave to refuse (and
+        the answer confirmed); 'focused': only the few best sentences (a small model misses
+        the answer among many)."""
         if self.settings.second_look == "forced":
             # The refusal may be right about what it was shown: the answering sentence is
             # often retrieved but ranked below the budget. The forced look reads twice as
@@ -558,6 +567,10 @@ class ChatBot:
             return declined
         if self.settings.second_look == "forced" and self.settings.confirm != "off":
             if not self._confirmed(question, answer, inputs["conversation"]):
+                # a failed draft keeps its own reason ("never mention ...", "about Korea,
+                # not New Zealand"); a refusal says the sentences do not state it
+                if declined.cause != "model":
+                    return declined
                 return self._unconfirmed(raw, question, passages, shown)
         return answer
 
@@ -687,33 +700,34 @@ def _part_text(answer: Answer, before: list[Answer]) -> str:
     """A part's answer as it reads in the whole: its markers shifted past the citations of
     the parts before it, or, declined, which part the corpus does not answer."""
     if answer.abstained:
-        return f"The corpus found does not answer “{answer.question}”"
+        return f"The corpus found does not answer “{plain_text(answer.question)}”"
     shift = sum(len(a.citations) for a in before)
     text = _shifted(answer.text, shift).rstrip()
     return text if text.endswith((".", "!", "?", "”", ")")) else f"{text}."
 
 
+_QUOTE_OR_MARKER = re.compile(rf"“[^”]*”|{MARKER.pattern}", re.IGNORECASE)
+
+
 def _shifted(text: str, shift: int) -> str:
-    """`text` with each marker's numbers raised by `shift`."""
-    return MARKER.sub(lambda m: re.sub(r"\d+", lambda d: str(int(d.group()) + shift), m[0]), text)
+    """`text` with each marker's numbers raised by `shift`; a quoted sentence's own "[12]"
+    is left as it is."""
+
+    def shifted(m: re.Match) -> str:
+        if m[0].startswith("“"):
+            return m[0]
+        return re.sub(r"\d+", lambda d: str(int(d[0]) + shift), m[0])
+
+    return _QUOTE_OR_MARKER.sub(shifted, text)
 
 
 def _joined(question: str, answers: list[Answer], passages: list[Passage]) -> Answer:
     """The parts' answers as one: their texts in order, their citations numbered on."""
-    answered = [a for a in answers if not a.abstained]
-    if not answered:
-        first = answers[0]
-        return Answer(
-            abstention_text(passages),
-            [],
-            True,
-            question,
-            passages,
-            draft="\n\n".join(a.draft for a in answers),
-            context="\n\n".join(a.context for a in answers),
-            cause=first.cause,
-        )
-    citations, texts = [], []
+    if all(a.abstained for a in answers):
+        # the first part's refusal says why (empty store, filters, a name never mentioned)
+        return replace(answers[0], question=question, passages=passages)
+    citations: list[Citation] = []
+    texts: list[str] = []
     for i, a in enumerate(answers):
         texts.append(_part_text(a, answers[:i]))
         shift = len(citations)

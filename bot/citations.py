@@ -188,9 +188,14 @@ def _backing(
             backing = _covering(claim, question, backing + [better], score)
         tries.append((backing, True))
         if len(cited) > 1:
-            # each cited sentence alone too: the one from the article the question names
-            # may say it without the other's help
-            tries += [([c], True) for c in cited]
+            # each cited sentence alone too, when it says much of the claim itself (not only
+            # through its article's date): the one from the article the question names may
+            # say it without the other's help
+            tries += [
+                ([c], True)
+                for c in cited
+                if support(claim, question, c) >= _MIN_ALTERNATIVE_SUPPORT
+            ]
     ranked = sorted((c for c in shown if c not in cited), key=score, reverse=True)
     tries += [
         ([c], False) for c in ranked[:MAX_ALTERNATIVES] if score(c) >= _MIN_ALTERNATIVE_SUPPORT

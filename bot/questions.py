@@ -47,16 +47,25 @@ _ASKS_FOR_MONEY = re.compile(
     re.IGNORECASE,
 )
 _MONEY = re.compile(
-    r"[$€£¥]|\b(?:dollars?|euros?|pounds?|kronor|kroner|yen|USD|EUR|GBP|percent)\b|%",
+    r"[$€£¥₩]|\b(?:dollars?|euros?|pounds?|kronor|kroner|krona|yen|won|USD|EUR|GBP|NOK|SEK|"
+    r"DKK|AUD|CAD|NZD|JPY|KRW|percent|per\s+cent)\b|%",
     re.IGNORECASE,
 )
 # "Which number Ally was Sweden?": an ordinal ("32nd", "thirty-second"), not a date.
 _ASKS_FOR_AN_ORDINAL = re.compile(
-    _LEAD + r"(?:what|which)\s+number\s+(?:ally|member|country|state|nation)\b", re.IGNORECASE
+    _LEAD + r"(?:what|which)\s+number\s+(?:NATO\s+)?(?:ally|member|country|state|nation)\b",
+    re.IGNORECASE,
 )
 _ORDINAL = re.compile(
     r"\b(?:\d+(?:st|nd|rd|th)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|"
-    r"tenth|eleventh|twelfth|\w+teenth|\w+tieth|(?:twenty|thirty|forty|fifty)-\w+)\b",
+    r"tenth|eleventh|twelfth|\w+teenth|\w+tieth|(?:twenty|thirty|forty|fifty)-(?:first|"
+    r"second|third|\w+th))\b",
+    re.IGNORECASE,
+)
+# "7th March 2024", "March 7th": a day, not a place in a row
+_DAY = re.compile(
+    rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{'|'.join(MONTH_NAMES)})\b|"
+    rf"\b(?:{'|'.join(MONTH_NAMES)})\s+\d{{1,2}}(?:st|nd|rd|th)?\b",
     re.IGNORECASE,
 )
 _YEAR = re.compile(rf"\b{YEAR}\b")
@@ -76,9 +85,9 @@ def fits(question: str, answer: str) -> bool:
     if len(parts(question)) > 1:
         return True
     if _ASKS_FOR_MONEY.search(question):
-        return bool(_MONEY.search(answer) and numbers_in(answer))
+        return bool(_MONEY.search(answer) and numbers_in(_YEAR.sub(" ", answer)))
     if _ASKS_FOR_AN_ORDINAL.search(question):
-        return bool(_ORDINAL.search(answer))
+        return bool(_ORDINAL.search(_DAY.sub(" ", answer)))
     if _ASKS_FOR_A_COUNT.search(question):
         return bool(numbers_in(_YEAR.sub(" ", answer)))
     if _ASKS_FOR_A_DATE.search(question):

@@ -118,7 +118,14 @@ def _split_header_lines(text: str) -> tuple[dict, str]:
 
 _MD_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1", re.DOTALL)
 # [^<>] and not [^>]: a run of unclosed "<b" costs linear time, not quadratic.
-_MD_INLINE_TAG = re.compile(r"</?(?:u|em|strong|b|i|sup|sub|span|br)\b[^<>]{0,200}>", re.IGNORECASE)
+# An inline tag with its attributes ("<sup>", '<span style="...">'): not "<sub-committee>"
+# nor the "<b and y>" of a formula. A line break becomes a space.
+_MD_INLINE_TAG = re.compile(
+    r"</?(?:u|em|strong|b|i|sup|sub|span)"
+    r"(?:\s+[\w:-]{1,40}\s*=\s*(?:\"[^\"<>]{0,200}\"|'[^'<>]{0,200}'|[^\s<>]{1,200})){0,10}\s*/?>",
+    re.IGNORECASE,
+)
+_BREAK_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>])")
 _MD_BLOCK_START = re.compile(r"^\s*(#{1,6}\s|[-*+]\s|\d+[.)]\s|>|\|)")
 
@@ -187,7 +194,7 @@ def _has_blank(blanks: list[int], start: int, end: int) -> bool:
 def _inline_markdown(text: str) -> str:
     text = strip_markdown_links(text)
     text = _MD_EMPHASIS.sub(r"\2", text)
-    text = _MD_INLINE_TAG.sub("", text)
+    text = _MD_INLINE_TAG.sub("", _BREAK_TAG.sub(" ", text))
     return _MD_ESCAPE.sub(r"\1", text)
 
 
@@ -220,7 +227,7 @@ def markdown_to_text(md: str) -> str:
 def _clean_plain(text: str) -> str:
     """Plain text keeps its lines; Markdown images and link targets pasted into it are
     dropped, and so are inline HTML tags copied with it ("NATO’s 31<sup>st</sup> Ally")."""
-    text = _MD_INLINE_TAG.sub("", strip_markdown_links(text))
+    text = _MD_INLINE_TAG.sub("", _BREAK_TAG.sub(" ", strip_markdown_links(text)))
     lines = [ln.rstrip() for ln in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 

@@ -137,7 +137,8 @@ class Settings(BaseSettings):
         "the checks: 'forced' asks it once "
         "more over twice the sentence budget without leave to refuse (the answer stands only if it "
         "passes every check and the model, shown only the cited sentences, confirms it); "
-        "'focused' asks again with the three best sentences; 'off' keeps the refusal. "
+        "'focused' asks again with the three best sentences; 'off' keeps the first "
+        "decline. "
         "'true' and 'false' mean 'forced' and 'off'.",
     )
 
@@ -153,7 +154,7 @@ class Settings(BaseSettings):
         description="A question asking two things ('when did Finland apply, and when did "
         "it join?'): 'together' asks the model once, over sentences found for each part; "
         "'each' answers every part on its own (its own search, the later parts as "
-        "follow-ups of the earlier; one model call per part: with the packaged model it "
+        "follow-ups of the earlier; up to three model calls per part: with the packaged model it "
         "left more parts unanswered, see docs/evaluation.md).",
     )
     confirm: Literal["all", "forced", "off"] = Field(

@@ -438,10 +438,12 @@ def test_a_bare_number_or_two_cited_articles_are_backed_as_a_reader_would(tmp_pa
         anniversary="Title: Statement on NATO’s 75th Anniversary\nDate: 2024-04-04\n\nWe saw "
         "it again when America was attacked on September 11, 2001 and our Allies invoked NATO "
         "Article 5 for the first and only time in history. The attacks on the United States "
-        "showed what collective defence means.\n",
+        "showed what collective defence means. We are grateful for the warm welcome we "
+        "received from our friends. Lithuania is a valued Ally.\n",
         encyclopedia="Title: NATO (encyclopedia article)\n\nThe September 11 attacks in the "
         "United States caused NATO to invoke its collective defence article for the first "
-        "time. Its headquarters are in Brussels.\n",
+        "time. Its headquarters are in Brussels. Lithuania hosted the 2023 NATO summit in "
+        "Vilnius.\n",
     )
     once = Settings(second_look="off")
 
@@ -472,6 +474,13 @@ def test_a_bare_number_or_two_cited_articles_are_backed_as_a_reader_would(tmp_pa
     )
     assert not named.abstained, named.text
     assert [c.title for c in named.citations] == ["Statement on NATO’s 75th Anniversary"]
+    # but a cited sentence that says nothing of the claim never becomes its quote, however
+    # well its article fits the question
+    hosted = ask(
+        "According to the statement on NATO’s 75th anniversary, which country hosted the summit?",
+        lambda p: f"Lithuania [{number_of(p, 'Lithuania hosted')}][{number_of(p, 'grateful')}].",
+    )
+    assert all("Lithuania hosted" in c.quote for c in hosted.citations), hosted.text
 
 
 def test_a_sentence_in_another_countrys_paragraph_or_a_name_it_ties_to_another_country(tmp_path):
@@ -821,7 +830,9 @@ def test_an_answer_failing_its_checks_gets_the_second_look_too(seed_store):
     assert not answer.abstained and [c.quote for c in answer.citations] == [LAST]
     prompts.clear()
     declined = bot("No", prompts).ask(QUESTION)
-    assert len(prompts) == 3 and declined.abstained and declined.cause == "unconfirmed"
+    # not confirmed: the first decline stands, with its own cause and reason
+    assert len(prompts) == 3 and declined.abstained and declined.cause == first.cause
+    assert declined.text == first.text
 
 
 def test_every_answer_is_confirmed_when_asked_to(seed_store):
@@ -1048,6 +1059,11 @@ def test_an_answer_must_be_of_the_kind_the_question_asks_for():
     assert fits("Which number Ally did Sweden become?", "The 32nd.")
     assert fits("What number member was it?", "Its thirty-second.")
     assert not fits("Which number Ally did Sweden become?", "On 7 March 2024.")
+    assert not fits("Which number NATO Ally did Sweden become?", "On 7th March 2024.")
+    assert not fits("Which number Ally did Sweden become?", "NATO has thirty-two Allies.")
+    assert fits("How much money did Oslo commit?", "NOK 10 billion.")
+    assert fits("How much did Ottawa pledge?", "2.5 per cent of GDP.")
+    assert not fits("How much money did Oslo commit?", "It committed in dollars in 2023.")
 
 
 @pytest.mark.security
@@ -1208,10 +1224,10 @@ def test_a_question_of_two_parts_is_answered_part_by_part(tmp_path):
     question = "When did Finland apply for NATO membership, and which number Ally did it become?"
     prompts: list[str] = []
 
-    def reply(prompt: str, ordinal: bool = True) -> str:
+    def reply(prompt: str, ordinal: bool = True, applied: bool = True) -> str:
         prompts.append(prompt)
         asked = prompt.rsplit("Question: ", 1)[1]
-        if asked.startswith("When did Finland apply"):
+        if asked.startswith("When did Finland apply") and applied:
             return f"Finland applied in May 2022 [{number_of(prompt, 'applied')}]."
         if asked.startswith("Which number Ally") and ordinal:
             return f"The 31st Ally [{number_of(prompt, '31st')}]."
@@ -1243,6 +1259,27 @@ def test_a_question_of_two_parts_is_answered_part_by_part(tmp_path):
         "The corpus found does not answer “Which number Ally did it become?”"
     )
 
+    # the first part declined, the second answered: its citation is [1]
     prompts.clear()
-    together = bot().ask(question)  # the default
-    assert len(prompts) == 1 and "31st" not in together.text  # one call, one part answered
+    second = ChatBot(
+        store=tmp_path / "store",
+        llm=replying(lambda p: reply(p, applied=False)),
+        settings=Settings(second_look="off", answer_parts="each"),
+    ).ask(question)
+    assert second.text == (
+        "The corpus found does not answer “When did Finland apply for NATO membership?” "
+        "The 31st Ally [1]. (As of 4 April 2023.)"
+    )
+    assert len(second.citations) == 1 and "31st Ally" in second.citations[0].quote
+    # no part answered: one refusal, for the whole question
+    nothing = ChatBot(
+        store=tmp_path / "store",
+        llm=replying(lambda p: "NOT IN SOURCES"),
+        settings=Settings(second_look="off", answer_parts="each"),
+    ).ask(question)
+    assert nothing.abstained and nothing.cause == "model" and nothing.question == question
+    assert nothing.text.startswith("The corpus does not answer this question")
+
+    prompts.clear()
+    bot().ask(question)  # the default: one model call for both parts
+    assert len(prompts) == 1

@@ -40,13 +40,16 @@ def test_plain_text_loses_inline_html_tags_copied_with_it(tmp_path):
     f = tmp_path / "release.txt"
     f.write_text(
         "Title: Welcome\n\nToday, I welcome Finland as NATO’s 31<sup>st</sup> Ally.\n"
-        "We mark the 75<sup>th </sup>anniversary. Keep a < b and <this>.\n",
+        "We mark the 75<sup>th </sup>anniversary. Keep a < b and <this>.\n"
+        '<span style="text-decoration: underline">Read</span> on<br>here, <sub-committee> '
+        "and if x <b and y> z.\n",
         encoding="utf-8",
     )
     text = load_file(f).text
     assert "Finland as NATO’s 31st Ally." in text
     assert "the 75th anniversary" in text
     assert "a < b and <this>" in text
+    assert "Read on here, <sub-committee> and if x <b and y> z." in text
 
 
 def test_markdown_link_with_parentheses_in_url():
