@@ -38,6 +38,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.loaders import strip_inline_tags
+
 from .context import undated
 from .terms import content_terms, numbers_in
 
@@ -45,7 +47,10 @@ UNANSWERABLE = "NOT IN CORPUS"
 
 
 def _norm(text: str) -> str:
-    return " ".join(text.replace("’", "'").replace("“", '"').replace("”", '"').split()).lower()
+    """Text compared as a reader would: quotes, spacing, case, and inline tags a gold
+    sentence copied from the raw file may keep ("31<sup>st</sup>" is "31st" once loaded)."""
+    text = strip_inline_tags(text).replace("’", "'").replace("“", '"').replace("”", '"')
+    return " ".join(text.split()).lower()
 
 
 def evidence_found(evidence: list[str], texts: list[str]) -> int:

@@ -126,6 +126,13 @@ _MD_INLINE_TAG = re.compile(
     re.IGNORECASE,
 )
 _BREAK_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+
+def strip_inline_tags(text: str) -> str:
+    """`text` without inline HTML tags ("31<sup>st</sup>" -> "31st"; "<br>" -> a space)."""
+    return _MD_INLINE_TAG.sub("", _BREAK_TAG.sub(" ", text))
+
+
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>])")
 _MD_BLOCK_START = re.compile(r"^\s*(#{1,6}\s|[-*+]\s|\d+[.)]\s|>|\|)")
 
@@ -194,8 +201,7 @@ def _has_blank(blanks: list[int], start: int, end: int) -> bool:
 def _inline_markdown(text: str) -> str:
     text = strip_markdown_links(text)
     text = _MD_EMPHASIS.sub(r"\2", text)
-    text = _MD_INLINE_TAG.sub("", _BREAK_TAG.sub(" ", text))
-    return _MD_ESCAPE.sub(r"\1", text)
+    return _MD_ESCAPE.sub(r"\1", strip_inline_tags(text))
 
 
 def markdown_to_text(md: str) -> str:
@@ -227,7 +233,7 @@ def markdown_to_text(md: str) -> str:
 def _clean_plain(text: str) -> str:
     """Plain text keeps its lines; Markdown images and link targets pasted into it are
     dropped, and so are inline HTML tags copied with it ("NATO’s 31<sup>st</sup> Ally")."""
-    text = _MD_INLINE_TAG.sub("", _BREAK_TAG.sub(" ", strip_markdown_links(text)))
+    text = strip_inline_tags(strip_markdown_links(text))
     lines = [ln.rstrip() for ln in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 

@@ -371,3 +371,18 @@ def test_every_committed_question_quotes_its_articles_verbatim():
                 ), f"{where}: {sentence[:60]!r} is not in {item['sources']}"
                 checked += 1
     assert checked >= 200
+
+
+def test_gold_evidence_copied_with_inline_tags_is_found_in_the_loaded_text():
+    # The shared releases say "NATO’s 31<sup>st</sup> Ally"; loaded, the text says "31st",
+    # and a gold sentence copied from the raw file must still be found in it.
+    from bot.evaluate import evidence_found, evidence_in_prompt
+
+    gold = ["Today, I am proud to welcome Finland as NATO’s 31<sup>st</sup> Ally."]
+    chunk = "Title\nToday, I am proud to welcome Finland as NATO's 31st Ally. More text."
+    assert evidence_found(gold, [chunk]) == 1
+    assert (
+        evidence_in_prompt(gold, "[1] Today, I am proud to welcome Finland as NATO’s 31st Ally.")
+        == 1
+    )
+    assert evidence_found(gold, ["Finland joined as the 32nd Ally."]) == 0
