@@ -648,7 +648,10 @@ class ChatBot:
             if len(open_parts) == len(parts(question)):
                 names = ", ".join(f"“{t}”" for t in unmentioned)
                 return declined("coverage", f"the passages closest to it never mention {names}")
-            text += " " + " ".join(f"The corpus found does not answer “{p}?”" for p in open_parts)
+            # the part is the user's own text: echoed without links, images or HTML
+            text += " " + " ".join(
+                f"The corpus found does not answer “{plain_text(p).strip()}?”" for p in open_parts
+            )
         citations = [_citation(i, q, context.passages) for i, q in enumerate(resolved.quotes, 1)]
         return Answer(text, citations, False, question, passages, draft=raw, context=context.text)
 

@@ -889,6 +889,8 @@ def test_a_focused_second_look_asks_with_the_best_sentences(seed_store):
 
 
 def test_a_two_part_question_answered_in_one_part_says_which_part_is_open(seed_store):
+    from ingest.settings import Settings
+
     question = (
         "Which partners were not invited to the July 2021 meeting, and which partners "
         "met in Kuwait in 2022?"
@@ -902,6 +904,19 @@ def test_a_two_part_question_answered_in_one_part_says_which_part_is_open(seed_s
     assert not answer.abstained
     assert answer.text.startswith("Russia and Belarus were not invited [1].")
     assert "does not answer “which partners met in kuwait in 2022?”" in answer.text.lower()
+    # the open part is echoed as plain text: a link or image in it never reaches the chat
+    hostile = ChatBot(
+        store=seed_store,
+        llm=replying(
+            lambda prompt: f"Russia and Belarus were not invited [{number_of(prompt, LAST)}]."
+        ),
+        settings=Settings(answer_parts="together"),
+    ).ask(
+        "Which partners were not invited to the July 2021 meeting, and which partners met "
+        "in ![x](https://tracker.example/p.png) [Kuwait](https://evil.example) in 2022?"
+    )
+    assert "tracker.example" not in hostile.text and "evil.example" not in hostile.text
+    assert "does not answer “which partners met in" in hostile.text.lower()
 
 
 @pytest.fixture(scope="module")
