@@ -134,12 +134,10 @@ class Settings(BaseSettings):
     second_look: Literal["forced", "focused", "off"] = Field(
         "forced",
         description="When the model says the sentences do not answer, or its answer fails "
-        "the checks: 'forced' asks it once "
-        "more over twice the sentence budget without leave to refuse (the answer stands only if it "
-        "passes every check and the model, shown only the cited sentences, confirms it); "
-        "'focused' asks again with the three best sentences; 'off' keeps the first "
-        "decline. "
-        "'true' and 'false' mean 'forced' and 'off'.",
+        "the checks: 'forced' asks it once more over twice the sentence budget without leave "
+        "to refuse (the answer stands only if it passes every check and the model, shown only "
+        "the cited sentences, confirms it); 'focused' asks again with the three best "
+        "sentences; 'off' keeps the first decline. 'true' and 'false' mean 'forced' and 'off'.",
     )
 
     @field_validator("second_look", mode="before")
@@ -154,16 +152,15 @@ class Settings(BaseSettings):
         description="A question asking two things ('when did Finland apply, and when did "
         "it join?'): 'together' asks the model once, over sentences found for each part; "
         "'each' answers every part on its own (its own search, the later parts as "
-        "follow-ups of the earlier; up to three model calls per part: with the packaged model it "
-        "left more parts unanswered, see docs/evaluation.md).",
+        "follow-ups of the earlier; up to three model calls per part: with the packaged "
+        "model it left more parts unanswered, see docs/evaluation.md).",
     )
     confirm: Literal["all", "forced", "off"] = Field(
         "forced",
         description="Which answers the model is asked to confirm, shown only the cited "
         "sentences, the question and the answer ('Yes' keeps it, anything else declines): "
         "'forced' those of a forced second look and those that only quote sentences, 'all' "
-        "every answer (about 1 s more each), "
-        "'off' none.",
+        "every answer (about 1 s more each), 'off' none.",
     )
     coverage_gate: bool = Field(
         True,

@@ -6,7 +6,7 @@ import re
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
-from bot import ChatBot
+from bot import Answer, ChatBot
 
 from .conftest import store_of
 from .scripted import LAST, QUESTION, number_of, replying, scripted
@@ -1251,6 +1251,13 @@ def test_a_question_of_two_parts_is_answered_part_by_part(tmp_path):
     def bot(**settings) -> ChatBot:
         return ChatBot(store=tmp_path / "store", llm=replying(reply), settings=Settings(**settings))
 
+    def once_each(model_reply) -> Answer:
+        """Part by part, no second look, with the model replying `model_reply(prompt)`."""
+        settings = Settings(second_look="off", answer_parts="each")
+        return ChatBot(store=tmp_path / "store", llm=replying(model_reply), settings=settings).ask(
+            question
+        )
+
     events = list(bot(answer_parts="each").events(question))
     answer = events[-1].answer
     assert len(prompts) == 2
@@ -1263,11 +1270,7 @@ def test_a_question_of_two_parts_is_answered_part_by_part(tmp_path):
     assert "".join(deltas) == answer.text  # streamed append-only, nothing taken back
 
     prompts.clear()
-    half = ChatBot(
-        store=tmp_path / "store",
-        llm=replying(lambda p: reply(p, ordinal=False)),
-        settings=Settings(second_look="off", answer_parts="each"),
-    ).ask(question)
+    half = once_each(lambda p: reply(p, ordinal=False))
     assert not half.abstained and len(half.citations) == 1
     assert half.text == (
         "Finland applied in May 2022 [1]. "
@@ -1276,22 +1279,14 @@ def test_a_question_of_two_parts_is_answered_part_by_part(tmp_path):
 
     # the first part declined, the second answered: its citation is [1]
     prompts.clear()
-    second = ChatBot(
-        store=tmp_path / "store",
-        llm=replying(lambda p: reply(p, applied=False)),
-        settings=Settings(second_look="off", answer_parts="each"),
-    ).ask(question)
+    second = once_each(lambda p: reply(p, applied=False))
     assert second.text == (
         "The corpus found does not answer “When did Finland apply for NATO membership?” "
         "The 31st Ally [1]. (As of 4 April 2023.)"
     )
     assert len(second.citations) == 1 and "31st Ally" in second.citations[0].quote
     # no part answered: one refusal, for the whole question
-    nothing = ChatBot(
-        store=tmp_path / "store",
-        llm=replying(lambda p: "NOT IN SOURCES"),
-        settings=Settings(second_look="off", answer_parts="each"),
-    ).ask(question)
+    nothing = once_each(lambda p: "NOT IN SOURCES")
     assert nothing.abstained and nothing.cause == "model" and nothing.question == question
     assert nothing.text.startswith("The corpus does not answer this question")
 
