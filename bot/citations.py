@@ -175,8 +175,10 @@ def _backing(
     """The sentences that back `claim`: the cited ones if they do, else the best shown
     sentences that do; and, when none does, the wrong-country finding that stopped one."""
 
+    as_dates = _date_parts(claim)
+
     def score(c: Sentence) -> float:
-        return support(claim, question, c, _date_numbers(passages[c.passage]))
+        return support(claim, question, c, _date_numbers(passages[c.passage]) & as_dates)
 
     substitution = None
     tries = []  # (backing, whether the model pointed at it)
@@ -237,6 +239,14 @@ def _date_numbers(passage: Passage) -> frozenset[str]:
     return frozenset(numbers_in(passage.date or "")) | frozenset(
         str(int(x)) for x in (passage.date or "").split("-") if x.isdigit()
     )
+
+
+def _date_parts(claim: str) -> frozenset[str]:
+    """The numbers `claim` writes as part of a date: a day with its month ("7 March",
+    "March 7th"), a year. Only these may be backed by an article's date: a bare "11" is not
+    the 11th the article is dated."""
+    days = " ".join(m.group(0) for m in _DAY_OF_MONTH.finditer(claim))
+    return frozenset(numbers_in(days)) | frozenset(re.findall(rf"\b{YEAR}\b", claim))
 
 
 def _better_quote(
@@ -362,9 +372,12 @@ def _with_its_numbers(
     attended"). "2 large Japanese-made demining machines" from "two large autotransformers"
     is not repaired. Then only the sentences still needed are kept."""
 
+    as_dates = _date_parts(claim)
+
     def dated(sentence: Sentence) -> set[str]:
-        # "7 March 2024" is backed by an article dated 2024-03-07 (its "07" is "7")
-        return numbers_in(sentence.text) | _date_numbers(passages[sentence.passage])
+        # "7 March 2024" is backed by an article dated 2024-03-07 (its "07" is "7"); a bare
+        # "11" is not backed by an article dated the 11th
+        return numbers_in(sentence.text) | (_date_numbers(passages[sentence.passage]) & as_dates)
 
     counts = _counts(claim)
 

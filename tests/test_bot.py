@@ -680,6 +680,27 @@ def test_a_count_is_not_backed_by_the_day_of_a_date():
     assert _undated_numbers("4 Marines") == {"4"}  # "Mar" only as a word
 
 
+def test_a_bare_number_is_not_backed_by_the_articles_date():
+    # Found in review: "11 [1]" for "how many leaders?" was backed by a sentence saying "six"
+    # in an article dated the 11th; the date backs only a number the claim writes as a date.
+    from bot.citations import _date_parts, resolve
+    from bot.context import whole_passages
+    from bot.retrieval import Passage
+
+    text = "Today the President met six national party leaders in Madrid."
+    p = Passage("c", text, "Madrid readout", "2022-06-11", None, "m.txt", 0, len(text), 1.0)
+    context = whole_passages([p])
+    asked = "How many party leaders did the President meet in Madrid?"
+    assert resolve("11 [1]", asked, context).quotes == []
+    assert resolve("The President met 11 party leaders [1].", asked, context).quotes == []
+    assert resolve("6 [1]", asked, context).quotes
+    when = "When did the President meet the party leaders in Madrid?"
+    assert resolve("On 11 June 2022 [1].", when, context).quotes
+    assert resolve("June 11th, 2022 [1]", when, context).quotes
+    assert _date_parts("On 11 June 2022, 6 leaders met") == {"11", "2022"}
+    assert _date_parts("11 leaders") == frozenset()
+
+
 def test_a_figure_given_another_years_clause_or_an_empty_answer_is_not_an_answer():
     # Tune cl-04: "In Pew's 2017 survey, what share of Poles ...?" answered "67 percent of
     # Poles surveyed in a 2017 Pew Research Center report ..." - the sentence gives 65 for
