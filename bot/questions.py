@@ -69,6 +69,13 @@ _DAY = re.compile(
     re.IGNORECASE,
 )
 _YEAR = re.compile(rf"\b{YEAR}\b")
+# "Who was named commander?", "And who was there for Japan?": someone, by name.
+_ASKS_FOR_SOMEONE = re.compile(_LEAD + r"(?:who|whom)\b", re.IGNORECASE)
+_CAPITALISED = re.compile(r"(?<![\w’'.-])[A-Z][\w’'.-]*")
+# "in Wiesbaden, Germany", "at the White House": where, not who
+_WHERE = re.compile(
+    r"\b(?:in|at|near|from|to|into)\s+(?:the\s+)?[A-Z][\w’'.-]*(?:(?:\s+|,\s*)[A-Z][\w’'.-]*)*"
+)
 _DATED = re.compile(
     rf"\b(?:{YEAR}|{'|'.join(MONTH_NAMES)}|today|yesterday|this (?:week|evening|"
     r"morning|year|month)|last (?:week|month|year))\b",
@@ -80,7 +87,7 @@ def fits(question: str, answer: str) -> bool:
     """Whether `answer` is of the kind `question` asks for: a figure for "how many", "how
     much" or "what share" (a year alone is not a count), an amount of money for "how much
     money" or "how much did X pledge", an ordinal for "which number Ally", a date for "when"
-    or "in what year".
+    or "in what year", a name for "who".
     A question of several parts is not judged."""
     if len(parts(question)) > 1:
         return True
@@ -94,7 +101,21 @@ def fits(question: str, answer: str) -> bool:
         return bool(_DATED.search(answer))
     if _ASKS_FOR_A_SPAN.search(question):  # "for 25 years", "since 1994"
         return bool(numbers_in(answer))
+    if _ASKS_FOR_SOMEONE.search(question):
+        return _names_someone(question, answer)
     return True
+
+
+def _names_someone(question: str, answer: str) -> bool:
+    """Whether `answer` gives a name the question does not (a person, a country, a body),
+    other than a place it puts something in: "The command was established in Wiesbaden,
+    Germany" names no one."""
+    asked = {w.rstrip(".").lower() for w in _CAPITALISED.findall(question)}
+    months = {m.lower() for m in MONTH_NAMES}
+    return any(
+        w not in asked and w not in STOP_WORDS and w not in months
+        for w in (w.rstrip(".").lower() for w in _CAPITALISED.findall(_WHERE.sub(" ", answer)))
+    )
 
 
 def normalize(question: str | None) -> str:

@@ -18,7 +18,7 @@ from functools import lru_cache
 from .evidence import Sentence
 from .questions import parts
 from .retrieval import Passage
-from .terms import content_terms
+from .terms import content_terms, roots
 
 # canonical name: "|"-separated other names and adjectives it goes by. Countries without
 # entries of their own are matched by name only.
@@ -341,6 +341,9 @@ def substituted_subject(
     tied = _tied_to_another(claim, backing, asked) if claim else set()
     if tied:
         return Substitution(tuple(sorted(asked)), tuple(sorted(tied)))
+    owner = _owned_by_another(question, backing, asked)
+    if owner:
+        return Substitution(*owner)
     sections = [_section(passages[s.passage].text, s) for s in backing]
     others = set().union(*(countries_in(s.text) for s in backing)) - asked
     # In a text with a section per country ("*Australia*", "*Japan*"), a sentence's section
@@ -384,6 +387,54 @@ def _section(text: str, s: Sentence) -> tuple[str, bool]:
     last = min((i for i in heads if i > at), default=len(paragraphs))
     start = paragraphs[first if first is not None else 0][0]
     return text[start : paragraphs[last - 1][1]], bool(heads)
+
+
+def _owned(text: str) -> list[tuple[str, set[str]]]:
+    """What `text` says belongs to a country, as (country, the roots of the one or two
+    lower-case words right after it): "Finland's parliament" and "the Hungarian
+    parliament's vote" give (Finland, {parliament}) and (Hungary, {parliament, vote}).
+    Only a possessive or an adjective owns: "Montenegro in August" owns nothing."""
+    pattern, canonical = _table()
+    out = []
+    for m in pattern.finditer(text):
+        name = re.sub(r"['’]s$", "", m.group())
+        country = canonical[name]
+        adjective = name != country and not name.endswith("s") and not name.isupper()
+        if name == m.group() and not adjective:
+            continue
+        words: list[str] = []
+        for w in re.findall(r"[\w’'-]+|[^\w\s]", text[m.end() : m.end() + 80])[:4]:
+            if not w[0].isalpha():
+                break  # punctuation or a figure ends it
+            if w.isupper() and len(w) > 1:
+                continue  # "Sweden's NATO accession": the accession
+            if not w[0].islower() or len(words) == 2:
+                break
+            words.append(w)
+        if found := roots(" ".join(words)):
+            out.append((country, found))
+    return out
+
+
+def _owned_by_another(
+    question: str, backing: list[Sentence], asked: set[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(the asked countries, the others) when the question asks about a country's thing
+    ("Finland's parliament") and a backing sentence gives the same thing to another country
+    ("the Hungarian parliament's vote") and never to the asked one."""
+    wanted = [(c, r) for c, r in _owned(question) if c in asked]
+    if not wanted:
+        return None
+    given = [pair for s in backing for pair in _owned(s.text)]
+    missing, others = set(), set()
+    for country, what in wanted:
+        if any(c == country and r & what for c, r in given):
+            continue
+        found = {c for c, r in given if c != country and c not in asked and r & what}
+        if found:
+            missing.add(country)
+            others |= found
+    return (tuple(sorted(missing)), tuple(sorted(others))) if others else None
 
 
 # "Prime Minister Kishida Fumio of Japan", "Japan's Prime Minister Kishida Fumio": a name

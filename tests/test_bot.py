@@ -604,6 +604,36 @@ def test_a_claim_is_cited_from_the_shown_sentence_that_says_it(seed_store):
     assert [c.quote for c in answer.citations] == [ims]
 
 
+def test_a_thing_the_sentence_gives_to_another_country_is_not_the_asked_countrys():
+    # Tune pb-25: "On what date did Finland's parliament vote to approve applying?" answered
+    # with the day of the Hungarian parliament's vote on Sweden: the chunk names Finland
+    # elsewhere, so the paragraph rule let it pass. The sentence says whose parliament it is.
+    from bot.citations import resolve
+    from bot.context import whole_passages
+    from bot.retrieval import Passage
+
+    text = (
+        "Finland joined NATO last year. The United States welcomes the Hungarian "
+        "parliament’s overwhelming vote today to approve Sweden’s application to join NATO."
+    )
+    chunk = whole_passages([Passage("c", text, "Sweden", "2024-02-26", None, "h", 0, 9, 1.0)])
+    finland = resolve(
+        "26 February 2024 [2]", "On what date did Finland's parliament vote to join NATO?", chunk
+    )
+    assert finland.quotes == [] and finland.wrong_subject.found == ("Hungary",)
+    for asked in (
+        "On what date did Hungary's parliament vote to approve Sweden's application?",
+        "On what date did the Hungarian parliament approve Sweden's application?",
+        "On what date did Budapest approve Sweden's application?",
+    ):
+        assert resolve("26 February 2024 [2]", asked, chunk).quotes, asked
+    # a country that is the subject owns nothing: "Montenegro in August 2024"
+    text = "North Macedonia started talks with Ukraine in June 2024, Montenegro in August 2024."
+    chunk = whole_passages([Passage("c", text, "Compact", "2025-01-20", None, "u", 0, 9, 1.0)])
+    montenegro = "When did Montenegro's government start negotiating an agreement with Kyiv?"
+    assert resolve("August 2024 [1]", montenegro, chunk).quotes
+
+
 def test_countries_are_recognised_by_their_short_names_and_adjectives():
     from bot.citations import echoes
     from bot.subjects import countries_in
@@ -1100,6 +1130,16 @@ def test_an_answer_must_be_of_the_kind_the_question_asks_for():
     assert fits("How much money did Oslo commit?", "NOK 10 billion.")
     assert fits("How much did Ottawa pledge?", "2.5 per cent of GDP.")
     assert not fits("How much money did Oslo commit?", "It committed in dollars in 2023.")
+    # tune pa-81: "who was named commander?" answered with where the command is
+    who = "Who was named commander of NATO Security Assistance and Training for Ukraine?"
+    assert not fits(
+        who, "The commander of NATO Security Assistance was established in Wiesbaden, Germany."
+    )
+    assert not fits(who, "The commander of NATO Security Assistance and Training for Ukraine.")
+    assert fits(who, "Lieutenant General Curtis Buzzard was named commander in Wiesbaden.")
+    assert fits("And who was there for Japan?", "Prime Minister Kishida Fumio.")
+    assert fits("Who invoked Article 4 first?", "Turkey, in 2003.")
+    assert not fits("Who hosted the summit in July?", "It was held in July at the White House.")
 
 
 @pytest.mark.security
