@@ -41,7 +41,8 @@ _ASKS_FOR_A_SPAN = re.compile(_LEAD + r"how\s+(?:long|old)\b", re.IGNORECASE)
 # "How much money did Washington commit?", "How much did Tokyo pledge to the fund?": an
 # amount of money (or a share of GDP), not "two million vaccine doses".
 _ASKS_FOR_MONEY = re.compile(
-    _LEAD + r"how\s+(?:much\s+(?:money|funding|financing|financial|aid|assistance|military\s+"
+    _LEAD
+    + r"how\s+(?:much\s+(?:[a-z]+\s+){0,2}?(?:money|funding|financing|financial|aid|assistance|military\s+"
     r"aid)|many\s+(?:dollars|euros|pounds)|much\s+did\s+(?:\S+\s+){1,6}?(?:commit|pledge|"
     r"donate|contribute|allocate|give|provide|announce)\b)",
     re.IGNORECASE,
@@ -71,6 +72,12 @@ _DAY = re.compile(
 _YEAR = re.compile(rf"\b{YEAR}\b")
 # "Who was named commander?", "And who was there for Japan?": someone, by name.
 _ASKS_FOR_SOMEONE = re.compile(_LEAD + r"(?:who|whom)\b", re.IGNORECASE)
+# "Where ...?", "In which city ...?": a place, by name.
+_ASKS_FOR_A_PLACE = re.compile(
+    _LEAD + r"(?:where|(?:in|at|to)\s+(?:which|what)\s+(?:\w+\s+)?(?:city|town|country|"
+    r"capital|place|venue|location|room|building|base|port|region))\b",
+    re.IGNORECASE,
+)
 _CAPITALISED = re.compile(r"(?<![\w’'.-])[A-Z][\w’'.-]*")
 # "in Wiesbaden, Germany", "at the White House": where, not who
 _WHERE = re.compile(
@@ -87,7 +94,7 @@ def fits(question: str, answer: str) -> bool:
     """Whether `answer` is of the kind `question` asks for: a figure for "how many", "how
     much" or "what share" (a year alone is not a count), an amount of money for "how much
     money" or "how much did X pledge", an ordinal for "which number Ally", a date for "when"
-    or "in what year", a name for "who".
+    or "in what year", a name for "who" and a place's name for "where" or "in which city".
     A question of several parts is not judged."""
     if len(parts(question)) > 1:
         return True
@@ -95,26 +102,28 @@ def fits(question: str, answer: str) -> bool:
         return bool(_MONEY.search(answer) and numbers_in(_YEAR.sub(" ", answer)))
     if _ASKS_FOR_AN_ORDINAL.search(question):
         return bool(_ORDINAL.search(_DAY.sub(" ", answer)))
-    if _ASKS_FOR_A_COUNT.search(question):
-        return bool(numbers_in(_YEAR.sub(" ", answer)))
+    if _ASKS_FOR_A_COUNT.search(question):  # neither a year nor a day ("13 June 2021")
+        return bool(numbers_in(_YEAR.sub(" ", _DAY.sub(" ", answer))))
     if _ASKS_FOR_A_DATE.search(question):
         return bool(_DATED.search(answer))
     if _ASKS_FOR_A_SPAN.search(question):  # "for 25 years", "since 1994"
         return bool(numbers_in(answer))
-    if _ASKS_FOR_SOMEONE.search(question):
-        return _names_someone(question, answer)
+    if _ASKS_FOR_SOMEONE.search(question):  # not where something was put
+        return _names_more(question, _WHERE.sub(" ", answer))
+    if _ASKS_FOR_A_PLACE.search(question):
+        return _names_more(question, answer)
     return True
 
 
-def _names_someone(question: str, answer: str) -> bool:
-    """Whether `answer` gives a name the question does not (a person, a country, a body),
-    other than a place it puts something in: "The command was established in Wiesbaden,
-    Germany" names no one."""
+def _names_more(question: str, answer: str) -> bool:
+    """Whether `answer` gives a name the question does not: "The command was established
+    in Wiesbaden, Germany" names no one (once its places are taken out), "Japan hosted the
+    conference on Ukraine mine action" no city the question did not."""
     asked = {w.rstrip(".").lower() for w in _CAPITALISED.findall(question)}
     months = {m.lower() for m in MONTH_NAMES}
     return any(
         w not in asked and w not in STOP_WORDS and w not in months
-        for w in (w.rstrip(".").lower() for w in _CAPITALISED.findall(_WHERE.sub(" ", answer)))
+        for w in (w.rstrip(".").lower() for w in _CAPITALISED.findall(answer))
     )
 
 

@@ -1140,6 +1140,14 @@ def test_an_answer_must_be_of_the_kind_the_question_asks_for():
     assert fits("And who was there for Japan?", "Prime Minister Kishida Fumio.")
     assert fits("Who invoked Article 4 first?", "Turkey, in 2003.")
     assert not fits("Who hosted the summit in July?", "It was held in July at the White House.")
+    # tune cl-20, cl-24: a place for "in which city", an amount (not a day) for "how much"
+    city = "In which city did Japan host its conference on mine action in Ukraine?"
+    assert not fits(city, "Japan hosted its conference on Ukraine mine action next year.")
+    assert fits(city, "In Tokyo, in February.") and fits("Where is the HQ?", "Near Mons.")
+    funding = "How much additional common funding did Allies agree to give NATO?"
+    assert not fits(funding, "13 June 2021") and fits(funding, "€40 billion")
+    assert not fits("How many Allies met?", "On 13 June 2021.")
+    assert fits("How many Allies met on 13 June 2021?", "All 30 met.")
 
 
 @pytest.mark.security
