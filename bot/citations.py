@@ -243,10 +243,18 @@ def _date_numbers(passage: Passage) -> frozenset[str]:
 
 def _date_parts(claim: str) -> frozenset[str]:
     """The numbers `claim` writes as part of a date: a day with its month ("7 March",
-    "March 7th"), a year. Only these may be backed by an article's date: a bare "11" is not
-    the 11th the article is dated."""
+    "March 7th"), a date as the article's header writes it ("2022-07-11"), a year. Only these
+    may be backed by an article's date: a bare "11" is not the 11th the article is dated."""
     days = " ".join(m.group(0) for m in _DAY_OF_MONTH.finditer(claim))
-    return frozenset(numbers_in(days)) | frozenset(re.findall(rf"\b{YEAR}\b", claim))
+    iso = " ".join(_ISO_DATE.findall(claim))  # "2022-07-11" as the model may copy it
+    return (
+        frozenset(numbers_in(f"{days} {iso}"))
+        | frozenset(str(int(x)) for x in re.findall(r"\d+", iso))
+        | frozenset(re.findall(rf"\b{YEAR}\b", claim))
+    )
+
+
+_ISO_DATE = re.compile(rf"\b{YEAR}-\d{{1,2}}-\d{{1,2}}\b")
 
 
 def _better_quote(

@@ -727,6 +727,7 @@ def test_a_bare_number_is_not_backed_by_the_articles_date():
     when = "When did the President meet the party leaders in Madrid?"
     assert resolve("On 11 June 2022 [1].", when, context).quotes
     assert resolve("June 11th, 2022 [1]", when, context).quotes
+    assert resolve("2022-06-11 [1]", when, context).quotes  # as the article's header has it
     assert _date_parts("On 11 June 2022, 6 leaders met") == {"11", "2022"}
     assert _date_parts("11 leaders") == frozenset()
 
