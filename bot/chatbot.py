@@ -636,7 +636,9 @@ class ChatBot:
             )
         # The articles the answer stands on must name the question's places and numbers:
         # "32 partners [1]" from a 2021 article does not answer a question about 2022.
-        if not fits(question, MARKER.sub("", resolved.text)):
+        if not fits(
+            question, MARKER.sub("", resolved.text), " ".join(q.text for q in resolved.quotes)
+        ):
             # "How many dollars did the US contribute?" answered "by facilitating access"
             return declined("verifier")
         cited = [context.passages[i] for i in dict.fromkeys(q.passage for q in resolved.quotes)]

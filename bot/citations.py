@@ -30,6 +30,8 @@ from .evidence import Sentence, passage_sentences, support, without_images
 from .retrieval import Passage
 from .subjects import (
     Substitution,
+    asked_countries,
+    asks_for_a_country,
     countries_in,
     meant_countries,
     places_in,
@@ -211,9 +213,11 @@ def _backing(
             continue
         if _outranked_figure(claim, question, backing, shown, passages):
             continue
-        if _figure_of_another_year(claim, backing):
+        if _figure_of_another_year(claim, backing, question):
             continue
-        found = substituted_subject(question, backing, passages, claim)
+        found = substituted_subject(question, backing, passages, claim) or (
+            _figure_of_another_country(claim, question, backing)
+        )
         if found is None:
             valid.append(backing)
         else:
@@ -339,29 +343,73 @@ _DANGLING = re.compile(r"\b(?:in|on|at|of|by|to|from|with|for|since|until|the|a|
 _CLAUSE = re.compile(r"[,;:]\s+|\s+(?:while|whereas)\s+|\s+[–—]\s+")
 
 
-def _figure_of_another_year(claim: str, backing: list[Sentence]) -> bool:
-    """True when the claim gives a figure with a year, and the backing sentence gives that
-    figure in a clause of another year while its clause of the claim's year holds another
-    figure: "67 percent of Poles surveyed in a 2017 report" from "65 percent of Poles
-    surveyed in a 2017 Pew Research Center report ..., and 67 percent of Poles surveyed in
-    2018 favour ...". A figure whose clause names no year, or the claim's, is not in doubt."""
+def _figure_of_another_year(claim: str, backing: list[Sentence], question: str = "") -> bool:
+    """True when the claim gives a figure with a year (its own, or else the one the question
+    asks about), and the backing sentence gives that figure in a clause of another year while
+    its clause of that year holds another figure: "67 percent of Poles surveyed in a 2017
+    report" from "65 percent of Poles surveyed in a 2017 Pew Research Center report ..., and
+    67 percent of Poles surveyed in 2018 favour ..."; "$2 billion" for the aid pledged for
+    2024 from "$300 million in short-term aid for 2024; and $2 billion in long-term,
+    low-interest loans ... beginning in 2025". A figure whose clause names no year, or the
+    claim's, is not in doubt."""
 
     def years(text: str) -> set[str]:
         return set(re.findall(rf"\b{YEAR}\b", text))
 
+    asked = years(question)
+    other = asked if not asked & years(claim) else set()  # the claim may not say its year
     for part in _CLAUSE.split(claim):
-        said = years(part)
-        if not said:
-            continue
-        for figure in _undated_numbers(part) - said:
-            for s in backing:
-                clauses = _CLAUSE.split(s.text)
-                holding = [c for c in clauses if figure in numbers_in(c)]
-                if not holding or any(said & years(c) or not years(c) for c in holding):
-                    continue
-                if any(said & years(c) for c in clauses if c not in holding):
-                    return True
+        for said in (years(part), other):
+            if not said:
+                continue
+            for figure in _undated_numbers(part) - said - numbers_in(question):
+                for s in backing:
+                    clauses = _clauses(s.text)
+                    holding = [c for c in clauses if figure in numbers_in(c)]
+                    if not holding or any(said & years(c) or not years(c) for c in holding):
+                        continue
+                    if any(said & years(c) for c in clauses if c not in holding):
+                        return True
     return False
+
+
+def _figure_of_another_country(
+    claim: str, question: str, backing: list[Sentence]
+) -> Substitution | None:
+    """The countries whose clause of a backing sentence holds the claim's figure or month,
+    when another clause of that sentence names the asked country: "Skopje signed in October
+    2024" from "North Macedonia started negotiations in June 2024, Montenegro in August 2024,
+    and Bulgaria in October 2024" is Bulgaria's month."""
+    asked = asked_countries(question)
+    if not asked or asks_for_a_country(question):
+        return None
+    figures = _figures(claim) - _figures(question)
+    for s in backing:
+        clauses = _clauses(s.text)
+        named = [countries_in(c) for c in clauses]
+        listed = asked & set().union(*named)
+        if not listed:
+            continue
+        for figure in figures:
+            owners = set().union(*(n for c, n in zip(clauses, named) if figure in _figures(c)))
+            if owners and not owners & asked:
+                return Substitution(tuple(sorted(listed)), tuple(sorted(owners)))
+    return None
+
+
+_MONTH_WORD = re.compile(rf"\b(?:{'|'.join(m.capitalize() for m in MONTH_NAMES)})\b")
+
+
+def _figures(text: str) -> set[str]:
+    """The numbers of `text` and the months it names ("October")."""
+    return numbers_in(text) | {m.lower() for m in _MONTH_WORD.findall(text)}
+
+
+def _clauses(sentence: str) -> list[str]:
+    """The items of a sentence listing several: split at semicolons when it has them (its
+    items hold commas of their own: "$2 billion in long-term, low-interest loans"), else at
+    commas, colons and dashes."""
+    return sentence.split(";") if ";" in sentence else _CLAUSE.split(sentence)
 
 
 def _with_its_numbers(

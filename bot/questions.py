@@ -12,6 +12,7 @@ import re
 
 from .dates import MONTH_NAMES, YEAR
 from .terms import STOP_WORDS, numbers_in
+from .terms import WORD as WORD_RE
 
 # "..., and when did it join?", "... and which ..." — a second question joined by "and".
 _WH = (
@@ -70,8 +71,35 @@ _DAY = re.compile(
     re.IGNORECASE,
 )
 _YEAR = re.compile(rf"\b{YEAR}\b")
-# "Who was named commander?", "And who was there for Japan?": someone, by name.
-_ASKS_FOR_SOMEONE = re.compile(_LEAD + r"(?:who|whom)\b", re.IGNORECASE)
+# "Who was named commander?", "And who was there for Japan?", "Which UN Secretary-General
+# called ...?": someone, by name.
+_ASKS_FOR_SOMEONE = re.compile(
+    _LEAD + r"(?:who|whom|(?:which|what)\s+(?:(?!(?:did|does|do|was|were|is|are|has|have|had|"
+    r"will|would|can|could)\b)[\w-]+\s+){0,2}?(?:secretary[- ]general|"
+    r"president|prime\s+minister|minister|(?:defen[cs]e\s+)?secretary|chancellor|commander|"
+    r"ambassador|envoy|spokes(?:person|man|woman)|experts?|officials?|leaders?|king|queen)\b)",
+    re.IGNORECASE,
+)
+# A name with one of these words is a body, not someone: "the World Food Programme", "the
+# United Nations Secretary-General", "the Office of the President".
+_BODY = re.compile(
+    r"\b(?:Programme|Program|Organi[sz]ation|Nations|Union|Office|Fund|Council|Commission|"
+    r"Committee|Assembly|Parliament|Ministry|Department|Agency|Forces?|Command|Cent(?:er|re)|"
+    r"Alliance|Summit|Government|Compact|Coalition|Group|Secretary-General|Secretariat|"
+    r"Headquarters|Staff)\b"
+)
+_NAME_RUN = re.compile(r"(?<![\w’'.-])[A-Z][\w’'.-]*(?:\s+(?:of\s+(?:the\s+)?)?[A-Z][\w’'.-]*)*")
+# "how many drones": things, not an amount of money or a share
+_ASKS_FOR_THINGS = re.compile(
+    _LEAD + r"how\s+many\s+(?!dollars|euros|pounds|times\b)[a-z]", re.IGNORECASE
+)
+_SUM = re.compile(
+    r"[$€£¥₩]\s?\d[\d.,]*(?:\s*(?:thousand|million|billion|trillion))?|"
+    r"\b\d[\d.,]*\s*(?:thousand|million|billion|trillion)?\s*(?:dollars|euros|pounds|"
+    r"percent|per\s+cent|%)",
+    re.IGNORECASE,
+)
+_CURRENCY = re.compile(r"[$€£¥₩]|\b(?:dollars?|euros?|pounds?)\b", re.IGNORECASE)
 # "Where ...?", "In which city ...?": a place, by name.
 _ASKS_FOR_A_PLACE = re.compile(
     _LEAD + r"(?:where|(?:in|at|to)\s+(?:which|what)\s+(?:\w+\s+)?(?:city|town|country|"
@@ -90,41 +118,78 @@ _DATED = re.compile(
 )
 
 
-def fits(question: str, answer: str) -> bool:
+def fits(question: str, answer: str, quoted: str | None = None) -> bool:
     """Whether `answer` is of the kind `question` asks for: a figure for "how many", "how
     much" or "what share" (a year alone is not a count), an amount of money for "how much
     money" or "how much did X pledge", an ordinal for "which number Ally", a date for "when"
     or "in what year", a name for "who" and a place's name for "where" or "in which city".
+    A figure must be one the question does not give ("How many shells will the $10 billion
+    of contracts produce?" is not answered by "$10 billion"), "how many dollars" wants a
+    currency and "how many drones" a count, not a sum. With `quoted` (the cited sentences),
+    the name a "who" or "where" answer gives must be in them, not only in an article's title.
     A question of several parts is not judged."""
     if len(parts(question)) > 1:
         return True
+    given = numbers_in(question)
+
+    def figures(text: str) -> set[str]:  # neither a year nor a day ("13 June 2021")
+        return numbers_in(_YEAR.sub(" ", _DAY.sub(" ", text))) - given
+
     if _ASKS_FOR_MONEY.search(question):
-        return bool(_MONEY.search(answer) and numbers_in(_YEAR.sub(" ", answer)))
+        money = _CURRENCY if re.search(r"how\s+many\s+\w+", question, re.I) else _MONEY
+        return bool(money.search(answer) and figures(answer))
     if _ASKS_FOR_AN_ORDINAL.search(question):
         return bool(_ORDINAL.search(_DAY.sub(" ", answer)))
-    if _ASKS_FOR_A_COUNT.search(question):  # neither a year nor a day ("13 June 2021")
-        return bool(numbers_in(_YEAR.sub(" ", _DAY.sub(" ", answer))))
+    if _ASKS_FOR_THINGS.search(question):
+        return bool(figures(_SUM.sub(" ", answer)))
+    if _ASKS_FOR_A_COUNT.search(question):
+        return bool(figures(answer))
     if _ASKS_FOR_A_DATE.search(question):
         return bool(_DATED.search(answer))
     if _ASKS_FOR_A_SPAN.search(question):  # "for 25 years", "since 1994"
         return bool(numbers_in(answer))
-    if _ASKS_FOR_SOMEONE.search(question):  # not where something was put
-        return _names_more(question, _WHERE.sub(" ", answer))
+    if _ASKS_FOR_SOMEONE.search(question):  # not where something was put, nor a body
+        return _names_more(question, _without_bodies(_WHERE.sub(" ", answer)), quoted)
     if _ASKS_FOR_A_PLACE.search(question):
-        return _names_more(question, answer)
+        return _names_more(question, answer, quoted)
     return True
 
 
-def _names_more(question: str, answer: str) -> bool:
-    """Whether `answer` gives a name the question does not: "The command was established
-    in Wiesbaden, Germany" names no one (once its places are taken out), "Japan hosted the
-    conference on Ukraine mine action" no city the question did not."""
-    asked = {w.rstrip(".").lower() for w in _CAPITALISED.findall(question)}
+def _without_bodies(text: str) -> str:
+    """`text` without the names of bodies ("the World Food Programme")."""
+    return _NAME_RUN.sub(lambda m: " " if _BODY.search(m.group()) else m.group(), text)
+
+
+def _names_more(question: str, answer: str, quoted: str | None = None) -> bool:
+    """Whether `answer` gives a name the question does not (nor a country's adjective in
+    it: "Poland" for "which Polish city"), and, with `quoted`, one the quoted sentences say:
+    "The command was established in Wiesbaden, Germany" names no one (once its places are
+    taken out), "Japan hosted the conference on Ukraine mine action" no city the question
+    did not, "Madrid [1]" from a sentence that never says Madrid no place."""
+    from .subjects import countries_in  # subjects reads the parts of questions
+
+    def words(text: str) -> list[str]:
+        return [
+            re.sub(r"['’]s$", "", w.rstrip(".")).replace("’", "'").lower()
+            for w in _CAPITALISED.findall(text)
+        ]
+
+    asked = set(words(question))
+    countries = countries_in(question)
     months = {m.lower() for m in MONTH_NAMES}
-    return any(
-        w not in asked and w not in STOP_WORDS and w not in months
-        for w in (w.rstrip(".").lower() for w in _CAPITALISED.findall(answer))
+    said = (
+        {re.sub(r"'s$", "", w) for w in WORD_RE.findall(quoted.replace("’", "'").lower())}
+        if quoted is not None
+        else None
     )
+    for w in words(answer):
+        if w in asked or w in STOP_WORDS or w in months:
+            continue
+        if countries and countries_in(w.title()) and countries_in(w.title()) <= countries:
+            continue
+        if said is None or w in said or set(WORD_RE.findall(w)) <= said:
+            return True
+    return False
 
 
 def normalize(question: str | None) -> str:

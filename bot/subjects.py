@@ -164,6 +164,26 @@ def _table() -> tuple[re.Pattern, dict[str, str]]:
     return pattern, canonical
 
 
+# "the Libya campaign", "the Kosovo war": where something happened, not who did it
+_THEATRE = re.compile(
+    r"\s+(?:air\s+|military\s+)?(?:campaign|war|operation|mission|intervention|conflict|crisis)s?\b",
+    re.IGNORECASE,
+)
+
+
+def asked_countries(question: str) -> set[str]:
+    """The countries a question asks about: those it names (but not as the theatre of a
+    campaign or war: "Allies' contributions to the Libya campaign" asks about the Allies)
+    and those its capitals stand for as agents ("How much did Canberra give?")."""
+    pattern, canonical = _table()
+    named = {
+        canonical[re.sub(r"['’]s$", "", m.group())]
+        for m in pattern.finditer(question)
+        if not _THEATRE.match(question, m.end())
+    }
+    return named | set(meant_countries(question, agents_only=True))
+
+
 def countries_in(text: str) -> set[str]:
     """Canonical names of the countries (and the EU, the UN) `text` names."""
     return set(_countries_in_order(text))
@@ -290,6 +310,12 @@ _ASKS_FOR_A_COUNTRY = re.compile(
 )
 
 
+def asks_for_a_country(question: str) -> bool:
+    """ "Which Ally vetoed ...?": the answer is itself a country, so another one is no
+    substitute for the asked."""
+    return bool(_ASKS_FOR_A_COUNTRY.search(question))
+
+
 @dataclass(frozen=True)
 class Substitution:
     asked: tuple[str, ...]  # the question's countries the backing is silent about
@@ -335,8 +361,8 @@ def substituted_subject(
     if claim:  # of a question in several parts, the part the claim answers
         question = _part_answered(question, claim)
     # a capital counts: "How much did Canberra give?" asks about Australia
-    asked = countries_in(question) | set(meant_countries(question, agents_only=True))
-    if not asked or not backing or _ASKS_FOR_A_COUNTRY.search(question):
+    asked = asked_countries(question)
+    if not asked or not backing or asks_for_a_country(question):
         return None
     tied = _tied_to_another(claim, backing, asked) if claim else set()
     if tied:

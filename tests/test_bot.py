@@ -634,6 +634,32 @@ def test_a_thing_the_sentence_gives_to_another_country_is_not_the_asked_countrys
     assert resolve("August 2024 [1]", montenegro, chunk).quotes
 
 
+def test_a_figure_in_another_countrys_clause_or_a_country_that_is_a_theatre():
+    # Tune nm-18: "When did Skopje sign ...?" answered "October 2024" from a sentence giving
+    # North Macedonia June 2024 and Bulgaria October 2024. Tune nm-27: "the Libya campaign"
+    # is where, not who: the sentence about the Allies' contributions is not another
+    # country's answer.
+    from bot.citations import resolve
+    from bot.context import whole_passages
+    from bot.retrieval import Passage
+    from bot.subjects import asked_countries
+
+    text = (
+        "Several NATO members started talks with Ukraine. North Macedonia started "
+        "negotiations in June 2024, Montenegro in August 2024, and Bulgaria in October 2024."
+    )
+    chunk = whole_passages([Passage("c", text, "Compact", "2025-01-20", None, "u", 0, 9, 1.0)])
+    skopje = "When did Skopje start negotiating its security agreement with Ukraine?"
+    wrong = resolve("Skopje started negotiating in October 2024 [2].", skopje, chunk)
+    assert wrong.quotes == [] and wrong.wrong_subject.found == ("Bulgaria",)
+    assert resolve("Skopje started negotiating in June 2024 [2].", skopje, chunk).quotes
+    which = "Which country started negotiating with Ukraine in October 2024?"
+    assert resolve("Bulgaria [2].", which, chunk).quotes
+    libya = "Which US Defense Secretary clashed with Allies over their contributions to the Libya campaign?"
+    assert asked_countries(libya) == {"United States"}
+    assert asked_countries("How much did Libya receive from the Kosovo war fund?") == {"Libya"}
+
+
 def test_countries_are_recognised_by_their_short_names_and_adjectives():
     from bot.citations import echoes
     from bot.subjects import countries_in
@@ -753,9 +779,26 @@ def test_a_figure_given_another_years_clause_or_an_empty_answer_is_not_an_answer
     swapped = "67 percent of Poles surveyed in a 2017 Pew report saw Russia as a major threat [1]."
     assert resolve(swapped, share, context).quotes == []
     assert resolve(swapped.replace("67", "65"), share, context).quotes
-    assert resolve(
+    # the 2018 figure, said as such, does not answer for 2017 either (tune nm-12)
+    assert not resolve(
         "67 percent of Poles surveyed in 2018 favour US forces [1].", share, context
     ).quotes
+    assert resolve(
+        "67 percent of Poles surveyed in 2018 favour US forces [1].",
+        "In Pew's 2018 survey, what share of Poles favoured US forces in Poland?",
+        context,
+    ).quotes
+    # the year the question asks about, when the claim gives none of it (tune nm-11)
+    aid = (
+        "The ROK has pledged $150 million in short-term aid in 2023; $300 million in short-term "
+        "aid for 2024; and $2 billion in long-term, low-interest loans beginning in 2025."
+    )
+    rok = whole_passages([Passage("k", aid, "ROK", None, None, "k", 0, 9, 1.0)])
+    asked = "How much short-term aid did Seoul pledge to Ukraine for 2024?"
+    assert resolve("$2 billion in loans beginning in 2025 [1].", asked, rok).quotes == []
+    assert resolve("$2 billion [1].", asked, rok).quotes == []
+    assert resolve("$300 million [1].", asked, rok).quotes
+    assert resolve("$2 billion [1].", "How much in loans from 2025?", rok).quotes
     # a figure whose clause names no year, or a sentence with no other year, is not in doubt
     assert resolve("31 percent on average in 2017 saw a major threat [1].", share, context).quotes
     spend = "What share did Allies agree in 2019 to spend on equipment?"
@@ -1149,6 +1192,29 @@ def test_an_answer_must_be_of_the_kind_the_question_asks_for():
     assert not fits(funding, "13 June 2021") and fits(funding, "€40 billion")
     assert not fits("How many Allies met?", "On 13 June 2021.")
     assert fits("How many Allies met on 13 June 2021?", "All 30 met.")
+    # tune nm-29, nm-30, nm-33, nm-35, nm-38, nm-40: a role or a body is no one's name, a
+    # figure the question gives is no answer, drones are not dollars, dollars not a share,
+    # the country of "Polish" is not a city
+    un = "Which UN Secretary-General called on member states in 2008 to protect the ships?"
+    assert not fits(un, "The United Nations Secretary-General called on the World Food Programme.")
+    assert fits(un, "Ban Ki-moon called on member states.")
+    assert fits("Which NATO Secretary General did Biden work with?", "Stoltenberg.")
+    experts = "Who were the experts who drafted the Kyiv Security Compact?"
+    assert not fits(experts, "It was prepared by the Office of the President of Ukraine.")
+    assert not fits("How many shells will the $10 billion of contracts buy?", "$10 billion.")
+    assert fits("How many of the 32 Allies met the target?", "23 of them.")
+    drones = "How many drones is Canberra supplying to Ukraine?"
+    assert not fits(drones, "Australia's $30 million commitment to provide drones.")
+    assert fits(drones, "About 1,000 drones worth $30 million.")
+    dollars = "How many dollars does Seoul's budget give to Force Improvement Programs?"
+    assert not fits(dollars, "4.4%") and fits(dollars, "$2 billion")
+    polish = "In which Polish city is the V Corps forward command post?"
+    assert not fits(polish, "Poland") and fits(polish, "Poznań, Poland")
+    # with the quoted sentences, the name must be in them (not only in an article's title)
+    where = "In which city was the February 2022 summit held?"
+    assert not fits(where, "Madrid", "Extraordinary Summits were held on February 25, 2022.")
+    assert fits(where, "Brussels", "In February 2022, NATO leaders met at Brussels.")
+    assert fits("What did European leaders agree?", "Nothing named.")  # "leaders" is no role here
 
 
 @pytest.mark.security
