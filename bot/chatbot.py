@@ -662,10 +662,13 @@ class ChatBot:
         partners [1]" from a 2021 article does not answer a question about 2022, nor a
         sentence on Australia's aid one about "the Comprehensive Assistance Package". An
         author the question names may be anywhere in the article."""
-        return _sources(cited).missing(question) or unnamed(
-            question,
-            [Source(p.text, p.title, p.date, p.url) for p in cited],
-            [self.retriever.article_text(p.source) for p in cited],
+        # a chunk counts its section's heading with its title ("### Libya intervention")
+        sources = [
+            Source(p.text, f"{p.title}\n{self.retriever.heading_of(p)}", p.date, p.url)
+            for p in cited
+        ]
+        return Coverage(sources).missing(question) or unnamed(
+            question, sources, [self.retriever.article_text(p.source) for p in cited]
         )
 
     def _extractive(self, question: str, passages: list[Passage], ranked) -> Answer:

@@ -158,6 +158,7 @@ class _Lexical:
         return [self.ids[i] for i in sorted(top, key=lambda i: -best[i]) if best[i] > 0]
 
 
+_HEADING = re.compile(r"^#{1,6} [^\n]{1,200}$", re.MULTILINE)
 MAX_CACHED_FILTERS = 8  # id sets kept per store generation, one per filter
 
 
@@ -221,6 +222,16 @@ class Retriever:
                 )
                 self._articles[source] = "\n".join(doc for _, _, doc in records)
             return self._articles[source]
+
+    def heading_of(self, passage: Passage) -> str:
+        """The heading of the article section `passage` starts in ("### Libya intervention"),
+        or "": a chunk from inside a section is about what its heading names."""
+        text = self.article_text(passage.source) if passage.source else ""
+        at = text.find(passage.text[:200])
+        if at <= 0:
+            return ""
+        headings = _HEADING.findall(text, 0, at)
+        return headings[-1].strip("# ").strip() if headings else ""
 
     def sites(self) -> list[str]:
         """Every site the stored documents come from (see `site_of`), sorted."""

@@ -660,6 +660,33 @@ def test_a_figure_in_another_countrys_clause_or_a_country_that_is_a_theatre():
     assert asked_countries("How much did Libya receive from the Kosovo war fund?") == {"Libya"}
 
 
+def test_a_chunk_inside_a_section_mentions_what_its_heading_names(tmp_path):
+    # Tune nm-27: the sentence naming Robert Gates sits in a chunk of the Wikipedia section
+    # "### Libya intervention" that never says "Libya" itself; the question names the Libya
+    # campaign and was declined on coverage.
+    filler = " ".join(
+        f"In week {n} of the campaign the coalition flew patrols over the coast." for n in range(40)
+    )
+    store_of(
+        tmp_path,
+        wiki="Title: NATO\n\n## History\n\nThe Alliance was founded in 1949.\n\n"
+        f"### Libya intervention\n\n{filler}\n\nBy June, a confrontation arose between US "
+        "Defense Secretary Robert Gates and countries such as Poland and Germany over their "
+        "contributions.\n",
+    )
+    model = replying(lambda prompt: f"Robert Gates [{number_of(prompt, 'Robert Gates')}]")
+    bot = ChatBot(store=tmp_path / "store", llm=model)
+    question = (
+        "Which US Defense Secretary clashed with Allies over contributions to the Libya campaign?"
+    )
+    gates = [p for p in bot.retrieve(question) if "Robert Gates" in p.text]
+    assert gates and "Libya" not in gates[0].text  # the case: the chunk never says it
+    assert bot.retriever.heading_of(gates[0]) == "Libya intervention"
+    answer = bot.ask(question)
+    assert not answer.abstained, answer.text
+    assert answer.citations[0].quote.startswith("By June, a confrontation")
+
+
 def test_countries_are_recognised_by_their_short_names_and_adjectives():
     from bot.citations import echoes
     from bot.subjects import countries_in
