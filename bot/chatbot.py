@@ -76,7 +76,7 @@ CONFIRM_SYSTEM_PROMPT = (
     "You check whether source sentences support an answer. Reply with one word: Yes or No."
 )
 CONFIRM_PROMPT = (
-    "Source sentences:\n{sources}\n\n{conversation}Question: {question}\n"
+    "Source sentences:\n{sources}\n\n{conversation}Question: {question}{note}\n"
     "Proposed answer: {answer}\n\n"
     "Is the proposed answer a correct answer to the question according to the source "
     "sentences alone, with every name, number and date in it stated there for what the "
@@ -588,6 +588,8 @@ class ChatBot:
             "sources": "\n".join(f"- {c.quote}" for c in answer.citations),
             "conversation": conversation,
             "question": question,
+            # "Skopje means North Macedonia.": the model checks with the names it answered with
+            "note": _note(spelled_out(question)),
             "answer": MARKER.sub("", answer.text).strip(),
         }
         llm = self.llm

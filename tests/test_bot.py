@@ -917,6 +917,15 @@ def test_a_refusal_is_asked_again_without_leave_to_refuse_then_confirmed(seed_st
     )
     assert f"Earlier question: {earlier[0]}" in calls[-1][1] and _asked_to_confirm(calls[-1][1])
 
+    # the confirmation is told what a capital in the question stands for, as the answer was
+    # (tune nm-19: "Skopje" asked, "North Macedonia started negotiations in June" rejected)
+    calls.clear()
+    ChatBot(store=seed_store, llm=Recording(messages=iter([]))).ask(
+        "Which partners, Moscow among them, were not invited to the July 2021 meeting?"
+    )
+    assert _asked_to_confirm(calls[-1][1])
+    assert "(Moscow means Russia.)" in calls[-1][1]
+
     # 'off' keeps the first refusal without asking again
     calls.clear()
     off = ChatBot(
