@@ -151,7 +151,7 @@ def fits(question: str, answer: str, quoted: str | None = None) -> bool:
     if _ASKS_FOR_SOMEONE.search(question):  # not where something was put, nor a body
         return _names_more(question, _without_bodies(_WHERE.sub(" ", answer)), quoted)
     if _ASKS_FOR_A_PLACE.search(question):
-        return _names_more(question, answer, quoted)
+        return _names_more(question, answer, quoted, place=True)
     return True
 
 
@@ -160,12 +160,13 @@ def _without_bodies(text: str) -> str:
     return _NAME_RUN.sub(lambda m: " " if _BODY.search(m.group()) else m.group(), text)
 
 
-def _names_more(question: str, answer: str, quoted: str | None = None) -> bool:
+def _names_more(question: str, answer: str, quoted: str | None = None, place: bool = False) -> bool:
     """Whether `answer` gives a name the question does not (nor a country's adjective in
     it: "Poland" for "which Polish city"), and, with `quoted`, one the quoted sentences say:
     "The command was established in Wiesbaden, Germany" names no one (once its places are
     taken out), "Japan hosted the conference on Ukraine mine action" no city the question
-    did not, "Madrid [1]" from a sentence that never says Madrid no place."""
+    did not, "Madrid [1]" from a sentence that never says Madrid no place. A `place` is not
+    an adjective ("Ukrainian interoperability") nor NATO."""
     from .subjects import countries_in  # subjects reads the parts of questions
 
     def words(text: str) -> list[str]:
@@ -187,9 +188,18 @@ def _names_more(question: str, answer: str, quoted: str | None = None) -> bool:
             continue
         if countries and countries_in(w.title()) and countries_in(w.title()) <= countries:
             continue
+        if place and (w == "nato" or (countries_in(w.title()) and not _is_country_name(w))):
+            continue
         if said is None or w in said or set(WORD_RE.findall(w)) <= said:
             return True
     return False
+
+
+def _is_country_name(word: str) -> bool:
+    """Whether `word` (lower case) is a country's own name, not its adjective."""
+    from .subjects import countries_in
+
+    return any(c.lower() == word for c in countries_in(word.title()))
 
 
 def normalize(question: str | None) -> str:

@@ -1246,6 +1246,9 @@ def test_an_answer_must_be_of_the_kind_the_question_asks_for():
     assert not fits(dollars, "4.4%") and fits(dollars, "$2 billion")
     polish = "In which Polish city is the V Corps forward command post?"
     assert not fits(polish, "Poland") and fits(polish, "Poznań, Poland")
+    centre = "Where is the Joint Analysis Training and Education Center located?"
+    assert not fits(centre, "It will increase Ukrainian interoperability with NATO.")
+    assert fits(centre, "In Bydgoszcz, Poland.") and fits(centre, "In Poland.")
     # with the quoted sentences, the name must be in them (not only in an article's title)
     where = "In which city was the February 2022 summit held?"
     assert not fits(where, "Madrid", "Extraordinary Summits were held on February 25, 2022.")
