@@ -368,7 +368,12 @@ def _figure_of_another_year(claim: str, backing: list[Sentence], question: str =
                     holding = [c for c in clauses if figure in numbers_in(c)]
                     if not holding or any(said & years(c) or not years(c) for c in holding):
                         continue
-                    if any(said & years(c) for c in clauses if c not in holding):
+                    # the asked year's clause holds a figure of its own
+                    if any(
+                        said & years(c) and _undated_numbers(c) - said
+                        for c in clauses
+                        if c not in holding
+                    ):
                         return True
     return False
 
@@ -387,12 +392,21 @@ def _figure_of_another_country(
     for s in backing:
         clauses = _clauses(s.text)
         named = [countries_in(c) for c in clauses]
-        listed = asked & set().union(*named)
-        if not listed:
+        # the asked country's clause gives a figure of its own ("North Macedonia ... in June
+        # 2024"): the sentence lists each country's; one naming the asked country once with
+        # the figure elsewhere ("Japan, through the fund, has given $37 million to Ukraine")
+        # does not
+        own = [
+            c
+            for c, n in zip(clauses, named)
+            if n & asked and _figures(c) - _figures(question) - figures
+        ]
+        if not own:
             continue
         for figure in figures:
             owners = set().union(*(n for c, n in zip(clauses, named) if figure in _figures(c)))
             if owners and not owners & asked:
+                listed = asked & set().union(*(countries_in(c) for c in own))
                 return Substitution(tuple(sorted(listed)), tuple(sorted(owners)))
     return None
 

@@ -9,6 +9,7 @@ the evidence of both reaches the answer.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from .dates import MONTH_NAMES, YEAR
 from .terms import STOP_WORDS, numbers_in
@@ -72,45 +73,54 @@ _DAY = re.compile(
 )
 _YEAR = re.compile(rf"\b{YEAR}\b")
 # "Who was named commander?", "And who was there for Japan?", "Which UN Secretary-General
-# called ...?": someone, by name.
+# called ...?": someone, by name. Only a name or a few role words may stand between "which"
+# and the role ("What happened to President Yanukovych?" asks no one's name).
 _ASKS_FOR_SOMEONE = re.compile(
-    _LEAD + r"(?:who|whom|(?:which|what)\s+(?:(?!(?:did|does|do|was|were|is|are|has|have|had|"
-    r"will|would|can|could)\b)[\w-]+\s+){0,2}?(?:secretary[- ]general|"
-    r"president|prime\s+minister|minister|(?:defen[cs]e\s+)?secretary|chancellor|commander|"
-    r"ambassador|envoy|spokes(?:person|man|woman)|experts?|officials?|leaders?|king|queen)\b)",
+    _LEAD + r"(?:(?i:who|whom)\b|(?i:which|what)\s+(?:(?:[A-Z][\w-]*|(?i:defen[cs]e|foreign|"
+    r"prime|deputy|then|former|current|new|first|last))\s+){0,2}?(?i:secretary[- ]general|"
+    r"president|prime\s+minister|minister|secretary|chancellor|commander|ambassador|envoy|"
+    r"spokes(?:person|man|woman)|experts?|officials?|leaders?|king|queen)\b)"
+)
+_ROLE = re.compile(
+    r"\b(?:secretary[- ]general|president|prime\s+minister|minister|secretary|chancellor|"
+    r"commander|ambassador|envoy|spokes(?:person|man|woman)|head|chief|chair(?:man|woman)?)\b",
     re.IGNORECASE,
 )
-# A name with one of these words is a body, not someone: "the World Food Programme", "the
-# United Nations Secretary-General", "the Office of the President".
+# A body, not someone: "the World Food Programme", "the United Nations Secretary-General",
+# "NATO Secretary-General Jens Stoltenberg" (the name after it stays).
 _BODY = re.compile(
-    r"\b(?:Programme|Program|Organi[sz]ation|Nations|Union|Office|Fund|Council|Commission|"
-    r"Committee|Assembly|Parliament|Ministry|Department|Agency|Forces?|Command|Cent(?:er|re)|"
-    r"Alliance|Summit|Government|Compact|Coalition|Group|Secretary-General|Secretariat|"
-    r"Headquarters|Staff)\b"
+    r"(?:[A-Z][\w’'-]*\s+(?:(?:of|for|and)\s+(?:the\s+)?)?){0,4}(?:Programme|Program|"
+    r"Organi[sz]ation|Nations|Office|Fund|Council|Commission|Committee|Assembly|Parliament|"
+    r"Ministry|Department|Agency|Forces?|Command|Cent(?:er|re)|Alliance|Summit|Government|"
+    r"Compact|Coalition|Group|Secretary-General|Secretariat|Headquarters|Staff)\b"
 )
-_NAME_RUN = re.compile(r"(?<![\w’'.-])[A-Z][\w’'.-]*(?:\s+(?:of\s+(?:the\s+)?)?[A-Z][\w’'.-]*)*")
-# "how many drones": things, not an amount of money or a share
+# "how many drones": things, not an amount of money ("how many Finns" may be a share)
 _ASKS_FOR_THINGS = re.compile(
-    _LEAD + r"how\s+many\s+(?!dollars|euros|pounds|times\b)[a-z]", re.IGNORECASE
+    _LEAD + r"how\s+many\s+(?!(?:dollars|euros|pounds|times|percent|per|thousand|million|"
+    r"billion|trillion)\b)[a-z]",
+    re.IGNORECASE,
 )
 _SUM = re.compile(
-    r"[$€£¥₩]\s?\d[\d.,]*(?:\s*(?:thousand|million|billion|trillion))?|"
-    r"\b\d[\d.,]*\s*(?:thousand|million|billion|trillion)?\s*(?:dollars|euros|pounds|"
-    r"percent|per\s+cent|%)",
+    r"[$€£¥₩]\s?\d[\d.,]*(?:\s*(?:thousand|million|billion|trillion)\b)?|"
+    r"\b\d[\d.,]*(?:\s*(?:thousand|million|billion|trillion)\b)?\s*(?:dollars|euros|pounds)\b",
     re.IGNORECASE,
 )
 _CURRENCY = re.compile(r"[$€£¥₩]|\b(?:dollars?|euros?|pounds?)\b", re.IGNORECASE)
-# "Where ...?", "In which city ...?": a place, by name.
+# "G7", "F-16", "32nd": numbers the question names with, not figures it gives
+_NOT_A_FIGURE = re.compile(r"\b[A-Za-z]+-?\d+\b|\b\d+(?:st|nd|rd|th)\b")
+# "Where ...?", "In which city ...?": a place, by name ("where does NATO stand on ...?" is not)
 _ASKS_FOR_A_PLACE = re.compile(
-    _LEAD + r"(?:where|(?:in|at|to)\s+(?:which|what)\s+(?:\w+\s+)?(?:city|town|country|"
-    r"capital|place|venue|location|room|building|base|port|region))\b",
+    _LEAD + r"(?:where(?!\s+(?:does|do|did)\s+(?:\S+\s+){1,3}?stand\b|\s+can\b)|"
+    r"(?:in|at|to)\s+(?:which|what)\s+(?:\w+\s+)?(?:city|town|country|capital|place|venue|"
+    r"location|room|building|base|port|region))\b",
     re.IGNORECASE,
 )
 _CAPITALISED = re.compile(r"(?<![\w’'.-])[A-Z][\w’'.-]*")
-# "in Wiesbaden, Germany", "at the White House": where, not who
-_WHERE = re.compile(
-    r"\b(?:in|at|near|from|to|into)\s+(?:the\s+)?[A-Z][\w’'.-]*(?:(?:\s+|,\s*)[A-Z][\w’'.-]*)*"
+# "in Wiesbaden, Germany", "at the White House": where something is, not who did it
+_IN_PLACE = re.compile(
+    r"\b(?:in|at|near)\s+(?:the\s+)?[A-Z][\w’'.-]*(?:(?:\s+|,\s*)[A-Z][\w’'.-]*)*"
 )
+_LOCATIVE = re.compile(r"\b(?:in|at|near|to)\s+(?:the\s+)?$", re.IGNORECASE)
 _DATED = re.compile(
     rf"\b(?:{YEAR}|{'|'.join(MONTH_NAMES)}|today|yesterday|this (?:week|evening|"
     r"morning|year|month)|last (?:week|month|year))\b",
@@ -130,7 +140,7 @@ def fits(question: str, answer: str, quoted: str | None = None) -> bool:
     A question of several parts is not judged."""
     if len(parts(question)) > 1:
         return True
-    given = numbers_in(question)
+    given = numbers_in(_ORDINAL.sub(" ", _NOT_A_FIGURE.sub(" ", question)))
 
     def figures(text: str) -> set[str]:  # neither a year nor a day ("13 June 2021")
         return numbers_in(_YEAR.sub(" ", _DAY.sub(" ", text))) - given
@@ -148,58 +158,56 @@ def fits(question: str, answer: str, quoted: str | None = None) -> bool:
         return bool(_DATED.search(answer))
     if _ASKS_FOR_A_SPAN.search(question):  # "for 25 years", "since 1994"
         return bool(numbers_in(answer))
-    if _ASKS_FOR_SOMEONE.search(question):  # not where something was put, nor a body
-        return _names_more(question, _without_bodies(_WHERE.sub(" ", answer)), quoted)
+    if _ASKS_FOR_SOMEONE.search(question):  # not where something is
+        named = _IN_PLACE.sub(" ", answer)
+        if _ROLE.search(question):  # a holder of an office is someone, not a body
+            named = _BODY.sub(" ", named)
+        return _names_more(question, named, quoted)
     if _ASKS_FOR_A_PLACE.search(question):
         return _names_more(question, answer, quoted, place=True)
     return True
 
 
-def _without_bodies(text: str) -> str:
-    """`text` without the names of bodies ("the World Food Programme")."""
-    return _NAME_RUN.sub(lambda m: " " if _BODY.search(m.group()) else m.group(), text)
+def _folded(word: str) -> str:
+    """A name as compared: lower case, no accents, no possessive or final full stop."""
+    plain = unicodedata.normalize("NFKD", word.replace("’", "'")).encode("ascii", "ignore")
+    return re.sub(r"'s$", "", plain.decode().rstrip(".").lower())
 
 
 def _names_more(question: str, answer: str, quoted: str | None = None, place: bool = False) -> bool:
-    """Whether `answer` gives a name the question does not (nor a country's adjective in
-    it: "Poland" for "which Polish city"), and, with `quoted`, one the quoted sentences say:
-    "The command was established in Wiesbaden, Germany" names no one (once its places are
-    taken out), "Japan hosted the conference on Ukraine mine action" no city the question
-    did not, "Madrid [1]" from a sentence that never says Madrid no place. A `place` is not
-    an adjective ("Ukrainian interoperability") nor NATO."""
+    """Whether `answer` gives a name the question does not, and, with `quoted`, one the
+    quoted sentences say (a country by any of its names: "Turkey" for "Türkiye"): "The
+    command was established in Wiesbaden, Germany" names no one (once its places are taken
+    out), "Japan hosted the conference on Ukraine mine action" no city the question did not,
+    "Madrid [1]" from a sentence that never says Madrid no place. A `place` is not NATO nor
+    a country's adjective ("Ukrainian interoperability"), nor the country of the question's
+    "Polish city"; a place the question names is one where the answer puts something there
+    ("Where was the Washington Treaty signed?" "In Washington")."""
     from .subjects import countries_in  # subjects reads the parts of questions
 
-    def words(text: str) -> list[str]:
-        return [
-            re.sub(r"['’]s$", "", w.rstrip(".")).replace("’", "'").lower()
-            for w in _CAPITALISED.findall(text)
-        ]
-
-    asked = set(words(question))
-    countries = countries_in(question)
+    asked = {_folded(w) for w in _CAPITALISED.findall(question)}
+    asked_countries = countries_in(question)
     months = {m.lower() for m in MONTH_NAMES}
-    said = (
-        {re.sub(r"'s$", "", w) for w in WORD_RE.findall(quoted.replace("’", "'").lower())}
-        if quoted is not None
-        else None
-    )
-    for w in words(answer):
-        if w in asked or w in STOP_WORDS or w in months:
+    said = {_folded(w) for w in WORD_RE.findall(quoted)} if quoted is not None else set()
+    said_countries = countries_in(quoted) if quoted else set()
+    bare = len(_CAPITALISED.findall(answer)) == 1 and len(answer.split()) <= 3
+    for m in _CAPITALISED.finditer(answer):
+        w = _folded(m.group())
+        if w in STOP_WORDS or w in months:
             continue
-        if countries and countries_in(w.title()) and countries_in(w.title()) <= countries:
+        country = countries_in(re.sub(r"['’]s$", "", m.group().rstrip(".")))
+        if place and (w == "nato" or (country and re.match(r"\s+[a-z]", answer[m.end() :]))):
             continue
-        if place and (w == "nato" or (countries_in(w.title()) and not _is_country_name(w))):
+        if w in asked:
+            if not (place and (bare or _LOCATIVE.search(answer[: m.start()]))):
+                continue
+        elif country and country <= asked_countries:
             continue
-        if said is None or w in said or set(WORD_RE.findall(w)) <= said:
+        if quoted is None or w in said or (country and country <= said_countries):
+            return True
+        if set(WORD_RE.findall(w)) and {_folded(x) for x in WORD_RE.findall(w)} <= said:
             return True
     return False
-
-
-def _is_country_name(word: str) -> bool:
-    """Whether `word` (lower case) is a country's own name, not its adjective."""
-    from .subjects import countries_in
-
-    return any(c.lower() == word for c in countries_in(word.title()))
 
 
 def normalize(question: str | None) -> str:

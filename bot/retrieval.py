@@ -226,6 +226,9 @@ class Retriever:
     def heading_of(self, passage: Passage) -> str:
         """The heading of the article section `passage` starts in ("### Libya intervention"),
         or "": a chunk from inside a section is about what its heading names."""
+        own = _HEADING.match(passage.text.lstrip())
+        if own:  # the chunk opens its section
+            return own.group().strip("# ").strip()
         text = self.article_text(passage.source) if passage.source else ""
         at = text.find(passage.text[:200])
         if at <= 0:

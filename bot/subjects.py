@@ -166,7 +166,7 @@ def _table() -> tuple[re.Pattern, dict[str, str]]:
 
 # "the Libya campaign", "the Kosovo war": where something happened, not who did it
 _THEATRE = re.compile(
-    r"\s+(?:air\s+|military\s+)?(?:campaign|war|operation|mission|intervention|conflict|crisis)s?\b",
+    r"\s+(?:air\s+|military\s+)?(?:campaign|war|operation|intervention|conflict|crisis)s?\b",
     re.IGNORECASE,
 )
 
@@ -179,7 +179,7 @@ def asked_countries(question: str) -> set[str]:
     named = {
         canonical[re.sub(r"['’]s$", "", m.group())]
         for m in pattern.finditer(question)
-        if not _THEATRE.match(question, m.end())
+        if m.group() != re.sub(r"['’]s$", "", m.group()) or not _THEATRE.match(question, m.end())
     }
     return named | set(meant_countries(question, agents_only=True))
 
@@ -415,6 +415,11 @@ def _section(text: str, s: Sentence) -> tuple[str, bool]:
     return text[start : paragraphs[last - 1][1]], bool(heads)
 
 
+# "Hungarian", "Finnish", "Japanese", "Czech", "Greek", "Israeli": adjectives, where
+# "Türkiye", "Korea" or "Britain" are other names of a country
+_ADJECTIVE = re.compile(r"(?:an|ese|ish|ic|i|ch|ek)$")
+
+
 def _owned(text: str) -> list[tuple[str, set[str]]]:
     """What `text` says belongs to a country, as (country, the roots of the one or two
     lower-case words right after it): "Finland's parliament" and "the Hungarian
@@ -425,7 +430,7 @@ def _owned(text: str) -> list[tuple[str, set[str]]]:
     for m in pattern.finditer(text):
         name = re.sub(r"['’]s$", "", m.group())
         country = canonical[name]
-        adjective = name != country and not name.endswith("s") and not name.isupper()
+        adjective = name != country and bool(_ADJECTIVE.search(name))
         if name == m.group() and not adjective:
             continue
         words: list[str] = []
@@ -452,9 +457,10 @@ def _owned_by_another(
     if not wanted:
         return None
     given = [pair for s in backing for pair in _owned(s.text)]
+    named = set().union(*(countries_in(s.text) for s in backing))
     missing, others = set(), set()
     for country, what in wanted:
-        if any(c == country and r & what for c, r in given):
+        if country in named:  # "Hungary approved ..., after the Turkish parliament had"
             continue
         found = {c for c, r in given if c != country and c not in asked and r & what}
         if found:

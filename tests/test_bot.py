@@ -687,6 +687,61 @@ def test_a_chunk_inside_a_section_mentions_what_its_heading_names(tmp_path):
     assert answer.citations[0].quote.startswith("By June, a confrontation")
 
 
+def test_the_near_miss_checks_leave_right_answers_alone():
+    """Right answers the review of the near-miss checks found declined, each answered again:
+    a title before a name, a body as the answer to a plain "who", a country by another of
+    its names, a place the question names, shares of people, a recipient in the figure's
+    clause, a clause of the asked year with no figure of its own, a country named as a
+    whole."""
+    from bot.citations import resolve
+    from bot.context import whole_passages
+    from bot.questions import fits
+    from bot.retrieval import Passage
+
+    for question, answer, quoted in (
+        ("Who announced it?", "NATO Secretary-General Jens Stoltenberg.", None),
+        ("Who led the delegation?", "Chief of the General Staff General Serhii Shaptala.", None),
+        ("Who chaired it?", "It was chaired by Mark Rutte. The Council met in Brussels.", None),
+        ("Who manages the trust fund?", "The NATO Support and Procurement Agency.", None),
+        ("Who provided the machines?", "The Government of Japan.", None),
+        ("Who succeeded Jens Stoltenberg?", "He handed over to Mark Rutte.", None),
+        ("Who blocked Sweden's accession?", "Turkey.", "Türkiye delayed the ratification."),
+        ("Where is LANDCOM headquartered?", "In Türkiye.", "LANDCOM is in Izmir, Türkiye."),
+        ("Where did the pilots train?", "In the US.", "They trained in the United States."),
+        (
+            "Where was the Washington Treaty signed?",
+            "In Washington.",
+            "It was signed in Washington.",
+        ),
+        ("Where was the Vilnius Summit held?", "Vilnius", "The summit was held in Vilnius."),
+        ("Where does NATO stand on climate change?", "it is a threat multiplier", None),
+        ("What happened to President Yanukovych in 2014?", "he was removed from office", None),
+        ("How many Ukrainians support joining NATO?", "77 percent.", None),
+        ("How many billion dollars has the US given?", "$61 billion.", None),
+        ("How many members did NATO have once Sweden became the 32nd Ally?", "32.", None),
+        ("How many countries are in the G7?", "Seven.", None),
+    ):
+        assert fits(question, answer, quoted), (question, answer)
+
+    def backed(text: str, claim: str, question: str) -> bool:
+        context = whole_passages([Passage("c", text, "T", None, None, "s", 0, 9, 1.0)])
+        return bool(resolve(claim, question, context).quotes)
+
+    wales = "At the Wales Summit in 2014, Allies pledged to spend 2% of GDP on defence by 2024."
+    assert backed(wales, "2% of GDP [1].", "What spending target did Allies agree in 2014?")
+    japan = "Japan, through the CAP Trust Fund, has given $37 million to Ukraine for aid."
+    assert backed(japan, "$37 million [1].", "How much has Japan given through the fund?")
+    hungary = (
+        "Hungary approved Sweden's accession on 26 February 2024, after the Turkish "
+        "parliament had done so in January."
+    )
+    assert backed(hungary, "On 26 February 2024 [1].", "When did Hungary's parliament vote?")
+    georgia = "Georgia, the largest non-NATO contributor, had 870 troops in Afghanistan."
+    assert backed(
+        georgia, "870 troops [1].", "How many troops did Georgia send to the Afghanistan mission?"
+    )
+
+
 def test_countries_are_recognised_by_their_short_names_and_adjectives():
     from bot.citations import echoes
     from bot.subjects import countries_in
@@ -1235,7 +1290,7 @@ def test_an_answer_must_be_of_the_kind_the_question_asks_for():
     assert not fits(un, "The United Nations Secretary-General called on the World Food Programme.")
     assert fits(un, "Ban Ki-moon called on member states.")
     assert fits("Which NATO Secretary General did Biden work with?", "Stoltenberg.")
-    experts = "Who were the experts who drafted the Kyiv Security Compact?"
+    experts = "Who were the experts who drafted the Kyiv Security Compact with Ukraine's President?"
     assert not fits(experts, "It was prepared by the Office of the President of Ukraine.")
     assert not fits("How many shells will the $10 billion of contracts buy?", "$10 billion.")
     assert fits("How many of the 32 Allies met the target?", "23 of them.")
@@ -1253,7 +1308,7 @@ def test_an_answer_must_be_of_the_kind_the_question_asks_for():
     where = "In which city was the February 2022 summit held?"
     assert not fits(where, "Madrid", "Extraordinary Summits were held on February 25, 2022.")
     assert fits(where, "Brussels", "In February 2022, NATO leaders met at Brussels.")
-    assert fits("What did European leaders agree?", "Nothing named.")  # "leaders" is no role here
+    assert fits("What did European leaders agree?", "nothing named")  # "leaders" is no role here
 
 
 @pytest.mark.security
