@@ -42,3 +42,12 @@ def number_of(prompt: str, needle: str) -> int:
         if m and needle in m[2]:
             return int(m[1])
     raise AssertionError(f"{needle!r} is not in the prompt")
+
+
+def one_article(text: str, title: str = "T", date: str | None = None):
+    """What the model reads when one article's chunk, `text`, is all that was found (its
+    sentences numbered [1], [2], ... by `bot.context.whole_passages`)."""
+    from bot.context import whole_passages
+    from bot.retrieval import Passage
+
+    return whole_passages([Passage("c", text, title, date, None, "s.txt", 0, len(text), 1.0)])

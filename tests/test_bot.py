@@ -9,7 +9,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from bot import Answer, ChatBot
 
 from .conftest import store_of
-from .scripted import LAST, QUESTION, number_of, replying, scripted
+from .scripted import LAST, QUESTION, number_of, one_article, replying, scripted
 
 
 def _assert_quotes_verbatim(answer):
@@ -524,7 +524,7 @@ def test_a_sentence_in_another_countrys_paragraph_or_a_name_it_ties_to_another_c
         "of measures against Russia, including over 1,200 targeted sanctions.\n\n*Japan*\n\n"
         "Japan has delivered 101 vehicles to Ukraine since May 2023."
     )
-    chunk = whole_passages([Passage("c", text, "Partners", "2024-07-11", None, "w", 0, 9, 1.0)])
+    chunk = one_article(text, "Partners", "2024-07-11")
     tokyo = resolve("1,200 [2].", f"How many {sanctions.format('Tokyo')}", chunk)
     assert tokyo.quotes == [] and tokyo.wrong_subject.found == ("Australia",)
     assert resolve("1,200 [2].", f"How many {sanctions.format('Canberra')}", chunk).quotes
@@ -609,14 +609,12 @@ def test_a_thing_the_sentence_gives_to_another_country_is_not_the_asked_countrys
     # with the day of the Hungarian parliament's vote on Sweden: the chunk names Finland
     # elsewhere, so the paragraph rule let it pass. The sentence says whose parliament it is.
     from bot.citations import resolve
-    from bot.context import whole_passages
-    from bot.retrieval import Passage
 
     text = (
         "Finland joined NATO last year. The United States welcomes the Hungarian "
         "parliament’s overwhelming vote today to approve Sweden’s application to join NATO."
     )
-    chunk = whole_passages([Passage("c", text, "Sweden", "2024-02-26", None, "h", 0, 9, 1.0)])
+    chunk = one_article(text, "Sweden", "2024-02-26")
     finland = resolve(
         "26 February 2024 [2]", "On what date did Finland's parliament vote to join NATO?", chunk
     )
@@ -629,7 +627,7 @@ def test_a_thing_the_sentence_gives_to_another_country_is_not_the_asked_countrys
         assert resolve("26 February 2024 [2]", asked, chunk).quotes, asked
     # a country that is the subject owns nothing: "Montenegro in August 2024"
     text = "North Macedonia started talks with Ukraine in June 2024, Montenegro in August 2024."
-    chunk = whole_passages([Passage("c", text, "Compact", "2025-01-20", None, "u", 0, 9, 1.0)])
+    chunk = one_article(text, "Compact", "2025-01-20")
     montenegro = "When did Montenegro's government start negotiating an agreement with Kyiv?"
     assert resolve("August 2024 [1]", montenegro, chunk).quotes
 
@@ -640,15 +638,13 @@ def test_a_figure_in_another_countrys_clause_or_a_country_that_is_a_theatre():
     # is where, not who: the sentence about the Allies' contributions is not another
     # country's answer.
     from bot.citations import resolve
-    from bot.context import whole_passages
-    from bot.retrieval import Passage
     from bot.subjects import asked_countries
 
     text = (
         "Several NATO members started talks with Ukraine. North Macedonia started "
         "negotiations in June 2024, Montenegro in August 2024, and Bulgaria in October 2024."
     )
-    chunk = whole_passages([Passage("c", text, "Compact", "2025-01-20", None, "u", 0, 9, 1.0)])
+    chunk = one_article(text, "Compact", "2025-01-20")
     skopje = "When did Skopje start negotiating its security agreement with Ukraine?"
     wrong = resolve("Skopje started negotiating in October 2024 [2].", skopje, chunk)
     assert wrong.quotes == [] and wrong.wrong_subject.found == ("Bulgaria",)
@@ -694,9 +690,7 @@ def test_the_near_miss_checks_leave_right_answers_alone():
     clause, a clause of the asked year with no figure of its own, a country named as a
     whole."""
     from bot.citations import resolve
-    from bot.context import whole_passages
     from bot.questions import fits
-    from bot.retrieval import Passage
 
     for question, answer, quoted in (
         ("Who announced it?", "NATO Secretary-General Jens Stoltenberg.", None),
@@ -724,7 +718,7 @@ def test_the_near_miss_checks_leave_right_answers_alone():
         assert fits(question, answer, quoted), (question, answer)
 
     def backed(text: str, claim: str, question: str) -> bool:
-        context = whole_passages([Passage("c", text, "T", None, None, "s", 0, 9, 1.0)])
+        context = one_article(text, "T")
         return bool(resolve(claim, question, context).quotes)
 
     wales = "At the Wales Summit in 2014, Allies pledged to spend 2% of GDP on defence by 2024."
@@ -764,15 +758,13 @@ def test_a_claim_that_restates_the_question_is_not_an_answer():
     # Both were shown as answers (tune pc-19, pd-14): the question copied back with markers,
     # and the question turned round with the country its capital stands for.
     from bot.citations import echoes, repeats, resolve
-    from bot.context import whole_passages
-    from bot.retrieval import Passage
 
     text = (
         "I look forward to welcoming Sweden as a NATO member, and encourage Turkiye and "
         "Hungary to conclude their ratification processes without delay. Together we will "
         "continue to preserve transatlantic security."
     )
-    context = whole_passages([Passage("c1", text, "Finland", "2023-04-04", None, "f", 0, 9, 1.0)])
+    context = one_article(text, "Finland", "2023-04-04")
     asked = "And which two Allies did Biden urge to wrap up their ratification processes?"
     assert repeats(asked, asked)
     assert repeats("Did Biden urge Turkiye and Hungary?", asked)  # a question answers nothing
@@ -794,14 +786,12 @@ def test_a_count_is_not_backed_by_the_day_of_a_date():
     # Tune pa-20: "how many years after the founding?" answered "4 years [1]", the 4 taken
     # from the statement's date, 4 April 2023.
     from bot.citations import _counts, _undated_numbers, resolve
-    from bot.context import whole_passages
-    from bot.retrieval import Passage
 
     text = (
         "Today, I am proud to welcome Finland as NATO's 31st Ally. "
         "Seventy-four years ago today, twelve nations came together on April 4, 1949."
     )
-    context = whole_passages([Passage("c", text, "Finland", "2023-04-04", None, "w", 0, 9, 1.0)])
+    context = one_article(text, "Finland", "2023-04-04")
     asked = "How many years after the founding did Finland join?"
     assert resolve("4 years after the founding [1].", asked, context).quotes == []
     assert resolve("4 years after the founding [2].", asked, context).quotes == []
@@ -822,12 +812,9 @@ def test_a_bare_number_is_not_backed_by_the_articles_date():
     # Found in review: "11 [1]" for "how many leaders?" was backed by a sentence saying "six"
     # in an article dated the 11th; the date backs only a number the claim writes as a date.
     from bot.citations import _date_parts, resolve
-    from bot.context import whole_passages
-    from bot.retrieval import Passage
 
     text = "Today the President met six national party leaders in Madrid."
-    p = Passage("c", text, "Madrid readout", "2022-06-11", None, "m.txt", 0, len(text), 1.0)
-    context = whole_passages([p])
+    context = one_article(text, "Madrid readout", "2022-06-11")
     asked = "How many party leaders did the President meet in Madrid?"
     assert resolve("11 [1]", asked, context).quotes == []
     assert resolve("The President met 11 party leaders [1].", asked, context).quotes == []
@@ -846,8 +833,6 @@ def test_a_figure_given_another_years_clause_or_an_empty_answer_is_not_an_answer
     # 2017 and 67 for 2018. Tune cl-20: "In which city did Japan host ...?" answered "Japan
     # hosted ... in [3]." - the city left out.
     from bot.citations import _DANGLING, resolve
-    from bot.context import whole_passages
-    from bot.retrieval import Passage
 
     text = (
         "In contrast, 65 percent of Poles surveyed in a 2017 Pew Research Center report "
@@ -856,7 +841,7 @@ def test_a_figure_given_another_years_clause_or_an_empty_answer_is_not_an_answer
         "based in Poland. Japan will also host an international conference on Ukraine mine "
         "action next year. In 2019, Allies agreed to spend 20 percent on equipment."
     )
-    context = whole_passages([Passage("c", text, "NATO", None, None, "w", 0, 9, 1.0)])
+    context = one_article(text, "NATO")
     share = "In Pew's 2017 survey, what share of Poles saw Russia as a major threat?"
     swapped = "67 percent of Poles surveyed in a 2017 Pew report saw Russia as a major threat [1]."
     assert resolve(swapped, share, context).quotes == []
@@ -875,7 +860,7 @@ def test_a_figure_given_another_years_clause_or_an_empty_answer_is_not_an_answer
         "The ROK has pledged $150 million in short-term aid in 2023; $300 million in short-term "
         "aid for 2024; and $2 billion in long-term, low-interest loans beginning in 2025."
     )
-    rok = whole_passages([Passage("k", aid, "ROK", None, None, "k", 0, 9, 1.0)])
+    rok = one_article(aid, "ROK")
     asked = "How much short-term aid did Seoul pledge to Ukraine for 2024?"
     assert resolve("$2 billion in loans beginning in 2025 [1].", asked, rok).quotes == []
     assert resolve("$2 billion [1].", asked, rok).quotes == []
