@@ -254,11 +254,17 @@ def _date_parts(claim: str) -> frozenset[str]:
     return (
         frozenset(numbers_in(f"{days} {iso}"))
         | frozenset(str(int(x)) for x in re.findall(r"\d+", iso))
-        | frozenset(re.findall(rf"\b{YEAR}\b", claim))
+        | frozenset(_years(claim))
     )
 
 
 _ISO_DATE = re.compile(rf"\b{YEAR}-\d{{1,2}}-\d{{1,2}}\b")
+_YEAR_RE = re.compile(rf"\b{YEAR}\b")
+
+
+def _years(text: str) -> set[str]:
+    """The years `text` names ("2024")."""
+    return set(_YEAR_RE.findall(text))
 
 
 def _better_quote(
@@ -353,9 +359,7 @@ def _figure_of_another_year(claim: str, backing: list[Sentence], question: str =
     low-interest loans ... beginning in 2025". A figure whose clause names no year, or the
     claim's, is not in doubt."""
 
-    def years(text: str) -> set[str]:
-        return set(re.findall(rf"\b{YEAR}\b", text))
-
+    years = _years
     asked = years(question)
     other = asked if not asked & years(claim) else set()  # the claim may not say its year
     for part in _CLAUSE.split(claim):

@@ -75,17 +75,17 @@ _YEAR = re.compile(rf"\b{YEAR}\b")
 # "Who was named commander?", "And who was there for Japan?", "Which UN Secretary-General
 # called ...?": someone, by name. Only a name or a few role words may stand between "which"
 # and the role ("What happened to President Yanukovych?" asks no one's name).
+_OFFICES = (
+    r"secretary[- ]general|president|prime\s+minister|minister|secretary|chancellor|commander|"
+    r"ambassador|envoy|spokes(?:person|man|woman)"
+)
 _ASKS_FOR_SOMEONE = re.compile(
     _LEAD + r"(?:(?i:who|whom)\b|(?i:which|what)\s+(?:(?:[A-Z][\w-]*|(?i:defen[cs]e|foreign|"
-    r"prime|deputy|then|former|current|new|first|last))\s+){0,2}?(?i:secretary[- ]general|"
-    r"president|prime\s+minister|minister|secretary|chancellor|commander|ambassador|envoy|"
-    r"spokes(?:person|man|woman)|experts?|officials?|leaders?|king|queen)\b)"
+    rf"prime|deputy|then|former|current|new|first|last))\s+){{0,2}}?(?i:{_OFFICES}|experts?|"
+    r"officials?|leaders?|king|queen)\b)"
 )
-_ROLE = re.compile(
-    r"\b(?:secretary[- ]general|president|prime\s+minister|minister|secretary|chancellor|"
-    r"commander|ambassador|envoy|spokes(?:person|man|woman)|head|chief|chair(?:man|woman)?)\b",
-    re.IGNORECASE,
-)
+# a question about an office's holder ("Who was named commander?")
+_ROLE = re.compile(rf"\b(?:{_OFFICES}|head|chief|chair(?:man|woman)?)\b", re.IGNORECASE)
 # A body, not someone: "the World Food Programme", "the United Nations Secretary-General",
 # "NATO Secretary-General Jens Stoltenberg" (the name after it stays).
 _BODY = re.compile(

@@ -176,11 +176,11 @@ def asked_countries(question: str) -> set[str]:
     campaign or war: "Allies' contributions to the Libya campaign" asks about the Allies)
     and those its capitals stand for as agents ("How much did Canberra give?")."""
     pattern, canonical = _table()
-    named = {
-        canonical[re.sub(r"['’]s$", "", m.group())]
-        for m in pattern.finditer(question)
-        if m.group() != re.sub(r"['’]s$", "", m.group()) or not _THEATRE.match(question, m.end())
-    }
+    named = set()
+    for m in pattern.finditer(question):
+        name = re.sub(r"['’]s$", "", m.group())
+        if name != m.group() or not _THEATRE.match(question, m.end()):  # a possessive owns
+            named.add(canonical[name])
     return named | set(meant_countries(question, agents_only=True))
 
 
